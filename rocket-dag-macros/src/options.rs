@@ -1,0 +1,440 @@
+//! Parsing and validating option values: durations, dates, schedules, time zones, trigger rules,
+//! and the "did you mean" suggestions shared by both attributes.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::meta::ParseNestedMeta;
+use syn::{Error, Ident, LitBool, LitInt, LitStr, Result};
+
+/// Collects errors so one build reports every mistake (serde's `Ctxt`).
+#[derive(Default)]
+pub(crate) struct Errors(Option<Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, e: Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+    pub(crate) fn into_tokens(self) -> TokenStream {
+        self.0.map(|e| e.to_compile_error()).unwrap_or_default()
+    }
+}
+
+/// One option's value with the span of its name, rejecting a second occurrence.
+pub(crate) struct Opt<T> {
+    pub(crate) value: Option<T>,
+    pub(crate) span: Option<Span>,
+}
+
+impl<T> Default for Opt<T> {
+    fn default() -> Self {
+        Opt {
+            value: None,
+            span: None,
+        }
+    }
+}
+
+impl<T> Opt<T> {
+    pub(crate) fn set(&mut self, name: &Ident, value: T) -> Result<()> {
+        if self.span.is_some() {
+            return Err(Error::new(
+                name.span(),
+                format!("option `{name}` is given twice; keep one"),
+            ));
+        }
+        self.span = Some(name.span());
+        self.value = Some(value);
+        Ok(())
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `name`, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (distance(name, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn backticked(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
+    let name_s = name.to_string();
+    let mut msg = format!(
+        "unknown `#[{attr}]` option `{name_s}`; expected one of {}",
+        backticked(accepted)
+    );
+    if let Some(c) = closest(&name_s, accepted) {
+        msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
+    }
+    Error::new(name.span(), msg)
+}
+
+/// The task options that `#[task]` takes and `#[dag]` takes as defaults for its tasks.
+pub(crate) const TASK_OPTIONS: &[&str] = &[
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "execution_timeout",
+    "trigger_rule",
+    "layer",
+];
+
+const TRIGGER_RULES: &[(&str, &str)] = &[
+    ("all_success", "AllSuccess"),
+    ("all_failed", "AllFailed"),
+    ("all_done", "AllDone"),
+    ("all_skipped", "AllSkipped"),
+    ("one_success", "OneSuccess"),
+    ("one_failed", "OneFailed"),
+    ("one_done", "OneDone"),
+    ("none_failed", "NoneFailed"),
+    ("none_failed_min_one_success", "NoneFailedMinOneSuccess"),
+    ("none_skipped", "NoneSkipped"),
+    ("always", "Always"),
+];
+
+const LAYERS: &[(&str, &str)] = &[
+    ("source", "Source"),
+    ("storage", "Storage"),
+    ("business", "Business"),
+];
+
+/// Task options as parsed; each becomes a builder call on `TaskOptions`.
+#[derive(Default)]
+pub(crate) struct TaskOpts {
+    retries: Opt<LitInt>,
+    retry_delay: Opt<u64>,
+    retry_exponential_backoff: Opt<LitBool>,
+    max_retry_delay: Opt<u64>,
+    execution_timeout: Opt<u64>,
+    trigger_rule: Opt<Ident>,
+    layer: Opt<Ident>,
+}
+
+impl TaskOpts {
+    /// Parses `meta` if it names a task option; `Ok(false)` if it names something else.
+    pub(crate) fn parse(&mut self, name: &Ident, meta: &ParseNestedMeta<'_>) -> Result<bool> {
+        match name.to_string().as_str() {
+            "retries" => {
+                let lit: LitInt = meta.value()?.parse()?;
+                lit.base10_parse::<u32>()?;
+                self.retries.set(name, lit)?;
+            }
+            "retry_delay" => self.retry_delay.set(name, duration(meta)?)?,
+            "max_retry_delay" => self.max_retry_delay.set(name, duration(meta)?)?,
+            "execution_timeout" => self.execution_timeout.set(name, duration(meta)?)?,
+            "retry_exponential_backoff" => {
+                let lit: LitBool = meta.value()?.parse()?;
+                self.retry_exponential_backoff.set(name, lit)?;
+            }
+            "trigger_rule" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let variant = choice(&lit, "trigger rule", TRIGGER_RULES)?;
+                self.trigger_rule.set(name, variant)?;
+            }
+            "layer" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let variant = choice(&lit, "layer", LAYERS)?;
+                self.layer.set(name, variant)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `::rocket_dag::__private::TaskOptions::new().retries(3)…`
+    pub(crate) fn to_tokens(&self) -> TokenStream {
+        let p = quote!(::rocket_dag::__private);
+        let mut t = quote!(#p::TaskOptions::new());
+        if let Some(v) = &self.retries.value {
+            t.extend(quote!(.retries(#v)));
+        }
+        for (name, opt) in [
+            ("retry_delay", &self.retry_delay),
+            ("max_retry_delay", &self.max_retry_delay),
+            ("execution_timeout", &self.execution_timeout),
+        ] {
+            if let Some(ms) = opt.value {
+                let m = Ident::new(name, Span::call_site());
+                t.extend(quote!(.#m(#p::Duration::from_millis(#ms))));
+            }
+        }
+        if let Some(v) = &self.retry_exponential_backoff.value {
+            t.extend(quote!(.retry_exponential_backoff(#v)));
+        }
+        if let Some(v) = &self.trigger_rule.value {
+            t.extend(quote!(.trigger_rule(#p::TriggerRule::#v)));
+        }
+        if let Some(v) = &self.layer.value {
+            t.extend(quote!(.layer(#p::Layer::#v)));
+        }
+        t
+    }
+}
+
+fn choice(lit: &LitStr, what: &str, choices: &[(&str, &str)]) -> Result<Ident> {
+    let v = lit.value();
+    match choices.iter().find(|(n, _)| *n == v) {
+        Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
+        None => {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            let mut msg = format!("unknown {what} `{v}`; expected one of {}", backticked(&names));
+            if let Some(c) = closest(&v, &names) {
+                msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
+            }
+            Err(Error::new(lit.span(), msg))
+        }
+    }
+}
+
+fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
+    let lit: LitStr = meta.value()?.parse()?;
+    parse_duration(&lit.value()).map_err(|why| {
+        Error::new(
+            lit.span(),
+            format!(
+                "invalid duration `{}`: {why}; expected numbers with units `ms`, `s`, `m`, `h` or `d`, such as `30s`, `10m` or `1h30m`",
+                lit.value()
+            ),
+        )
+    })
+}
+
+/// `"1h30m"` → milliseconds.
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<u64, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("it is empty");
+    }
+    let mut total: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err("a unit must follow a number");
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| "the number is too large")?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => return Err("the number has no unit"),
+            _ => return Err("unknown unit"),
+        };
+        rest = &rest[unit_len..];
+        total = n
+            .checked_mul(factor)
+            .and_then(|v| total.checked_add(v))
+            .ok_or("the duration is too large")?;
+    }
+    Ok(total)
+}
+
+/// `"2024-01-01"` or `"2024-01-01T06:30:00"` → tokens building a `NaiveDateTime`.
+pub(crate) fn date(lit: &LitStr) -> Result<TokenStream> {
+    let v = lit.value();
+    let bad = |why: &str| {
+        Error::new(
+            lit.span(),
+            format!("invalid date `{v}`: {why}; expected `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`"),
+        )
+    };
+    let (date, time) = match v.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (v.as_str(), None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    if parts.len() != 3 || parts[0].len() != 4 || parts[1].len() != 2 || parts[2].len() != 2 {
+        return Err(bad("the date is not in `YYYY-MM-DD` form"));
+    }
+    let num = |s: &str| s.parse::<u32>().map_err(|_| bad("it has a non-digit"));
+    let (y, m, d) = (num(parts[0])?, num(parts[1])?, num(parts[2])?);
+    if !(1..=12).contains(&m) {
+        return Err(bad(&format!("month {m} is not in 1-12")));
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if d == 0 || d > days {
+        return Err(bad(&format!("day {d} does not exist in month {m} of {y}")));
+    }
+    let (mut hh, mut mm, mut ss) = (0, 0, 0);
+    if let Some(t) = time {
+        let tp: Vec<&str> = t.split(':').collect();
+        if !(2..=3).contains(&tp.len()) || tp.iter().any(|p| p.len() != 2) {
+            return Err(bad("the time is not in `HH:MM:SS` form"));
+        }
+        hh = num(tp[0])?;
+        mm = num(tp[1])?;
+        ss = if tp.len() == 3 { num(tp[2])? } else { 0 };
+        if hh > 23 || mm > 59 || ss > 59 {
+            return Err(bad("the time of day is out of range"));
+        }
+    }
+    let y = y as i32;
+    Ok(quote_spanned!(lit.span()=> ::rocket_dag::__private::date(#y, #m, #d, #hh, #mm, #ss)))
+}
+
+const PRESETS: &[&str] = &[
+    "@once",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@quarterly",
+    "@yearly",
+    "@annually",
+    "@midnight",
+];
+
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+];
+
+/// Checks a schedule as the runtime will parse it (croner), with messages that name the bad
+/// field or suggest the preset meant.
+pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
+    let v = lit.value();
+    let s = v.trim();
+    let err = |msg: String| Error::new(lit.span(), format!("invalid schedule `{v}`: {msg}"));
+    if s.starts_with('@') {
+        if PRESETS.contains(&s) {
+            return Ok(());
+        }
+        let mut msg = format!("unknown preset; expected one of {}", backticked(PRESETS));
+        if let Some(c) = closest(s, PRESETS) {
+            msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
+        }
+        return Err(err(msg));
+    }
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(err(format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week) or a preset such as `@daily`, found {} field{}",
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        )));
+    }
+    for (field, (name, lo, hi)) in fields.iter().zip(FIELDS) {
+        // Numbers anywhere in a list, range or step must be in range; names (JAN, MON), `L`,
+        // `W` and `#` are left to croner.
+        for part in field.split([',', '-', '/']) {
+            if let Ok(n) = part.parse::<u32>() {
+                let is_step = field.contains('/') && field.ends_with(&format!("/{part}"));
+                if !is_step && (n < lo || n > hi) {
+                    return Err(err(format!(
+                        "{name} field `{field}`: {n} is out of range {lo}-{hi}"
+                    )));
+                }
+            }
+        }
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .build()
+        .parse(s)
+        .map(|_| ())
+        .map_err(|e| err(e.to_string()))
+}
+
+pub(crate) fn timezone(lit: &LitStr) -> Result<()> {
+    let v = lit.value();
+    v.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        Error::new(
+            lit.span(),
+            format!("unknown time zone `{v}`; expected an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`"),
+        )
+    })
+}
+
+/// The doc comment of an item, lines joined.
+pub(crate) fn doc_string(attrs: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for a in attrs {
+        if !a.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &a.meta {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+            {
+                let line = s.value();
+                lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned());
+            }
+        }
+    }
+    lines.join("\n").trim().to_owned()
+}
+
+/// The source text of an item, for reports: the token text, good enough until spans can be
+/// joined on stable.
+pub(crate) fn source_text(item: &impl ToTokens) -> String {
+    item.to_token_stream().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(2_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("@dialy", PRESETS), Some("@daily"));
+        assert_eq!(closest("schedul", &["schedule", "start_date"]), Some("schedule"));
+        assert_eq!(closest("zzzzzz", &["schedule"]), None);
+    }
+}

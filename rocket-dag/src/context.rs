@@ -1,0 +1,207 @@
+//! What a running task knows about itself and its run.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// Everything shared by the tasks of one DAG run.
+#[derive(Debug)]
+pub(crate) struct RunInfo {
+    pub(crate) dag_id: Arc<str>,
+    pub(crate) run_id: Arc<str>,
+    pub(crate) logical_date: DateTime<Utc>,
+    pub(crate) interval: (DateTime<Utc>, DateTime<Utc>),
+    pub(crate) params: Map<String, Value>,
+    pub(crate) home: PathBuf,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) http: Arc<OnceLock<reqwest::Client>>,
+}
+
+/// The context of one task attempt: ids, dates, params, the run's data directory, a shared
+/// HTTP client and a cancellation signal (Airflow's template context, typed).
+///
+/// Take it as `ctx: &TaskContext` in a `#[task]` fn; it is optional.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub(crate) run: Arc<RunInfo>,
+    pub(crate) task_id: Arc<str>,
+    pub(crate) try_number: u32,
+    pub(crate) max_tries: u32,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl TaskContext {
+    /// The DAG id.
+    pub fn dag_id(&self) -> &str {
+        &self.run.dag_id
+    }
+    /// The task id.
+    pub fn task_id(&self) -> &str {
+        &self.task_id
+    }
+    /// The run id, e.g. `manual__2024-01-01T00:00:00+00:00`.
+    pub fn run_id(&self) -> &str {
+        &self.run.run_id
+    }
+    /// This attempt's number, from 1.
+    pub fn try_number(&self) -> u32 {
+        self.try_number
+    }
+    /// Attempts allowed in all (`retries + 1`).
+    pub fn max_tries(&self) -> u32 {
+        self.max_tries
+    }
+    /// The run's logical date.
+    pub fn logical_date(&self) -> DateTime<Utc> {
+        self.run.logical_date
+    }
+    /// Start of the run's data interval.
+    pub fn data_interval_start(&self) -> DateTime<Utc> {
+        self.run.interval.0
+    }
+    /// End of the run's data interval (exclusive).
+    pub fn data_interval_end(&self) -> DateTime<Utc> {
+        self.run.interval.1
+    }
+    /// The logical date as `YYYY-MM-DD`.
+    pub fn ds(&self) -> String {
+        self.run.logical_date.format("%Y-%m-%d").to_string()
+    }
+    /// The logical date as `YYYYMMDD`.
+    pub fn ds_nodash(&self) -> String {
+        self.run.logical_date.format("%Y%m%d").to_string()
+    }
+    /// The logical date as RFC 3339 (Airflow's `ts`).
+    pub fn ts(&self) -> String {
+        self.run.logical_date.to_rfc3339()
+    }
+    /// The run's params (`--param key=value` or `--conf JSON`).
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.run.params
+    }
+    /// One param, deserialized; `None` if absent or of another type.
+    pub fn param<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.run
+            .params
+            .get(name)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+    /// The home directory (`--home` / `ROCKET_DAG_HOME`).
+    pub fn home(&self) -> &Path {
+        &self.run.home
+    }
+    /// The DAG's data directory, `<home>/data/<dag_id>/` (created before the run starts).
+    pub fn data_dir(&self) -> &Path {
+        &self.run.data_dir
+    }
+    /// A shared HTTP client (connection pool, rustls, gzip), built on first use.
+    pub fn http(&self) -> &reqwest::Client {
+        self.run.http.get_or_init(crate::http::client)
+    }
+    /// `true` once the run is being interrupted (Ctrl-C, SIGTERM) or the attempt timed out.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+    /// Resolves when the attempt is being cancelled: select on it to stop cleanly.
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.cancel.cancelled()
+    }
+
+    /// A context for calling a task fn directly in a unit test: DAG `test_dag`, task
+    /// `test_task`, try 1 of 1, logical date now, a fresh temporary home (left on disk for
+    /// inspection under the system temp directory).
+    pub fn for_test() -> TaskContext {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let home = std::env::temp_dir().join(format!(
+            "rocket-dag-test-{}-{}-{n}",
+            std::process::id(),
+            Utc::now().timestamp_micros()
+        ));
+        TaskContext::builder("test_dag", "test_task").home(home).build()
+    }
+
+    /// Builds a context by hand (tests, tools).
+    pub fn builder(dag_id: &str, task_id: &str) -> TaskContextBuilder {
+        TaskContextBuilder {
+            dag_id: dag_id.into(),
+            task_id: task_id.into(),
+            home: None,
+            logical_date: None,
+            params: Map::new(),
+            try_number: 1,
+            max_tries: 1,
+            interval: None,
+        }
+    }
+}
+
+/// Builds a [`TaskContext`] outside a run.
+#[derive(Debug)]
+pub struct TaskContextBuilder {
+    dag_id: String,
+    task_id: String,
+    home: Option<PathBuf>,
+    logical_date: Option<DateTime<Utc>>,
+    params: Map<String, Value>,
+    try_number: u32,
+    max_tries: u32,
+    interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl TaskContextBuilder {
+    /// Sets the home directory.
+    pub fn home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
+    }
+    /// Sets the logical date.
+    pub fn logical_date(mut self, d: DateTime<Utc>) -> Self {
+        self.logical_date = Some(d);
+        self
+    }
+    /// Sets the data interval.
+    pub fn data_interval(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.interval = Some((start, end));
+        self
+    }
+    /// Sets a param.
+    pub fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.params.insert(name.into(), value.into());
+        self
+    }
+    /// Sets the try number and the number of tries.
+    pub fn try_number(mut self, n: u32, max: u32) -> Self {
+        self.try_number = n;
+        self.max_tries = max;
+        self
+    }
+    /// Builds the context and creates its data directory.
+    pub fn build(self) -> TaskContext {
+        let home = self.home.unwrap_or_else(crate::home::default_home);
+        let data_dir = home.join("data").join(&self.dag_id);
+        // Best effort: a test that needs the directory will report the I/O error itself.
+        let _ = std::fs::create_dir_all(&data_dir);
+        let logical = self.logical_date.unwrap_or_else(Utc::now);
+        TaskContext {
+            run: Arc::new(RunInfo {
+                dag_id: self.dag_id.into(),
+                run_id: crate::runner::run_id("manual", logical).into(),
+                logical_date: logical,
+                interval: self.interval.unwrap_or((logical, logical)),
+                params: self.params,
+                home,
+                data_dir,
+                http: Arc::new(OnceLock::new()),
+            }),
+            task_id: self.task_id.into(),
+            try_number: self.try_number,
+            max_tries: self.max_tries,
+            cancel: CancellationToken::new(),
+        }
+    }
+}

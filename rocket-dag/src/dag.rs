@@ -1,0 +1,572 @@
+//! A DAG as a value: its tasks, edges, topological order and options.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use crate::error::DagError;
+use crate::schedule::Schedule;
+use crate::task::{Erased, ErasedTask, ResolvedTaskOptions, Task, TaskOptions, TaskSpec};
+
+/// Options of a DAG (`#[dag(...)]`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DagOptions {
+    /// What the DAG does (default: its doc comment).
+    pub description: String,
+    /// When it runs.
+    pub schedule: Schedule,
+    /// First logical date, in the DAG's time zone.
+    pub start_date: Option<NaiveDateTime>,
+    /// Last logical date, in the DAG's time zone.
+    pub end_date: Option<NaiveDateTime>,
+    /// Whether missed intervals are run when the scheduler starts.
+    pub catchup: bool,
+    /// Time zone of the schedule and dates.
+    pub timezone: chrono_tz::Tz,
+    /// Tasks running at once in one run.
+    pub max_active_tasks: usize,
+    /// Runs active at once.
+    pub max_active_runs: usize,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// Defaults for every task's options (Airflow's `default_args`).
+    pub default_task_options: TaskOptions,
+    /// The DAG fn's source as written (for reports).
+    pub source: &'static str,
+}
+
+impl Default for DagOptions {
+    fn default() -> Self {
+        DagOptions {
+            description: String::new(),
+            schedule: Schedule::None,
+            start_date: None,
+            end_date: None,
+            catchup: false,
+            timezone: chrono_tz::UTC,
+            max_active_tasks: 16,
+            max_active_runs: 16,
+            tags: Vec::new(),
+            default_task_options: TaskOptions::new(),
+            source: "",
+        }
+    }
+}
+
+impl DagOptions {
+    /// Sets `description`.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = d.into();
+        self
+    }
+    /// Sets `schedule`.
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.schedule = s;
+        self
+    }
+    /// Sets `start_date`.
+    pub fn start_date(mut self, d: NaiveDateTime) -> Self {
+        self.start_date = Some(d);
+        self
+    }
+    /// Sets `end_date`.
+    pub fn end_date(mut self, d: NaiveDateTime) -> Self {
+        self.end_date = Some(d);
+        self
+    }
+    /// Sets `catchup`.
+    pub fn catchup(mut self, on: bool) -> Self {
+        self.catchup = on;
+        self
+    }
+    /// Sets `timezone`.
+    pub fn timezone(mut self, tz: chrono_tz::Tz) -> Self {
+        self.timezone = tz;
+        self
+    }
+    /// Sets `max_active_tasks` (at least 1).
+    pub fn max_active_tasks(mut self, n: usize) -> Self {
+        self.max_active_tasks = n.max(1);
+        self
+    }
+    /// Sets `max_active_runs` (at least 1).
+    pub fn max_active_runs(mut self, n: usize) -> Self {
+        self.max_active_runs = n.max(1);
+        self
+    }
+    /// Sets `tags`.
+    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets the defaults for task options.
+    pub fn default_task_options(mut self, o: TaskOptions) -> Self {
+        self.default_task_options = o;
+        self
+    }
+}
+
+/// Whether an edge carries data or only orders two tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// The downstream task takes the upstream task's output.
+    Data,
+    /// Ordering only (`a >> b`).
+    Order,
+}
+
+/// An edge between two tasks, by index into [`Dag::tasks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Edge {
+    /// Upstream task.
+    pub from: usize,
+    /// Downstream task.
+    pub to: usize,
+    /// Data or ordering.
+    pub kind: EdgeKind,
+}
+
+/// One task of a DAG.
+#[derive(Clone)]
+pub struct TaskNode {
+    id: String,
+    spec: TaskSpec,
+    options: ResolvedTaskOptions,
+    inputs: Vec<usize>,
+    upstream: Vec<usize>,
+    downstream: Vec<usize>,
+    pub(crate) erased: Arc<dyn ErasedTask>,
+}
+
+impl TaskNode {
+    /// The task id, unique in its DAG.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The static description from `#[task]`.
+    pub fn spec(&self) -> &TaskSpec {
+        &self.spec
+    }
+    /// The doc comment.
+    pub fn doc(&self) -> &str {
+        self.spec.doc
+    }
+    /// Options in force (task options, then DAG defaults, then built-in defaults).
+    pub fn options(&self) -> &ResolvedTaskOptions {
+        &self.options
+    }
+    /// Tasks whose outputs this task takes, in parameter order.
+    pub fn inputs(&self) -> &[usize] {
+        &self.inputs
+    }
+    /// Every upstream task (data and ordering), without repeats.
+    pub fn upstream(&self) -> &[usize] {
+        &self.upstream
+    }
+    /// Every downstream task, without repeats.
+    pub fn downstream(&self) -> &[usize] {
+        &self.downstream
+    }
+}
+
+impl fmt::Debug for TaskNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskNode")
+            .field("id", &self.id)
+            .field("options", &self.options)
+            .field("inputs", &self.inputs)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A DAG: tasks, edges and options. Build one with `#[dag]` or [`DagBuilder`]; run it with
+/// [`crate::Runner`].
+#[derive(Debug, Clone)]
+pub struct Dag {
+    id: String,
+    options: DagOptions,
+    tasks: Vec<TaskNode>,
+    edges: Vec<Edge>,
+    topo: Vec<usize>,
+}
+
+impl Dag {
+    /// Starts building a DAG by hand.
+    pub fn builder(id: impl Into<String>) -> DagBuilder {
+        DagBuilder::new(id)
+    }
+    /// The DAG id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Its options.
+    pub fn options(&self) -> &DagOptions {
+        &self.options
+    }
+    /// Tasks in the order they were declared.
+    pub fn tasks(&self) -> &[TaskNode] {
+        &self.tasks
+    }
+    /// A task by id.
+    pub fn task(&self, id: &str) -> Option<&TaskNode> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+    /// Index of a task by id.
+    pub fn task_index(&self, id: &str) -> Option<usize> {
+        self.tasks.iter().position(|t| t.id == id)
+    }
+    /// Every edge, without repeats.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+    /// Task indices in a topological order (stable: declaration order breaks ties).
+    pub fn topological_order(&self) -> &[usize] {
+        &self.topo
+    }
+    /// Task ids in topological order.
+    pub fn topological_ids(&self) -> Vec<&str> {
+        self.topo.iter().map(|&i| self.tasks[i].id()).collect()
+    }
+
+    /// The graph as Mermaid flowchart text (left to right; dotted arrows order without data).
+    pub fn to_mermaid(&self) -> String {
+        let mut out = format!("---\ntitle: {}\n---\nflowchart LR\n", self.id);
+        for &i in &self.topo {
+            let t = &self.tasks[i];
+            out.push_str(&format!(
+                "    {}[\"{}\"]\n",
+                mermaid_id(&t.id),
+                t.id.replace('"', "#quot;")
+            ));
+        }
+        for e in &self.edges {
+            let arrow = match e.kind {
+                EdgeKind::Data => "-->",
+                EdgeKind::Order => "-.->",
+            };
+            out.push_str(&format!(
+                "    {} {arrow} {}\n",
+                mermaid_id(&self.tasks[e.from].id),
+                mermaid_id(&self.tasks[e.to].id)
+            ));
+        }
+        out
+    }
+}
+
+fn mermaid_id(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect()
+}
+
+/// A task added to a [`DagBuilder`], typed by its output.
+pub struct Handle<T> {
+    node: usize,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> Handle<T> {
+    /// Index of the task in [`Dag::tasks`].
+    pub fn index(&self) -> usize {
+        self.node
+    }
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+
+impl<T> fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({})", self.node)
+    }
+}
+
+/// Something that can feed a task parameter of type `T`: the handle of a task returning `T`.
+#[diagnostic::on_unimplemented(
+    message = "mismatched task types: `{Self}` cannot feed a parameter of type `{T}`",
+    label = "this task's output is not a `{T}`",
+    note = "a task parameter must have exactly the type the upstream task returns (its `Ok` type)"
+)]
+pub trait Input<T> {
+    /// Index of the upstream task.
+    fn node(&self) -> usize;
+}
+
+impl<T> Input<T> for Handle<T> {
+    fn node(&self) -> usize {
+        self.node
+    }
+}
+
+/// A call of a task with its upstream handles, before it is added to a DAG (generated by the
+/// macros).
+pub struct Call<T> {
+    spec: TaskSpec,
+    erased: Arc<dyn ErasedTask>,
+    inputs: Vec<usize>,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> Call<T> {
+    /// A call of `D` with the given upstream task indices.
+    pub fn new<D: Task<Output = T>>(inputs: &[usize]) -> Self {
+        Call {
+            spec: D::spec(),
+            erased: Arc::new(Erased::<D>::new()),
+            inputs: inputs.to_vec(),
+            _output: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("task", &self.spec.id)
+            .field("inputs", &self.inputs)
+            .finish()
+    }
+}
+
+/// Builds a [`Dag`] programmatically (for DAGs whose shape is computed; `#[dag]` uses it too).
+///
+/// ```
+/// use rocket_dag::prelude::*;
+/// use rocket_dag::DagBuilder;
+///
+/// #[task]
+/// async fn step() -> Result<(), TaskError> { Ok(()) }
+///
+/// let mut b = DagBuilder::new("chain");
+/// let mut prev = b.add_with_id::<step>("step_0");
+/// for i in 1..5 {
+///     let next = b.add_with_id::<step>(format!("step_{i}"));
+///     b.edge(prev, next);
+///     prev = next;
+/// }
+/// let dag = b.build().unwrap();
+/// assert_eq!(dag.tasks().len(), 5);
+/// ```
+#[derive(Debug)]
+pub struct DagBuilder {
+    id: String,
+    options: DagOptions,
+    tasks: Vec<Pending>,
+    edges: Vec<Edge>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: String,
+    node: PendingNode,
+}
+
+struct PendingNode {
+    spec: TaskSpec,
+    erased: Arc<dyn ErasedTask>,
+    inputs: Vec<usize>,
+}
+
+impl fmt::Debug for PendingNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingNode")
+            .field("inputs", &self.inputs)
+            .finish()
+    }
+}
+
+impl DagBuilder {
+    /// An empty DAG with default options.
+    pub fn new(id: impl Into<String>) -> Self {
+        DagBuilder {
+            id: id.into(),
+            options: DagOptions::default(),
+            tasks: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn options(mut self, options: DagOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Adds a task that takes no upstream output, under its default id.
+    pub fn add<D: Task>(&mut self) -> Handle<D::Output> {
+        self.add_call(Call::new::<D>(&[]), None)
+    }
+
+    /// Adds a task that takes no upstream output, under the given id.
+    pub fn add_with_id<D: Task>(&mut self, id: impl Into<String>) -> Handle<D::Output> {
+        self.add_call(Call::new::<D>(&[]), Some(id.into()))
+    }
+
+    /// Adds a call (see [`Call`]); the id defaults to the task's.
+    pub fn add_call<T>(&mut self, call: Call<T>, id: Option<String>) -> Handle<T> {
+        let node = self.tasks.len();
+        for &from in &call.inputs {
+            self.edges.push(Edge {
+                from,
+                to: node,
+                kind: EdgeKind::Data,
+            });
+        }
+        self.tasks.push(Pending {
+            id: id.unwrap_or_else(|| call.spec.id.to_owned()),
+            node: PendingNode {
+                spec: call.spec,
+                erased: call.erased,
+                inputs: call.inputs,
+            },
+        });
+        Handle {
+            node,
+            _output: PhantomData,
+        }
+    }
+
+    /// Orders two tasks without passing data (`from >> to`).
+    pub fn edge<A, B>(&mut self, from: Handle<A>, to: Handle<B>) {
+        self.edges.push(Edge {
+            from: from.node,
+            to: to.node,
+            kind: EdgeKind::Order,
+        });
+    }
+
+    /// Checks ids and acyclicity and returns the DAG.
+    pub fn build(self) -> Result<Dag, DagError> {
+        let DagBuilder {
+            id,
+            options,
+            tasks,
+            edges,
+        } = self;
+        let n = tasks.len();
+        let mut seen = HashMap::with_capacity(n);
+        for t in &tasks {
+            if seen.insert(t.id.as_str(), ()).is_some() {
+                return Err(DagError::DuplicateTask {
+                    dag: id,
+                    task: t.id.clone(),
+                });
+            }
+        }
+        drop(seen);
+
+        // Keep one edge per pair; a data edge wins over an ordering one.
+        let mut kinds: HashMap<(usize, usize), EdgeKind> = HashMap::with_capacity(edges.len());
+        let mut order = Vec::with_capacity(edges.len());
+        for e in edges {
+            match kinds.get_mut(&(e.from, e.to)) {
+                Some(k) => {
+                    if e.kind == EdgeKind::Data {
+                        *k = EdgeKind::Data;
+                    }
+                }
+                None => {
+                    kinds.insert((e.from, e.to), e.kind);
+                    order.push((e.from, e.to));
+                }
+            }
+        }
+        let edges: Vec<Edge> = order
+            .into_iter()
+            .map(|(from, to)| Edge {
+                from,
+                to,
+                kind: kinds[&(from, to)],
+            })
+            .collect();
+
+        let mut upstream = vec![Vec::new(); n];
+        let mut downstream = vec![Vec::new(); n];
+        for e in &edges {
+            upstream[e.to].push(e.from);
+            downstream[e.from].push(e.to);
+        }
+
+        let topo = match topological_order(n, &downstream, &upstream) {
+            Ok(t) => t,
+            Err(cycle) => {
+                return Err(DagError::Cycle {
+                    dag: id,
+                    path: cycle.into_iter().map(|i| tasks[i].id.clone()).collect(),
+                });
+            }
+        };
+
+        let defaults = options.default_task_options;
+        let tasks = tasks
+            .into_iter()
+            .zip(upstream.into_iter().zip(downstream))
+            .map(|(p, (up, down))| TaskNode {
+                options: p.node.spec.options.or(defaults).resolve(),
+                id: p.id,
+                spec: p.node.spec,
+                inputs: p.node.inputs,
+                upstream: up,
+                downstream: down,
+                erased: p.node.erased,
+            })
+            .collect();
+        Ok(Dag {
+            id,
+            options,
+            tasks,
+            edges,
+            topo,
+        })
+    }
+}
+
+/// Kahn's algorithm with a FIFO so ties keep declaration order. On a cycle, returns its path.
+fn topological_order(
+    n: usize,
+    downstream: &[Vec<usize>],
+    upstream: &[Vec<usize>],
+) -> Result<Vec<usize>, Vec<usize>> {
+    let mut indeg: Vec<usize> = upstream.iter().map(Vec::len).collect();
+    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(i) = queue.pop_front() {
+        out.push(i);
+        for &d in &downstream[i] {
+            indeg[d] -= 1;
+            if indeg[d] == 0 {
+                queue.push_back(d);
+            }
+        }
+    }
+    if out.len() == n {
+        return Ok(out);
+    }
+    // Every node left has an unprocessed upstream node: walk upstream until one repeats.
+    let start = (0..n).find(|&i| indeg[i] > 0).unwrap_or(0);
+    let mut pos = HashMap::new();
+    let mut path = Vec::new();
+    let mut cur = start;
+    while !pos.contains_key(&cur) {
+        pos.insert(cur, path.len());
+        path.push(cur);
+        cur = *upstream[cur]
+            .iter()
+            .find(|&&u| indeg[u] > 0)
+            .expect("a node on a cycle has an upstream node on it");
+    }
+    let mut cycle: Vec<usize> = path[pos[&cur]..].to_vec();
+    cycle.reverse();
+    cycle.push(cycle[0]);
+    Err(cycle)
+}

@@ -1,0 +1,237 @@
+//! rocket-dag: Apache Airflow's TaskFlow, done in Rust.
+//!
+//! Tasks are plain `async fn`s marked [`task`]; a [`dag`] function wires them by calling them
+//! with each other's outputs. The macros check the graph at compile time (cycles, unknown or
+//! duplicate tasks, type mismatches between tasks, bad schedules, dates and durations), and a
+//! small tokio runtime ([`Runner`]) runs it with retries, timeouts, trigger rules and
+//! per-attempt logs.
+//!
+//! ```
+//! use rocket_dag::prelude::*;
+//!
+//! /// Say hello.
+//! #[task(retries = 2, retry_delay = "1s")]
+//! async fn hello(ctx: &TaskContext) -> Result<String, TaskError> {
+//!     Ok(format!("hello for {}", ctx.ds()))
+//! }
+//!
+//! #[task]
+//! async fn shout(text: String) -> Result<usize, TaskError> {
+//!     println!("{}", text.to_uppercase());
+//!     Ok(text.len())
+//! }
+//!
+//! #[dag(schedule = "@daily", start_date = "2024-01-01")]
+//! fn greet() {
+//!     let text = hello();
+//!     shout(text);
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let dag = greet();
+//! assert_eq!(dag.topological_ids(), ["hello", "shout"]);
+//! let home = std::env::temp_dir().join("rocket-dag-doc-greet");
+//! let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
+//! let report = Runner::new(home).run(&dag, RunRequest::new(date)).await;
+//! assert_eq!(report.state, RunState::Success);
+//! assert_eq!(report.task("shout").unwrap().output::<usize>(), Some(20));
+//! # }
+//! ```
+//!
+//! Modules, one per concept: [`task`] (options, trigger rules, the [`Task`] trait), [`dag`]
+//! (the graph as a value), [`schedule`], [`context`] ([`TaskContext`]), [`runner`] (one DAG
+//! run), [`retry`], [`shell`] (shell tasks), [`logging`], [`cli`], [`http`], [`home`].
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod context;
+pub mod dag;
+pub mod error;
+pub mod home;
+pub mod http;
+pub mod logging;
+pub mod retry;
+pub mod runner;
+pub mod schedule;
+pub mod shell;
+pub mod signal;
+pub mod task;
+
+pub use context::TaskContext;
+pub use dag::{Dag, DagBuilder, DagOptions, Edge, EdgeKind, Handle, TaskNode};
+pub use error::{DagError, ResultExt, TaskError, TaskErrorKind};
+pub use rocket_dag_macros::{dag, task};
+pub use runner::{DagRunReport, RunRequest, RunState, Runner, TaskInstanceReport, TaskState};
+pub use schedule::Schedule;
+pub use task::{Layer, Task, TaskOptions, TriggerRule, XCom};
+
+/// Everything a DAG file needs: `use rocket_dag::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Dag, DagRunReport, ResultExt, RunRequest, RunState, Runner, TaskContext, TaskError,
+        TaskState, dag, task,
+    };
+}
+
+/// Support for the macros' generated code. Not public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::context::TaskContext;
+    pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle, Input};
+    pub use crate::error::TaskError;
+    pub use crate::schedule::Schedule;
+    pub use crate::task::{Layer, Task, TaskKind, TaskOptions, TaskSpec, TriggerRule, XCom};
+    pub use core::time::Duration;
+    pub use futures::future::BoxFuture;
+
+    /// Reads upstream output number `index` as the parameter's type.
+    pub fn input<T: serde::de::DeserializeOwned>(
+        inputs: &[XCom],
+        index: usize,
+        param: &str,
+    ) -> Result<T, TaskError> {
+        let x = inputs.get(index).ok_or_else(|| {
+            TaskError::input(format!("missing input #{index} for parameter `{param}`"))
+        })?;
+        x.decode().map_err(|e| {
+            TaskError::input(format!(
+                "input for parameter `{param}` cannot be read as `{}`: {e}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// The `Ok` type of a task fn's `Result` return type.
+    pub trait TaskReturn {
+        /// The output.
+        type Output;
+        /// Converts the error side into a [`TaskError`].
+        fn into_task_result(self) -> Result<Self::Output, TaskError>;
+    }
+
+    impl<T, E: Into<TaskError>> TaskReturn for Result<T, E> {
+        type Output = T;
+        fn into_task_result(self) -> Result<T, TaskError> {
+            self.map_err(Into::into)
+        }
+    }
+
+    /// A start or end date checked by the macro.
+    pub fn date(y: i32, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(hh, mm, ss))
+            .expect("date validated by #[dag]")
+    }
+
+    /// A schedule checked by the macro.
+    pub fn schedule(s: &str) -> Schedule {
+        Schedule::parse(s).expect("schedule validated by #[dag]")
+    }
+
+    /// A time zone checked by the macro.
+    pub fn timezone(s: &str) -> chrono_tz::Tz {
+        s.parse().expect("time zone validated by #[dag]")
+    }
+
+    /// Builds a macro-generated DAG; only fails if `#[task(id = …)]` made two ids equal.
+    pub fn build(b: DagBuilder) -> Dag {
+        match b.build() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Runs a `#[task(shell)]` command template.
+    pub async fn shell(ctx: &TaskContext, template: impl Into<String>) -> Result<String, TaskError> {
+        crate::shell::run(ctx, &template.into()).await
+    }
+
+    pub use core::result::Result::{self, Err};
+    pub use std::string::String;
+
+    /// Boxes a task attempt's future.
+    pub fn boxed<'a, T>(
+        f: impl core::future::Future<Output = T> + Send + 'a,
+    ) -> BoxFuture<'a, T> {
+        Box::pin(f)
+    }
+
+    /// A task fn's plain (non-`Result`) return value.
+    pub fn ok<T>(value: T) -> Result<T, TaskError> {
+        Ok(value)
+    }
+
+    /// The spec `#[task]` generates.
+    pub const fn spec(
+        id: &'static str,
+        doc: &'static str,
+        options: TaskOptions,
+        inputs: &'static [&'static str],
+        kind: TaskKind,
+        source: &'static str,
+        output_type: &'static str,
+    ) -> TaskSpec {
+        let mut s = TaskSpec::new(id);
+        s.doc = doc;
+        s.options = options;
+        s.inputs = inputs;
+        s.kind = kind;
+        s.source = source;
+        s.output_type = output_type;
+        s
+    }
+
+    /// Adds a task call under its default id.
+    pub fn add<T>(b: &mut DagBuilder, call: Call<T>) -> Handle<T> {
+        b.add_call(call, None)
+    }
+
+    /// Adds a task call under the id given with `.task_id("…")`.
+    pub fn add_as<T>(b: &mut DagBuilder, call: Call<T>, id: &'static str) -> Handle<T> {
+        b.add_call(call, Some(id.to_owned()))
+    }
+
+    /// Attaches the DAG fn's source to its options.
+    pub fn with_source(mut o: DagOptions, source: &'static str) -> DagOptions {
+        o.source = source;
+        o
+    }
+
+    /// What a `#[dag]` fn that did not compile returns (never runs: the build failed).
+    pub fn invalid_dag(id: &str) -> Dag {
+        panic!("DAG `{id}` has compile errors")
+    }
+
+    /// Fails compilation (in const evaluation) when two task ids of a DAG are equal; this
+    /// catches ids set with `#[task(id = "…")]`, which the `#[dag]` macro cannot see.
+    pub const fn assert_unique_ids(ids: &[&str]) {
+        let mut i = 0;
+        while i < ids.len() {
+            let mut j = i + 1;
+            while j < ids.len() {
+                if str_eq(ids[i], ids[j]) {
+                    panic!("two tasks of this DAG have the same id; give one another id with `.task_id(\"…\")`");
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
+    const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+}

@@ -1,0 +1,183 @@
+//! Schedules: cron expressions and Airflow's presets, and the data interval of a run.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+
+/// When a DAG runs.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum Schedule {
+    /// Only when triggered (Airflow's `schedule=None`).
+    #[default]
+    None,
+    /// Once, at the start date (`@once`).
+    Once,
+    /// On a cron schedule (5 fields, or a preset such as `@daily`).
+    Cron {
+        /// The expression as written.
+        expr: String,
+        /// The parsed schedule.
+        cron: Box<Cron>,
+    },
+}
+
+/// Airflow's presets and the cron expressions they stand for.
+pub const PRESETS: [(&str, &str); 6] = [
+    ("@hourly", "0 * * * *"),
+    ("@daily", "0 0 * * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@monthly", "0 0 1 * *"),
+    ("@quarterly", "0 0 1 */3 *"),
+    ("@yearly", "0 0 1 1 *"),
+];
+
+/// A schedule string that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid schedule `{expr}`: {message}")]
+pub struct ScheduleError {
+    expr: String,
+    message: String,
+}
+
+impl Schedule {
+    /// Parses `@once`, a preset (`@hourly @daily @weekly @monthly @quarterly @yearly`,
+    /// `@annually`, `@midnight`) or a 5-field cron expression.
+    pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
+        let expr = expr.trim();
+        let err = |message: String| ScheduleError {
+            expr: expr.to_owned(),
+            message,
+        };
+        if expr.eq_ignore_ascii_case("none") || expr.is_empty() {
+            return Ok(Schedule::None);
+        }
+        if expr == "@once" {
+            return Ok(Schedule::Once);
+        }
+        let cron_text = match expr {
+            "@annually" => "0 0 1 1 *",
+            "@midnight" => "0 0 * * *",
+            e if e.starts_with('@') => PRESETS
+                .iter()
+                .find(|(p, _)| *p == e)
+                .map(|(_, c)| *c)
+                .ok_or_else(|| {
+                    err(format!(
+                        "unknown preset; expected one of `@once`, {}",
+                        PRESETS
+                            .iter()
+                            .map(|(p, _)| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
+            e => {
+                let fields = e.split_whitespace().count();
+                if fields != 5 {
+                    return Err(err(format!(
+                        "expected 5 fields (minute hour day-of-month month day-of-week), found {fields}"
+                    )));
+                }
+                e
+            }
+        };
+        let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Disallowed)
+            .build()
+            .parse(cron_text)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Schedule::Cron {
+            expr: expr.to_owned(),
+            cron: Box::new(cron),
+        })
+    }
+
+    /// The schedule as written (`None` for no schedule).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Schedule::None => "None",
+            Schedule::Once => "@once",
+            Schedule::Cron { expr, .. } => expr,
+        }
+    }
+
+    /// The data interval of a run whose logical date is `logical`: for a cron schedule the
+    /// interval that starts at the last tick at or before `logical` and ends at the next one (a
+    /// `@daily` run for 2024-01-01 covers [2024-01-01, 2024-01-02)); for `None` and `@once`, the
+    /// empty interval at `logical`.
+    pub fn data_interval(
+        &self,
+        logical: DateTime<Utc>,
+        tz: Tz,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self {
+            Schedule::Cron { cron, .. } => {
+                let local = logical.with_timezone(&tz);
+                let start = cron
+                    .find_previous_occurrence(&local, true)
+                    .unwrap_or(local);
+                let end = cron.find_next_occurrence(&start, false).unwrap_or(start);
+                (start.with_timezone(&Utc), end.with_timezone(&Utc))
+            }
+            Schedule::None | Schedule::Once => (logical, logical),
+        }
+    }
+
+    /// The first tick strictly after `after`, in the DAG's time zone.
+    pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Cron { cron, .. } => cron
+                .find_next_occurrence(&tz.from_utc_datetime(&after.naive_utc()), false)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            Schedule::None | Schedule::Once => None,
+        }
+    }
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Schedule({})", self.as_str())
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn daily_interval_covers_the_day() {
+        let s = Schedule::parse("@daily").unwrap();
+        let d = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let (a, b) = s.data_interval(d, chrono_tz::UTC);
+        assert_eq!(a, d);
+        assert_eq!(b, Utc.with_ymd_and_hms(2024, 1, 2, 0, 0, 0).unwrap());
+        let later = Utc.with_ymd_and_hms(2024, 1, 1, 15, 30, 0).unwrap();
+        assert_eq!(s.data_interval(later, chrono_tz::UTC).0, d);
+    }
+
+    #[test]
+    fn bad_schedules_are_rejected() {
+        assert!(Schedule::parse("@dialy").is_err());
+        assert!(Schedule::parse("0 25 * * *").is_err());
+        assert!(Schedule::parse("* * *").is_err());
+        assert_eq!(Schedule::parse("").unwrap(), Schedule::None);
+        assert_eq!(Schedule::parse("*/5 * * * 1-5").unwrap().as_str(), "*/5 * * * 1-5");
+    }
+}

@@ -1,0 +1,207 @@
+//! Shell tasks (Airflow's `BashOperator`): a command template with context values substituted
+//! safely, output streamed into the attempt log.
+//!
+//! Placeholders `{{ ds }}`, `{{ ds_nodash }}`, `{{ ts }}`, `{{ logical_date }}`,
+//! `{{ data_interval_start }}`, `{{ data_interval_end }}`, `{{ run_id }}`, `{{ dag_id }}`,
+//! `{{ task_id }}`, `{{ try_number }}` and `{{ params.NAME }}` are never pasted into the
+//! script: each value goes into an environment variable and the placeholder becomes a quoted
+//! reference to it (`"${ROCKET_DAG_TPL_0}"`), so a value such as `'; rm -rf ~'` stays data.
+//! A placeholder inside single quotes is an error, since no expansion happens there.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::context::TaskContext;
+use crate::error::{ResultExt, TaskError};
+
+/// A script ready to run: the text for `bash -c` and the environment it reads values from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The script with placeholders replaced by variable references.
+    pub script: String,
+    /// `(name, value)` pairs to set in the environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// Template variables and their values for this context.
+fn lookup(ctx: &TaskContext, name: &str) -> Option<String> {
+    Some(match name {
+        "ds" => ctx.ds(),
+        "ds_nodash" => ctx.ds_nodash(),
+        "ts" => ctx.ts(),
+        "logical_date" => ctx.logical_date().to_rfc3339(),
+        "data_interval_start" => ctx.data_interval_start().to_rfc3339(),
+        "data_interval_end" => ctx.data_interval_end().to_rfc3339(),
+        "run_id" => ctx.run_id().to_owned(),
+        "dag_id" => ctx.dag_id().to_owned(),
+        "task_id" => ctx.task_id().to_owned(),
+        "try_number" => ctx.try_number().to_string(),
+        _ => {
+            let key = name.strip_prefix("params.")?;
+            match ctx.params().get(key)? {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        }
+    })
+}
+
+const VARIABLES: &str = "ds, ds_nodash, ts, logical_date, data_interval_start, data_interval_end, run_id, dag_id, task_id, try_number, params.NAME";
+
+/// Replaces the placeholders of `template` with references to environment variables.
+pub fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut script = String::with_capacity(template.len());
+    let mut env = Vec::new();
+    let mut quote = Quote::None;
+    let mut rest = template;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("{{") {
+            let end = after
+                .find("}}")
+                .ok_or_else(|| TaskError::fail_now("unclosed `{{` in shell command template"))?;
+            let name = after[..end].trim();
+            let value = lookup(ctx, name).ok_or_else(|| {
+                TaskError::fail_now(format!(
+                    "unknown template variable `{name}` in shell command; expected one of {VARIABLES}"
+                ))
+            })?;
+            let var = format!("ROCKET_DAG_TPL_{}", env.len());
+            match quote {
+                Quote::None => script.push_str(&format!("\"${{{var}}}\"")),
+                Quote::Double => script.push_str(&format!("${{{var}}}")),
+                Quote::Single => {
+                    return Err(TaskError::fail_now(format!(
+                        "template variable `{name}` is inside single quotes, where the shell cannot expand it; use double quotes"
+                    )));
+                }
+            }
+            env.push((var, value));
+            rest = &after[end + 2..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        let c = chars.next().expect("rest is not empty");
+        script.push(c);
+        match (quote, c) {
+            (Quote::None, '\'') => quote = Quote::Single,
+            (Quote::Single, '\'') => quote = Quote::None,
+            (Quote::None, '"') => quote = Quote::Double,
+            (Quote::Double, '"') => quote = Quote::None,
+            // A backslash outside single quotes escapes the next character.
+            (Quote::None | Quote::Double, '\\') => {
+                if let Some(next) = chars.next() {
+                    script.push(next);
+                }
+            }
+            _ => {}
+        }
+        rest = chars.as_str();
+    }
+    Ok(Rendered { script, env })
+}
+
+/// Kills the whole process group if the attempt is dropped (timeout, Ctrl-C) before the
+/// command exits, so no grandchild outlives its task.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Renders `template` and runs it with `bash -c` in the DAG's data directory, streaming stdout
+/// and stderr into the attempt log. Returns the last line of stdout (Airflow pushes it as the
+/// task's XCom). A non-zero exit fails the attempt.
+pub async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError> {
+    let rendered = render(template, ctx)?;
+    tracing::info!("running command: {}", rendered.script);
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(&rendered.script)
+        .envs(rendered.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(ctx.data_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start bash")?;
+    let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let read_out = async {
+        let mut last = String::new();
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::info!(target: "rocket_dag::shell", "{line}");
+            if !line.trim().is_empty() {
+                last = line;
+            }
+        }
+        last
+    };
+    let read_err = async {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::info!(target: "rocket_dag::shell", stream = "stderr", "{line}");
+        }
+    };
+    let (last, ()) = tokio::join!(read_out, read_err);
+    let status = child.wait().await.context("waiting for the command")?;
+    if status.success() {
+        guard.0 = None;
+        tracing::info!("command exited with status 0");
+        Ok(last)
+    } else {
+        Err(TaskError::msg(match status.code() {
+            Some(code) => format!("command exited with status {code}"),
+            None => format!("command was killed ({status})"),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> TaskContext {
+        TaskContext::builder("d", "t")
+            .home(std::env::temp_dir().join("rocket-dag-shell-unit"))
+            .param("name", "x'; rm -rf / #")
+            .build()
+    }
+
+    #[test]
+    fn placeholders_become_quoted_variable_references() {
+        let r = render("echo {{ ds }} \"at {{params.name}}\"", &ctx()).unwrap();
+        assert_eq!(
+            r.script,
+            "echo \"${ROCKET_DAG_TPL_0}\" \"at ${ROCKET_DAG_TPL_1}\""
+        );
+        assert_eq!(r.env[1].1, "x'; rm -rf / #");
+    }
+
+    #[test]
+    fn bad_templates_are_rejected() {
+        let c = ctx();
+        assert!(render("echo '{{ ds }}'", &c).unwrap_err().to_string().contains("single quotes"));
+        assert!(render("echo {{ nope }}", &c).unwrap_err().to_string().contains("unknown template variable `nope`"));
+        assert!(render("echo {{ ds", &c).is_err());
+        assert!(render("echo \\'{{ ds }}", &c).is_ok(), "an escaped quote opens nothing");
+    }
+}
