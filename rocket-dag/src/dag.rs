@@ -567,6 +567,9 @@ fn topological_order(
     }
     let mut cycle: Vec<usize> = path[pos[&cur]..].to_vec();
     cycle.reverse();
+    // Start at the task declared first, so the message is stable.
+    let first = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
+    cycle.rotate_left(first);
     cycle.push(cycle[0]);
     Err(cycle)
 }
