@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde_json::{Map, Value};
 
 use crate::dag::Dag;
@@ -40,7 +40,8 @@ impl RunArgs {
     /// The run request these arguments describe.
     pub fn request(&self) -> Result<RunRequest, ArgError> {
         let date = match &self.logical_date {
-            None => Utc::now(),
+            // Whole seconds keep the run id readable: manual__2024-05-01T10:00:00+00:00.
+            None => Utc::now().with_nanosecond(0).unwrap_or_else(Utc::now),
             Some(s) => parse_date(s)?,
         };
         let mut params = match &self.conf {

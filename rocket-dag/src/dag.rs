@@ -135,6 +135,7 @@ pub struct Edge {
 pub struct TaskNode {
     id: String,
     spec: TaskSpec,
+    declared: TaskOptions,
     options: ResolvedTaskOptions,
     inputs: Vec<usize>,
     upstream: Vec<usize>,
@@ -224,6 +225,23 @@ impl Dag {
     pub fn edges(&self) -> &[Edge] {
         &self.edges
     }
+    /// Overrides some options of one task (options not set in `opts` keep their values), for
+    /// example shorter retry delays in a test.
+    pub fn override_task_options(&mut self, task_id: &str, opts: TaskOptions) -> Result<(), DagError> {
+        let dag = self.id.clone();
+        let t = self
+            .tasks
+            .iter_mut()
+            .find(|t| t.id == task_id)
+            .ok_or_else(|| DagError::UnknownTask {
+                dag,
+                task: task_id.to_owned(),
+            })?;
+        t.declared = opts.or(t.declared);
+        t.options = t.declared.resolve();
+        Ok(())
+    }
+
     /// Task indices in a topological order (stable: declaration order breaks ties).
     pub fn topological_order(&self) -> &[usize] {
         &self.topo
@@ -512,6 +530,7 @@ impl DagBuilder {
             .into_iter()
             .zip(upstream.into_iter().zip(downstream))
             .map(|(p, (up, down))| TaskNode {
+                declared: p.node.spec.options.or(defaults),
                 options: p.node.spec.options.or(defaults).resolve(),
                 id: p.id,
                 spec: p.node.spec,

@@ -214,6 +214,14 @@ pub enum DagError {
         /// The id used twice.
         task: String,
     },
+    /// No task has this id.
+    #[error("DAG `{dag}` has no task `{task}`")]
+    UnknownTask {
+        /// The DAG.
+        dag: String,
+        /// The id looked for.
+        task: String,
+    },
     /// Edges form a cycle; the path names every task on it.
     #[error("DAG `{dag}` has a cycle: {}", path.join(" -> "))]
     Cycle {

@@ -657,7 +657,6 @@ impl<'a> DagRun<'a> {
                         self.record(idx, try_number, TaskState::Success, start, elapsed, None, log_path);
                         self.outputs[idx] = Some(out);
                         self.states[idx] = TaskState::Success;
-                        tracing::info!(task_id = &*task_id, "success in {:.3}s", elapsed.as_secs_f64());
                         self.finished(idx);
                     }
                     Err(e) if e.is_skip() => {

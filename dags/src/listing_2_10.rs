@@ -1,0 +1,182 @@
+//! The book's Rocket DAG (*Data Pipelines with Apache Airflow*, listing 2.10), typed:
+//! `download_launches` → `get_pictures` → `notify`.
+
+use std::path::{Path, PathBuf};
+
+use rocket_dag::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::images::{FetchOptions, PictureRecord, fetch_images};
+use crate::ll2::{Launch, parse_page};
+
+/// The Launch Library 2 endpoint the book uses.
+pub const DEFAULT_LAUNCHES_URL: &str = "https://ll.thespacedevs.com/2.0.0/launch/upcoming/";
+/// Environment variable that overrides the launches URL.
+pub const LAUNCHES_URL_ENV: &str = "ROCKET_LAUNCHES_URL";
+/// Run param that overrides the launches URL (`-p launches_url=…`).
+pub const LAUNCHES_URL_PARAM: &str = "launches_url";
+/// Largest launches document accepted (the real one is ~30 KiB per 10 launches).
+const MAX_LAUNCHES_BYTES: usize = 32 * 1024 * 1024;
+
+/// The URL `download_launches` fetches: the `launches_url` param, else `$ROCKET_LAUNCHES_URL`,
+/// else the public API.
+pub fn launches_url(ctx: &TaskContext) -> String {
+    ctx.param::<String>(LAUNCHES_URL_PARAM)
+        .or_else(|| std::env::var(LAUNCHES_URL_ENV).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| DEFAULT_LAUNCHES_URL.to_owned())
+}
+
+/// `<home>/data/listing_2_10/images/`.
+pub fn images_dir(ctx: &TaskContext) -> PathBuf {
+    ctx.data_dir().join("images")
+}
+
+/// What `get_pictures` did, one record per distinct image URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pictures {
+    /// Launches that had no image.
+    pub launches_without_image: usize,
+    /// Every distinct URL and its outcome.
+    pub records: Vec<PictureRecord>,
+}
+
+impl Pictures {
+    /// Images saved by this run.
+    pub fn downloaded(&self) -> usize {
+        self.records.iter().filter(|r| r.is_ok()).count()
+    }
+    /// Images that failed.
+    pub fn failed(&self) -> usize {
+        self.records.len() - self.downloaded()
+    }
+}
+
+/// Fetch the upcoming launches from Launch Library 2 and store them as `launches.json`.
+///
+/// The document is checked before it is stored: malformed JSON fails the attempt and never
+/// replaces a good `launches.json`. The file is written to a temporary name and renamed.
+#[task(retries = 3, retry_delay = "2s", retry_exponential_backoff = true, layer = "source")]
+pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskError> {
+    let url = launches_url(ctx);
+    tracing::info!(%url, "fetching upcoming launches");
+    let response = ctx.http().get(&url).send().await.map_err(|e| {
+        let hint = if e.is_connect() || e.is_timeout() {
+            " (no network? run the example with `--offline`, or point --launches-url / ROCKET_LAUNCHES_URL elsewhere)"
+        } else {
+            ""
+        };
+        TaskError::from(e).context(format!("cannot reach the Launch Library API at {url}{hint}"))
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(TaskError::msg(format!("GET {url} answered HTTP {status}")));
+    }
+    let body = read_capped(response, MAX_LAUNCHES_BYTES)
+        .await
+        .with_context(|| format!("reading the launches from {url}"))?;
+    let page = parse_page(&body).with_context(|| format!("the response of {url}"))?;
+    let path = ctx.data_dir().join("launches.json");
+    write_atomically(&path, &body)
+        .await
+        .with_context(|| format!("storing {}", path.display()))?;
+    tracing::info!(
+        launches = page.results.len(),
+        path = %path.display(),
+        "stored the launches"
+    );
+    Ok(page.results)
+}
+
+/// Download every launch's picture into `images/`.
+///
+/// As in the book, one bad image never fails the task: each failure is logged with its cause.
+/// Downloads stream to disk, run concurrently with a bound, fetch each distinct URL once, and
+/// only a complete, real image ever appears under its final name.
+#[task(execution_timeout = "10m", layer = "storage")]
+pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pictures, TaskError> {
+    let urls: Vec<String> = launches.iter().filter_map(|l| l.image_url.clone()).collect();
+    let launches_without_image = launches.len() - urls.len();
+    let dir = images_dir(ctx);
+    let outcomes = fetch_images(ctx.http(), &urls, &dir, &FetchOptions::default()).await;
+    let pictures = Pictures {
+        launches_without_image,
+        records: outcomes.iter().map(PictureRecord::from).collect(),
+    };
+    tracing::info!(
+        downloaded = pictures.downloaded(),
+        failed = pictures.failed(),
+        without_image = launches_without_image,
+        "pictures done"
+    );
+    Ok(pictures)
+}
+
+/// Report how many images there are now, as the book's `ls /tmp/images/ | wc -l` does.
+#[task(layer = "business")]
+pub async fn notify(ctx: &TaskContext, pictures: Pictures) -> Result<usize, TaskError> {
+    let dir = images_dir(ctx);
+    let n = count_images(&dir).with_context(|| format!("counting files in {}", dir.display()))?;
+    let message = format!("There are now {n} images.");
+    println!("{message}");
+    tracing::info!(
+        downloaded_this_run = pictures.downloaded(),
+        failed_this_run = pictures.failed(),
+        "{message}"
+    );
+    Ok(n)
+}
+
+/// Download rocket launches and their pictures (Data Pipelines with Apache Airflow, listing 2.10).
+#[dag(schedule = "@daily", start_date = "2024-01-01", catchup = false, tags = ["rocket", "book"])]
+pub fn listing_2_10() {
+    let launches = download_launches();
+    let pictures = get_pictures(launches);
+    notify(pictures);
+}
+
+/// Files in `dir`, leaving out hidden in-progress downloads.
+fn count_images(dir: &Path) -> std::io::Result<usize> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut n = 0;
+            for e in entries {
+                let e = e?;
+                if e.file_type()?.is_file() && !e.file_name().to_string_lossy().starts_with('.') {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, TaskError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Err(TaskError::msg(format!("the response is larger than {cap} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Writes to a hidden temporary file in the same directory, then renames it into place, so
+/// readers never see a half-written file.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir).await?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = async {
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, path).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result
+}
