@@ -30,8 +30,8 @@ fn chain(n: usize) -> Dag {
 
 /// One root, `n - 2` tasks in parallel, one join.
 fn fan_out(n: usize) -> Dag {
-    let mut b = DagBuilder::new(format!("fan_{n}"))
-        .options(DagOptions::default().max_active_tasks(64));
+    let mut b =
+        DagBuilder::new(format!("fan_{n}")).options(DagOptions::default().max_active_tasks(64));
     let root = b.add_with_id::<noop>("root");
     let join = b.add_with_id::<noop>("join");
     for i in 0..n.saturating_sub(2) {
@@ -55,7 +55,9 @@ fn bench(c: &mut Criterion) {
 
     for (shape, build) in [("chain", chain as fn(usize) -> Dag), ("fan_out", fan_out)] {
         let mut group = c.benchmark_group(format!("no_op_{shape}"));
-        group.sample_size(10).measurement_time(Duration::from_secs(8));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(8));
         for n in [10usize, 100, 1_000, 10_000] {
             let dag = build(n);
             group.throughput(Throughput::Elements(n as u64));

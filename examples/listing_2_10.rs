@@ -9,7 +9,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dags::listing_2_10::{DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, listing_2_10};
+use dags::listing_2_10::{
+    DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, listing_2_10,
+};
 use dags::mock::{MockConfig, MockServer};
 use rocket_dag::cli::RunArgs;
 
@@ -51,9 +53,17 @@ async fn main() -> ExitCode {
     if let Some(r) = report {
         println!(
             "logs: {}",
-            cli.run.home().join("logs").join("dag_id=listing_2_10").display()
+            cli.run
+                .home()
+                .join("logs")
+                .join("dag_id=listing_2_10")
+                .display()
         );
-        if let Some(t) = r.tasks.iter().find(|t| t.state != rocket_dag::TaskState::Success) {
+        if let Some(t) = r
+            .tasks
+            .iter()
+            .find(|t| t.state != rocket_dag::TaskState::Success)
+        {
             eprintln!(
                 "error: DAG listing_2_10 failed at task `{}`: {}",
                 t.task_id,

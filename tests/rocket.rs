@@ -106,7 +106,11 @@ async fn api_answers_503_twice_then_the_run_succeeds_on_the_third_attempt() {
     let stored: Value =
         serde_json::from_slice(&std::fs::read(data.join("launches.json")).unwrap()).unwrap();
     assert!(stored["results"].is_array());
-    assert!(files(&data).iter().all(|f| !f.contains(".part") && !f.ends_with(".tmp")));
+    assert!(
+        files(&data)
+            .iter()
+            .all(|f| !f.contains(".part") && !f.ends_with(".tmp"))
+    );
 }
 
 #[tokio::test]
@@ -126,24 +130,42 @@ async fn malformed_json_fails_the_run_clearly_and_never_replaces_launches_json()
     let dl = r.task("download_launches").unwrap();
     assert_eq!((dl.state, dl.tries()), (TaskState::Failed, 4));
     let reason = dl.reason.as_deref().unwrap();
-    assert!(reason.contains("malformed launches JSON at line"), "{reason}");
-    assert!(reason.contains(&server.launches_url()), "names the URL: {reason}");
-    assert_eq!(r.task("get_pictures").unwrap().state, TaskState::UpstreamFailed);
+    assert!(
+        reason.contains("malformed launches JSON at line"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(&server.launches_url()),
+        "names the URL: {reason}"
+    );
+    assert_eq!(
+        r.task("get_pictures").unwrap().state,
+        TaskState::UpstreamFailed
+    );
     assert_eq!(r.task("notify").unwrap().state, TaskState::UpstreamFailed);
     // The previous good document is untouched and no temporary file is left.
-    assert_eq!(std::fs::read(data.join("launches.json")).unwrap(), b"{\"results\": []}");
+    assert_eq!(
+        std::fs::read(data.join("launches.json")).unwrap(),
+        b"{\"results\": []}"
+    );
     assert_eq!(files(&data), ["launches.json"]);
 }
 
 #[tokio::test]
 async fn an_unreachable_api_fails_with_a_hint() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/2.0.0/launch/upcoming/", dead.local_addr().unwrap());
+    let url = format!(
+        "http://{}/2.0.0/launch/upcoming/",
+        dead.local_addr().unwrap()
+    );
     drop(dead);
     let home = tempfile::tempdir().unwrap();
     let r = run_against(&url, home.path()).await;
     let reason = r.task("download_launches").unwrap().reason.clone().unwrap();
-    assert!(reason.contains("cannot reach the Launch Library API"), "{reason}");
+    assert!(
+        reason.contains("cannot reach the Launch Library API"),
+        "{reason}"
+    );
     assert!(reason.contains("--offline"), "{reason}");
 }
 
@@ -222,27 +244,45 @@ async fn bad_images_are_logged_with_their_cause_and_never_fail_the_task() {
     assert_eq!(class_of("/cut.png").as_deref(), Some("truncated"));
     assert_eq!(class_of("/refused.png").as_deref(), Some("connect"));
     assert_eq!(class_of("not a url at all").as_deref(), Some("invalid_url"));
-    assert_eq!(class_of("ftp://example.invalid/x.png").as_deref(), Some("invalid_url"));
-    assert_eq!(images.requests("/images/good.png"), 1, "each distinct URL once");
+    assert_eq!(
+        class_of("ftp://example.invalid/x.png").as_deref(),
+        Some("invalid_url")
+    );
+    assert_eq!(
+        images.requests("/images/good.png"),
+        1,
+        "each distinct URL once"
+    );
 
     // Only real, complete images, under safe names, inside images/.
     let dir = home.path().join("data/listing_2_10/images");
     let stored = files(&dir);
     assert_eq!(stored.len(), 4, "{stored:?}");
     assert!(stored.contains(&"good.png".to_owned()));
-    assert!(stored.iter().filter(|f| f.starts_with("same")).count() == 2, "{stored:?}");
+    assert!(
+        stored.iter().filter(|f| f.starts_with("same")).count() == 2,
+        "{stored:?}"
+    );
     for f in &stored {
         assert!(!f.contains('/') && !f.starts_with('.'), "{f}");
         let bytes = std::fs::read(dir.join(f)).unwrap();
-        assert!(dags::images::sniff_image(&bytes).is_some(), "{f} is an image");
+        assert!(
+            dags::images::sniff_image(&bytes).is_some(),
+            "{f} is an image"
+        );
     }
     assert!(!home.path().join("data/evil.png").exists());
-    assert!(files(home.path()).iter().all(|f| f.starts_with("data/") || f.starts_with("logs/")));
+    assert!(
+        files(home.path())
+            .iter()
+            .all(|f| f.starts_with("data/") || f.starts_with("logs/"))
+    );
 
     // notify counts what is in the folder, as the book does.
     assert_eq!(r.task("notify").unwrap().output::<usize>(), Some(4));
     // Each failure is in the log with its cause.
-    let log = std::fs::read_to_string(&r.task("get_pictures").unwrap().attempts[0].log_path).unwrap();
+    let log =
+        std::fs::read_to_string(&r.task("get_pictures").unwrap().attempts[0].log_path).unwrap();
     for cause in ["404", "500", "not an image", "refused"] {
         assert!(log.contains(cause), "log lacks {cause}: {log}");
     }

@@ -23,7 +23,9 @@ async fn run(dag: &Dag) -> (DagRunReport, tempfile::TempDir) {
 }
 
 fn state(r: &DagRunReport, task: &str) -> TaskState {
-    r.task(task).unwrap_or_else(|| panic!("no task {task}")).state
+    r.task(task)
+        .unwrap_or_else(|| panic!("no task {task}"))
+        .state
 }
 
 // ---------------------------------------------------------------- retries and backoff
@@ -34,7 +36,10 @@ static FLAKY_CALLS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
 async fn flaky(ctx: &TaskContext) -> Result<u32, TaskError> {
     FLAKY_CALLS.lock().unwrap().push(Instant::now());
     if ctx.try_number() < 3 {
-        return Err(TaskError::msg(format!("API answered 503 on try {}", ctx.try_number())));
+        return Err(TaskError::msg(format!(
+            "API answered 503 on try {}",
+            ctx.try_number()
+        )));
     }
     Ok(ctx.try_number())
 }
@@ -56,15 +61,26 @@ async fn retries_wait_the_backoff_delays_then_succeed() {
     let states: Vec<TaskState> = t.attempts.iter().map(|a| a.state).collect();
     assert_eq!(
         states,
-        [TaskState::UpForRetry, TaskState::UpForRetry, TaskState::Success]
+        [
+            TaskState::UpForRetry,
+            TaskState::UpForRetry,
+            TaskState::Success
+        ]
     );
-    assert!(t.attempts[0].error.as_deref().unwrap().contains("503 on try 1"));
+    assert!(
+        t.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("503 on try 1")
+    );
 
     // The gaps between attempts are exactly the documented delays.
     let calls = FLAKY_CALLS.lock().unwrap().clone();
     let opts = *dag.task("flaky").unwrap().options();
     for (i, pair) in calls.windows(2).enumerate() {
-        let expected = rocket_dag::retry::delay(&opts, "retry_dag", "flaky", &r.run_id, i as u32 + 1);
+        let expected =
+            rocket_dag::retry::delay(&opts, "retry_dag", "flaky", &r.run_id, i as u32 + 1);
         let base = Duration::from_secs(2 << i);
         assert!(expected >= base && expected < 2 * base, "{expected:?}");
         assert_eq!(pair[1] - pair[0], expected, "delay before try {}", i + 2);
@@ -77,12 +93,20 @@ async fn retries_wait_the_backoff_delays_then_succeed() {
             r.run_id
         ));
         let text = std::fs::read_to_string(&log).unwrap();
-        assert!(text.contains(&format!("starting attempt {n} of 4")), "{text}");
+        assert!(
+            text.contains(&format!("starting attempt {n} of 4")),
+            "{text}"
+        );
     }
-    assert!(!home.path().join(format!(
-        "logs/dag_id=retry_dag/run_id={}/task_id=flaky/attempt=4.log",
-        r.run_id
-    )).exists());
+    assert!(
+        !home
+            .path()
+            .join(format!(
+                "logs/dag_id=retry_dag/run_id={}/task_id=flaky/attempt=4.log",
+                r.run_id
+            ))
+            .exists()
+    );
 }
 
 #[task(retries = 2, retry_delay = "1s")]
@@ -127,7 +151,11 @@ async fn failures_exhaust_retries_and_propagate_upstream_failed() {
     // all_done runs once everything upstream is finished, whatever the states.
     assert_eq!(state(&r, "cleanup"), TaskState::Success);
     let d = r.task("gives_up").unwrap();
-    assert_eq!((d.state, d.tries()), (TaskState::Failed, 1), "fail_now skips retries");
+    assert_eq!(
+        (d.state, d.tries()),
+        (TaskState::Failed, 1),
+        "fail_now skips retries"
+    );
     let table = r.summary_table();
     assert!(table.contains("always_fails  failed"), "{table}");
     assert!(table.contains("after_fail    upstream_failed"), "{table}");
@@ -159,7 +187,11 @@ async fn execution_timeout_cancels_the_attempt_and_it_is_retried() {
         t.attempts[0].error.as_deref(),
         Some("attempt exceeded its execution_timeout of 1s")
     );
-    assert_eq!(start.elapsed(), Duration::from_secs(11), "1 s timeout + 10 s retry delay");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(11),
+        "1 s timeout + 10 s retry delay"
+    );
 }
 
 // ---------------------------------------------------------------- panics and skips
@@ -296,7 +328,11 @@ async fn every_trigger_rule_against_every_mix_of_upstream_states() {
         add_probes(&mut b, &ups);
         let (r, _home) = run(&b.build().unwrap()).await;
         for (rule, states) in expected {
-            assert_eq!(state(&r, rule), states[m], "rule {rule} with upstream {mix:?}");
+            assert_eq!(
+                state(&r, rule),
+                states[m],
+                "rule {rule} with upstream {mix:?}"
+            );
         }
     }
 }
@@ -457,7 +493,10 @@ fn builder_rejects_cycles_and_duplicates() {
     b.edge(y, z);
     b.edge(z, x);
     let err = b.build().unwrap_err();
-    assert_eq!(err.to_string(), "DAG `cyclic` has a cycle: x -> y -> z -> x");
+    assert_eq!(
+        err.to_string(),
+        "DAG `cyclic` has a cycle: x -> y -> z -> x"
+    );
     let mut b = DagBuilder::new("dup");
     b.add::<ok>();
     b.add::<ok>();
@@ -503,26 +542,41 @@ async fn shell_tasks_template_safely_stream_output_and_die_with_their_group() {
         .await;
     assert_eq!(state(&r, "print_context"), TaskState::Success);
     assert_eq!(
-        r.task("print_context").unwrap().output::<String>().as_deref(),
+        r.task("print_context")
+            .unwrap()
+            .output::<String>()
+            .as_deref(),
         Some("done")
     );
     let data = home.path().join("data/shell_dag");
     for f in ["pwned", "pwned2", "pwned3"] {
         assert!(!data.join(f).exists(), "{f} was created: injection");
     }
-    let log = std::fs::read_to_string(&r.task("print_context").unwrap().attempts[0].log_path).unwrap();
-    assert!(log.contains("2024-01-01 manual__2024-01-01T00:00:00+00:00"), "{log}");
+    let log =
+        std::fs::read_to_string(&r.task("print_context").unwrap().attempts[0].log_path).unwrap();
+    assert!(
+        log.contains("2024-01-01 manual__2024-01-01T00:00:00+00:00"),
+        "{log}"
+    );
     assert!(log.contains(evil), "the value is printed literally: {log}");
 
     let e = r.task("exits_nonzero").unwrap();
     assert_eq!(e.state, TaskState::Failed);
     assert_eq!(e.reason.as_deref(), Some("command exited with status 3"));
     let elog = std::fs::read_to_string(&e.attempts[0].log_path).unwrap();
-    assert!(elog.contains("about to fail"), "stderr goes to the log: {elog}");
+    assert!(
+        elog.contains("about to fail"),
+        "stderr goes to the log: {elog}"
+    );
 
     let s = r.task("sleeps_with_children").unwrap();
     assert_eq!(s.state, TaskState::Failed);
-    assert!(s.reason.as_deref().unwrap().contains("execution_timeout of 500ms"));
+    assert!(
+        s.reason
+            .as_deref()
+            .unwrap()
+            .contains("execution_timeout of 500ms")
+    );
     let pid: i32 = std::fs::read_to_string(data.join("child.pid"))
         .unwrap()
         .trim()

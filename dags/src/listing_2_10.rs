@@ -22,7 +22,11 @@ const MAX_LAUNCHES_BYTES: usize = 32 * 1024 * 1024;
 /// else the public API.
 pub fn launches_url(ctx: &TaskContext) -> String {
     ctx.param::<String>(LAUNCHES_URL_PARAM)
-        .or_else(|| std::env::var(LAUNCHES_URL_ENV).ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var(LAUNCHES_URL_ENV)
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_LAUNCHES_URL.to_owned())
 }
 
@@ -55,7 +59,12 @@ impl Pictures {
 ///
 /// The document is checked before it is stored: malformed JSON fails the attempt and never
 /// replaces a good `launches.json`. The file is written to a temporary name and renamed.
-#[task(retries = 3, retry_delay = "2s", retry_exponential_backoff = true, layer = "source")]
+#[task(
+    retries = 3,
+    retry_delay = "2s",
+    retry_exponential_backoff = true,
+    layer = "source"
+)]
 pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskError> {
     let url = launches_url(ctx);
     tracing::info!(%url, "fetching upcoming launches");
@@ -94,7 +103,10 @@ pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskErr
 /// only a complete, real image ever appears under its final name.
 #[task(execution_timeout = "10m", layer = "storage")]
 pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pictures, TaskError> {
-    let urls: Vec<String> = launches.iter().filter_map(|l| l.image_url.clone()).collect();
+    let urls: Vec<String> = launches
+        .iter()
+        .filter_map(|l| l.image_url.clone())
+        .collect();
     let launches_without_image = launches.len() - urls.len();
     let dir = images_dir(ctx);
     let outcomes = fetch_images(ctx.http(), &urls, &dir, &FetchOptions::default()).await;
@@ -156,7 +168,9 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
-            return Err(TaskError::msg(format!("the response is larger than {cap} bytes")));
+            return Err(TaskError::msg(format!(
+                "the response is larger than {cap} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }

@@ -122,7 +122,9 @@ impl TaskContext {
             std::process::id(),
             Utc::now().timestamp_micros()
         ));
-        TaskContext::builder("test_dag", "test_task").home(home).build()
+        TaskContext::builder("test_dag", "test_task")
+            .home(home)
+            .build()
     }
 
     /// Builds a context by hand (tests, tools).

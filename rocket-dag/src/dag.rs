@@ -227,7 +227,11 @@ impl Dag {
     }
     /// Overrides some options of one task (options not set in `opts` keep their values), for
     /// example shorter retry delays in a test.
-    pub fn override_task_options(&mut self, task_id: &str, opts: TaskOptions) -> Result<(), DagError> {
+    pub fn override_task_options(
+        &mut self,
+        task_id: &str,
+        opts: TaskOptions,
+    ) -> Result<(), DagError> {
         let dag = self.id.clone();
         let t = self
             .tasks
@@ -279,7 +283,13 @@ impl Dag {
 
 fn mermaid_id(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

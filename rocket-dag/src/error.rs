@@ -79,7 +79,10 @@ impl TaskError {
     }
 
     pub(crate) fn cancelled(why: &str) -> Self {
-        Self::with_kind(TaskErrorKind::Cancelled, format!("attempt cancelled: {why}"))
+        Self::with_kind(
+            TaskErrorKind::Cancelled,
+            format!("attempt cancelled: {why}"),
+        )
     }
 
     pub(crate) fn input(message: String) -> Self {

@@ -7,7 +7,9 @@ use std::time::Duration;
 /// reqwest is built without a default TLS crypto provider (that keeps aws-lc out of the build),
 /// so every client must be made after `ring` is installed as the process default: this does it.
 pub fn client() -> reqwest::Client {
-    builder().build().expect("the HTTP client configuration is valid")
+    builder()
+        .build()
+        .expect("the HTTP client configuration is valid")
 }
 
 /// The builder behind [`client`], to adjust timeouts or headers.

@@ -144,7 +144,10 @@ pub mod __private {
     }
 
     /// Runs a `#[task(shell)]` command template.
-    pub async fn shell(ctx: &TaskContext, template: impl Into<String>) -> Result<String, TaskError> {
+    pub async fn shell(
+        ctx: &TaskContext,
+        template: impl Into<String>,
+    ) -> Result<String, TaskError> {
         crate::shell::run(ctx, &template.into()).await
     }
 
@@ -152,9 +155,7 @@ pub mod __private {
     pub use std::string::String;
 
     /// Boxes a task attempt's future.
-    pub fn boxed<'a, T>(
-        f: impl core::future::Future<Output = T> + Send + 'a,
-    ) -> BoxFuture<'a, T> {
+    pub fn boxed<'a, T>(f: impl core::future::Future<Output = T> + Send + 'a) -> BoxFuture<'a, T> {
         Box::pin(f)
     }
 
@@ -212,7 +213,9 @@ pub mod __private {
             let mut j = i + 1;
             while j < ids.len() {
                 if str_eq(ids[i], ids[j]) {
-                    panic!("two tasks of this DAG have the same id; give one another id with `.task_id(\"…\")`");
+                    panic!(
+                        "two tasks of this DAG have the same id; give one another id with `.task_id(\"…\")`"
+                    );
                 }
                 j += 1;
             }

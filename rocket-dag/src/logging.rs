@@ -30,7 +30,8 @@ pub const FILE_LOG_ENV: &str = "ROCKET_DAG_LOG";
 /// Installs the global subscriber: console lines filtered by `RUST_LOG` (default `info`) and the
 /// attempt log files. Returns `false` if a global subscriber was already set.
 pub fn init() -> bool {
-    let console_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let console_filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::registry()
         .with(ConsoleLayer::new().with_filter(console_filter))
         .with(attempt_log_layer())
@@ -160,14 +161,12 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(&id) {
-            if let Some(log) = span.extensions().get::<AttemptLog>() {
-                if let Some(file) = &log.file {
-                    if let Ok(mut f) = file.lock() {
-                        let _ = f.flush();
-                    }
-                }
-            }
+        if let Some(span) = ctx.span(&id)
+            && let Some(log) = span.extensions().get::<AttemptLog>()
+            && let Some(file) = &log.file
+            && let Ok(mut f) = file.lock()
+        {
+            let _ = f.flush();
         }
     }
 }
@@ -233,9 +232,8 @@ where
         let mut fields = SpanFields::default();
         attrs.record(&mut fields);
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(ConsoleTag(
-                fields.task_id.unwrap_or_default().into(),
-            ));
+            span.extensions_mut()
+                .insert(ConsoleTag(fields.task_id.unwrap_or_default().into()));
         }
     }
 

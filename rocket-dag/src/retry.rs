@@ -65,7 +65,9 @@ mod tests {
             .max_retry_delay(Duration::from_secs(5))
             .resolve();
         assert_eq!(delay(&capped, "d", "t", "r", 10), Duration::from_secs(5));
-        let flat = TaskOptions::new().retry_delay(Duration::from_secs(3)).resolve();
+        let flat = TaskOptions::new()
+            .retry_delay(Duration::from_secs(3))
+            .resolve();
         assert_eq!(delay(&flat, "d", "t", "r", 3), Duration::from_secs(3));
     }
 }

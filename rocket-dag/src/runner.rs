@@ -192,7 +192,11 @@ impl DagRunReport {
             self.run_id,
             self.dag_id,
             self.state,
-            if self.interrupted { " (interrupted)" } else { "" },
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            },
             "task",
             "state",
             "tries",
@@ -208,10 +212,10 @@ impl DagRunReport {
             ));
         }
         for t in &self.tasks {
-            if let Some(r) = &t.reason {
-                if t.state != TaskState::Success {
-                    out.push_str(&format!("{}: {}\n", t.task_id, r));
-                }
+            if let Some(r) = &t.reason
+                && t.state != TaskState::Success
+            {
+                out.push_str(&format!("{}: {}\n", t.task_id, r));
             }
         }
         out
@@ -654,14 +658,30 @@ impl<'a> DagRun<'a> {
                 let task_id = self.task_ids[idx].clone();
                 match result {
                     Ok(out) => {
-                        self.record(idx, try_number, TaskState::Success, start, elapsed, None, log_path);
+                        self.record(
+                            idx,
+                            try_number,
+                            TaskState::Success,
+                            start,
+                            elapsed,
+                            None,
+                            log_path,
+                        );
                         self.outputs[idx] = Some(out);
                         self.states[idx] = TaskState::Success;
                         self.finished(idx);
                     }
                     Err(e) if e.is_skip() => {
                         let msg = e.to_string();
-                        self.record(idx, try_number, TaskState::Skipped, start, elapsed, Some(msg.clone()), log_path);
+                        self.record(
+                            idx,
+                            try_number,
+                            TaskState::Skipped,
+                            start,
+                            elapsed,
+                            Some(msg.clone()),
+                            log_path,
+                        );
                         self.states[idx] = TaskState::Skipped;
                         self.reasons[idx] = Some(format!("skipped: {msg}"));
                         self.finished(idx);
@@ -677,7 +697,15 @@ impl<'a> DagRun<'a> {
                                 &self.info.run_id,
                                 try_number,
                             );
-                            self.record(idx, try_number, TaskState::UpForRetry, start, elapsed, Some(msg.clone()), log_path);
+                            self.record(
+                                idx,
+                                try_number,
+                                TaskState::UpForRetry,
+                                start,
+                                elapsed,
+                                Some(msg.clone()),
+                                log_path,
+                            );
                             self.states[idx] = TaskState::UpForRetry;
                             tracing::warn!(
                                 task_id = &*task_id,
@@ -690,7 +718,15 @@ impl<'a> DagRun<'a> {
                                 Event::RetryDue(idx)
                             });
                         } else {
-                            self.record(idx, try_number, TaskState::Failed, start, elapsed, Some(msg.clone()), log_path);
+                            self.record(
+                                idx,
+                                try_number,
+                                TaskState::Failed,
+                                start,
+                                elapsed,
+                                Some(msg.clone()),
+                                log_path,
+                            );
                             let reason = if e.kind() == TaskErrorKind::FailNow || try_number == 1 {
                                 msg.clone()
                             } else {

@@ -108,17 +108,11 @@ impl Schedule {
     /// interval that starts at the last tick at or before `logical` and ends at the next one (a
     /// `@daily` run for 2024-01-01 covers [2024-01-01, 2024-01-02)); for `None` and `@once`, the
     /// empty interval at `logical`.
-    pub fn data_interval(
-        &self,
-        logical: DateTime<Utc>,
-        tz: Tz,
-    ) -> (DateTime<Utc>, DateTime<Utc>) {
+    pub fn data_interval(&self, logical: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         match self {
             Schedule::Cron { cron, .. } => {
                 let local = logical.with_timezone(&tz);
-                let start = cron
-                    .find_previous_occurrence(&local, true)
-                    .unwrap_or(local);
+                let start = cron.find_previous_occurrence(&local, true).unwrap_or(local);
                 let end = cron.find_next_occurrence(&start, false).unwrap_or(start);
                 (start.with_timezone(&Utc), end.with_timezone(&Utc))
             }
@@ -178,6 +172,9 @@ mod tests {
         assert!(Schedule::parse("0 25 * * *").is_err());
         assert!(Schedule::parse("* * *").is_err());
         assert_eq!(Schedule::parse("").unwrap(), Schedule::None);
-        assert_eq!(Schedule::parse("*/5 * * * 1-5").unwrap().as_str(), "*/5 * * * 1-5");
+        assert_eq!(
+            Schedule::parse("*/5 * * * 1-5").unwrap().as_str(),
+            "*/5 * * * 1-5"
+        );
     }
 }

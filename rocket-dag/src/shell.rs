@@ -199,9 +199,22 @@ mod tests {
     #[test]
     fn bad_templates_are_rejected() {
         let c = ctx();
-        assert!(render("echo '{{ ds }}'", &c).unwrap_err().to_string().contains("single quotes"));
-        assert!(render("echo {{ nope }}", &c).unwrap_err().to_string().contains("unknown template variable `nope`"));
+        assert!(
+            render("echo '{{ ds }}'", &c)
+                .unwrap_err()
+                .to_string()
+                .contains("single quotes")
+        );
+        assert!(
+            render("echo {{ nope }}", &c)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown template variable `nope`")
+        );
         assert!(render("echo {{ ds", &c).is_err());
-        assert!(render("echo \\'{{ ds }}", &c).is_ok(), "an escaped quote opens nothing");
+        assert!(
+            render("echo \\'{{ ds }}", &c).is_ok(),
+            "an escaped quote opens nothing"
+        );
     }
 }

@@ -52,7 +52,10 @@ impl TriggerRule {
         ("one_failed", TriggerRule::OneFailed),
         ("one_done", TriggerRule::OneDone),
         ("none_failed", TriggerRule::NoneFailed),
-        ("none_failed_min_one_success", TriggerRule::NoneFailedMinOneSuccess),
+        (
+            "none_failed_min_one_success",
+            TriggerRule::NoneFailedMinOneSuccess,
+        ),
         ("none_skipped", TriggerRule::NoneSkipped),
         ("always", TriggerRule::Always),
     ];
@@ -356,7 +359,7 @@ pub fn format_duration(d: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return if ms >= 1000 {
             format!("{:.3}s", d.as_secs_f64())
         } else {
