@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use dags::listing_2_10::listing_2_10;
 use dags::mock::{BUNDLED_LAUNCHES_JSON, MockConfig, MockServer};
 use rocket_dag::prelude::*;
@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     group.bench_function("100_launches_200KiB_20ms", |b| {
-        b.iter_with_setup(
+        b.iter_batched(
             // A fresh home each time, so every image is downloaded again.
             || tempfile::tempdir().unwrap(),
             |home| {
@@ -64,6 +64,7 @@ fn bench(c: &mut Criterion) {
                 assert_eq!(r.task("notify").unwrap().output::<usize>(), Some(LAUNCHES));
                 home
             },
+            BatchSize::PerIteration,
         )
     });
     group.finish();

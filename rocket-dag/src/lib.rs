@@ -103,18 +103,36 @@ pub mod __private {
         })
     }
 
-    /// The `Ok` type of a task fn's `Result` return type.
+    /// The `Ok` type of a task fn's `Result` return type (whatever its error type, so a bad
+    /// error type is reported once, by [`into_task_result`]).
     pub trait TaskReturn {
         /// The output.
         type Output;
-        /// Converts the error side into a [`TaskError`].
-        fn into_task_result(self) -> Result<Self::Output, TaskError>;
     }
 
-    impl<T, E: Into<TaskError>> TaskReturn for Result<T, E> {
+    impl<T, E> TaskReturn for Result<T, E> {
         type Output = T;
-        fn into_task_result(self) -> Result<T, TaskError> {
-            self.map_err(Into::into)
+    }
+
+    /// Converts a task fn's `Result` into the runtime's.
+    pub fn into_task_result<T, E: IntoTaskError>(r: Result<T, E>) -> Result<T, TaskError> {
+        r.map_err(IntoTaskError::into_task_error)
+    }
+
+    /// A task fn's error type; its message is what a user sees for one that does not convert.
+    #[diagnostic::on_unimplemented(
+        message = "a task's error type must convert into `TaskError`, but `{Self}` does not",
+        label = "this error type does not convert into `TaskError`",
+        note = "return `Result<_, TaskError>` (make one with `TaskError::msg(..)`) or an error type that implements `std::error::Error + Send + Sync + 'static`"
+    )]
+    pub trait IntoTaskError {
+        /// The conversion.
+        fn into_task_error(self) -> TaskError;
+    }
+
+    impl<E: Into<TaskError>> IntoTaskError for E {
+        fn into_task_error(self) -> TaskError {
+            self.into()
         }
     }
 
@@ -205,23 +223,58 @@ pub mod __private {
         panic!("DAG `{id}` has compile errors")
     }
 
-    /// Fails compilation (in const evaluation) when two task ids of a DAG are equal; this
-    /// catches ids set with `#[task(id = "…")]`, which the `#[dag]` macro cannot see.
-    pub const fn assert_unique_ids(ids: &[&str]) {
+    /// Fails compilation (in const evaluation) when task `name` has the id of a task declared
+    /// before it in its DAG (`earlier` holds their ids and names); this catches ids set with
+    /// `#[task(id = "…")]`, which the `#[dag]` macro cannot see.
+    pub const fn assert_unique_id(id: &str, name: &str, earlier: &[(&str, &str)]) {
         let mut i = 0;
-        while i < ids.len() {
-            let mut j = i + 1;
-            while j < ids.len() {
-                if str_eq(ids[i], ids[j]) {
-                    panic!(
-                        "two tasks of this DAG have the same id; give one another id with `.task_id(\"…\")`"
-                    );
+        while i < earlier.len() {
+            if str_eq(id, earlier[i].0) {
+                let (msg, len) = concat(&[
+                    "tasks `",
+                    earlier[i].1,
+                    "` and `",
+                    name,
+                    "` have the same id `",
+                    id,
+                    "`; give this one another id with `.task_id(\"…\")`",
+                ]);
+                match core::str::from_utf8(msg.split_at(len).0) {
+                    Ok(msg) => panic!("{}", msg),
+                    Err(_) => panic!("two tasks of this DAG have the same id"),
                 }
-                j += 1;
             }
             i += 1;
         }
     }
+
+    /// Joins `parts` in a buffer (const fns cannot format), truncating at its size.
+    const fn concat(parts: &[&str]) -> ([u8; 1024], usize) {
+        let mut buf = [0u8; 1024];
+        let mut n = 0;
+        let mut p = 0;
+        while p < parts.len() {
+            let bytes = parts[p].as_bytes();
+            let mut k = 0;
+            while k < bytes.len() && n < buf.len() {
+                buf[n] = bytes[k];
+                n += 1;
+                k += 1;
+            }
+            p += 1;
+        }
+        (buf, n)
+    }
+
+    /// An upstream task's output (`Self`) passed to a parameter of type `P` of task `D`; only
+    /// equal types fit. Its message is what a user sees for a type mismatch between tasks.
+    #[diagnostic::on_unimplemented(
+        message = "task `{D}` takes `{P}` here, but this upstream task returns `{Self}`",
+        label = "returns `{Self}`, not `{P}`",
+        note = "a task parameter has exactly the type its upstream task returns (the `Ok` type of a `Result`)"
+    )]
+    pub trait Feeds<P, D> {}
+    impl<T, D> Feeds<T, D> for T {}
 
     const fn str_eq(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());

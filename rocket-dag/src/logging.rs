@@ -8,10 +8,9 @@
 //! add [`attempt_log_layer`] to it.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -22,6 +21,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 static FILE_LAYER_BUILT: AtomicBool = AtomicBool::new(false);
+static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 
 /// Environment variable for the level of the attempt log files (default `info`); `RUST_LOG`
 /// filters the console.
@@ -69,7 +69,8 @@ where
 /// Stored in the extensions of an attempt's span.
 struct AttemptLog {
     task_id: Arc<str>,
-    file: Option<Arc<Mutex<BufWriter<File>>>>,
+    /// Key of its file in the writer thread; `None` when the run keeps no log files.
+    file: Option<u64>,
 }
 
 #[derive(Default)]
@@ -112,18 +113,10 @@ where
         }
         let mut fields = SpanFields::default();
         attrs.record(&mut fields);
-        let file = fields.log.and_then(|path| {
-            let path = std::path::PathBuf::from(path);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).ok()?;
-            }
-            match File::options().create(true).append(true).open(&path) {
-                Ok(f) => Some(Arc::new(Mutex::new(BufWriter::new(f)))),
-                Err(e) => {
-                    eprintln!("rocket-dag: cannot open log file {}: {e}", path.display());
-                    None
-                }
-            }
+        let file = fields.log.filter(|p| !p.is_empty()).map(|path| {
+            let key = NEXT_FILE.fetch_add(1, Ordering::Relaxed);
+            writer::send(writer::Msg::Open(key, path.into()));
+            key
         });
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(AttemptLog {
@@ -140,7 +133,7 @@ where
         for span in scope {
             let ext = span.extensions();
             if let Some(log) = ext.get::<AttemptLog>() {
-                if let Some(file) = &log.file {
+                if let Some(key) = log.file {
                     let mut line = String::with_capacity(128);
                     let _ = write!(
                         line,
@@ -151,9 +144,7 @@ where
                     );
                     format_fields(event, &mut line);
                     line.push('\n');
-                    if let Ok(mut f) = file.lock() {
-                        let _ = f.write_all(line.as_bytes());
-                    }
+                    writer::send(writer::Msg::Line(key, line));
                 }
                 return;
             }
@@ -163,10 +154,9 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(&id)
             && let Some(log) = span.extensions().get::<AttemptLog>()
-            && let Some(file) = &log.file
-            && let Ok(mut f) = file.lock()
+            && let Some(key) = log.file
         {
-            let _ = f.flush();
+            writer::send(writer::Msg::Close(key));
         }
     }
 }
@@ -287,3 +277,99 @@ where
 }
 
 struct ConsoleTag(Arc<str>);
+
+/// Waits until every log line emitted so far is written to its file (the runner calls it at
+/// the end of a run, so a finished run's logs are complete on disk).
+pub async fn flush() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if writer::send(writer::Msg::Flush(tx)) {
+        let _ = rx.await;
+    }
+}
+
+/// Appends a line to a log file through the writer, after everything sent before it.
+pub(crate) fn append(path: std::path::PathBuf, line: String) {
+    writer::send(writer::Msg::Append(path, line));
+}
+
+/// File I/O happens on one dedicated thread, so a task never waits on the disk for its logs
+/// (creating a file costs tens of microseconds here, more than the runtime's own work per task).
+mod writer {
+    use std::collections::HashMap;
+    use std::fs::File;
+    use std::io::{BufWriter, Write};
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+    use std::sync::mpsc;
+
+    pub(super) enum Msg {
+        Open(u64, PathBuf),
+        Line(u64, String),
+        Close(u64),
+        Append(PathBuf, String),
+        Flush(tokio::sync::oneshot::Sender<()>),
+    }
+
+    static SENDER: OnceLock<Option<mpsc::Sender<Msg>>> = OnceLock::new();
+
+    /// Queues a message; `false` if the writer thread could not be started.
+    pub(super) fn send(msg: Msg) -> bool {
+        let sender = SENDER.get_or_init(|| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("rocket-dag-logs".into())
+                .spawn(move || run(rx))
+                .map_err(|e| eprintln!("rocket-dag: cannot start the log writer thread: {e}"))
+                .ok()
+                .map(|_| tx)
+        });
+        sender.as_ref().is_some_and(|tx| tx.send(msg).is_ok())
+    }
+
+    fn open(path: &Path) -> Option<BufWriter<File>> {
+        let result = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| File::options().create(true).append(true).open(path));
+        match result {
+            Ok(f) => Some(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("rocket-dag: cannot open log file {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    fn run(rx: mpsc::Receiver<Msg>) {
+        let mut files: HashMap<u64, Option<BufWriter<File>>> = HashMap::new();
+        while let Ok(msg) = rx.recv() {
+            match msg {
+                Msg::Open(key, path) => {
+                    files.insert(key, open(&path));
+                }
+                Msg::Line(key, line) => {
+                    if let Some(Some(f)) = files.get_mut(&key) {
+                        let _ = f.write_all(line.as_bytes());
+                    }
+                }
+                Msg::Close(key) => {
+                    if let Some(Some(mut f)) = files.remove(&key) {
+                        let _ = f.flush();
+                    }
+                }
+                Msg::Append(path, line) => {
+                    if let Some(mut f) = open(&path) {
+                        let _ = writeln!(f, "{line}");
+                        let _ = f.flush();
+                    }
+                }
+                Msg::Flush(done) => {
+                    for f in files.values_mut().flatten() {
+                        let _ = f.flush();
+                    }
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+}

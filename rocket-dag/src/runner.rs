@@ -283,6 +283,7 @@ pub struct Runner {
     home: PathBuf,
     cancel: CancellationToken,
     http: Arc<OnceLock<reqwest::Client>>,
+    attempt_logs: bool,
 }
 
 impl Runner {
@@ -292,7 +293,15 @@ impl Runner {
             home: home.into(),
             cancel: CancellationToken::new(),
             http: Arc::new(OnceLock::new()),
+            attempt_logs: true,
         }
+    }
+
+    /// Whether each attempt writes its log file (default `true`). Off, events still reach the
+    /// console and any other subscriber; the reports' log paths are then never written.
+    pub fn attempt_logs(mut self, on: bool) -> Self {
+        self.attempt_logs = on;
+        self
     }
 
     /// The home directory.
@@ -485,6 +494,7 @@ impl<'a> DagRun<'a> {
                 })
                 .collect(),
         };
+        crate::logging::flush().await;
         match state {
             RunState::Success => tracing::info!(
                 dag_id = self.dag.id(),
@@ -517,7 +527,13 @@ impl<'a> DagRun<'a> {
                     let try_number = self.attempts[i].len() as u32 + 1;
                     let log_path = self.log_path(i, try_number);
                     let err = TaskError::cancelled("the run was interrupted");
-                    append_line(&log_path, &format!("{now} ERROR {err}"));
+                    crate::logging::append(
+                        log_path.clone(),
+                        format!(
+                            "[{}] ERROR rocket_dag::runner: {err}",
+                            now.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                        ),
+                    );
                     self.attempts[i].push(AttemptReport {
                         try_number,
                         state: TaskState::Failed,
@@ -577,6 +593,11 @@ impl<'a> DagRun<'a> {
             cancel: token,
         };
         let log_path = self.log_path(idx, try_number);
+        let log_field = if self.runner.attempt_logs {
+            log_path.display().to_string()
+        } else {
+            String::new()
+        };
         let span = tracing::info_span!(
             target: "rocket_dag::task",
             "task",
@@ -584,7 +605,7 @@ impl<'a> DagRun<'a> {
             dag_id = &*self.info.dag_id,
             run_id = &*self.info.run_id,
             try_number,
-            log = %log_path.display(),
+            log = log_field,
         );
         let erased = node.erased.clone();
         self.states[idx] = TaskState::Running;
@@ -959,20 +980,5 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "non-string panic payload".to_owned()
-    }
-}
-
-/// Appends a line to a log file, best effort (used where no span is alive any more).
-fn append_line(path: &Path, line: &str) {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = writeln!(f, "{line}");
     }
 }
