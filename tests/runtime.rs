@@ -407,6 +407,7 @@ async fn cancelling_a_run_stops_running_tasks_and_starts_nothing_new() {
     let a = r.task("long_running").unwrap();
     assert_eq!(a.state, TaskState::Failed);
     assert_eq!(a.tries(), 1, "an interrupted attempt is not retried");
+    assert_eq!(a.attempts[0].duration, Duration::from_secs(5));
     assert_eq!(LONG_STARTED.load(Ordering::SeqCst), 1);
     assert!(a.reason.as_deref().unwrap().contains("interrupted"));
     assert_eq!(state(&r, "never_started"), TaskState::NoStatus);

@@ -218,11 +218,6 @@ pub mod __private {
         o
     }
 
-    /// What a `#[dag]` fn that did not compile returns (never runs: the build failed).
-    pub fn invalid_dag(id: &str) -> Dag {
-        panic!("DAG `{id}` has compile errors")
-    }
-
     /// Fails compilation (in const evaluation) when task `name` has the id of a task declared
     /// before it in its DAG (`earlier` holds their ids and names); this catches ids set with
     /// `#[task(id = "…")]`, which the `#[dag]` macro cannot see.

@@ -397,6 +397,8 @@ struct DagRun<'a> {
     ready: VecDeque<usize>,
     running: usize,
     attempt_tokens: Vec<Option<CancellationToken>>,
+    /// When the running attempt of each task started.
+    started: Vec<Option<(DateTime<Utc>, Instant)>>,
     set: JoinSet<Event>,
     task_ids: Vec<Arc<str>>,
 }
@@ -415,6 +417,7 @@ impl<'a> DagRun<'a> {
             ready: VecDeque::new(),
             running: 0,
             attempt_tokens: vec![None; n],
+            started: vec![None; n],
             set: JoinSet::new(),
             task_ids: dag.tasks().iter().map(|t| Arc::from(t.id())).collect(),
         }
@@ -527,6 +530,7 @@ impl<'a> DagRun<'a> {
                     let try_number = self.attempts[i].len() as u32 + 1;
                     let log_path = self.log_path(i, try_number);
                     let err = TaskError::cancelled("the run was interrupted");
+                    let (start, clock) = self.started[i].unwrap_or((now, Instant::now()));
                     crate::logging::append(
                         log_path.clone(),
                         format!(
@@ -537,8 +541,8 @@ impl<'a> DagRun<'a> {
                     self.attempts[i].push(AttemptReport {
                         try_number,
                         state: TaskState::Failed,
-                        start: now,
-                        duration: Duration::ZERO,
+                        start,
+                        duration: clock.elapsed(),
                         error: Some(err.to_string()),
                         log_path,
                     });
@@ -585,6 +589,7 @@ impl<'a> DagRun<'a> {
             .collect();
         let token = self.runner.cancel.child_token();
         self.attempt_tokens[idx] = Some(token.clone());
+        self.started[idx] = Some((Utc::now(), Instant::now()));
         let ctx = TaskContext {
             run: self.info.clone(),
             task_id: self.task_ids[idx].clone(),
