@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{BinOp, Expr, ExprArray, ExprCall, ExprMethodCall, Ident, ItemFn, Lit, LitBool, LitInt, LitStr, Pat, Stmt};
+use syn::{
+    BinOp, Expr, ExprArray, ExprCall, ExprMethodCall, Ident, ItemFn, Lit, LitBool, LitInt, LitStr,
+    Pat, Stmt,
+};
 
 use crate::options::{self, Errors, Opt, TASK_OPTIONS};
 
@@ -41,18 +44,15 @@ struct DagArgs {
 fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
     let mut out = DagArgs::default();
     let accepted: Vec<&str> = DAG_OPTIONS.iter().chain(TASK_OPTIONS).copied().collect();
-    let parser = syn::meta::parser(|meta| {
-        let Some(name) = meta.path.get_ident().cloned() else {
-            return Err(meta.error("expected an option name"));
-        };
-        if out.defaults.parse(&name, &meta)? {
+    options::parse_options(args, errors, |name, meta| {
+        if out.defaults.parse(name, meta)? {
             return Ok(());
         }
         match name.to_string().as_str() {
             "id" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 crate::task::check_id(&lit)?;
-                out.id.set(&name, lit)
+                out.id.set(name, lit)
             }
             "schedule" => {
                 let value = meta.value()?;
@@ -65,35 +65,38 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                             "expected a schedule string such as `\"@daily\"` or `None`",
                         ));
                     }
-                    return out.schedule.set(&name, LitStr::new("None", ident.span()));
+                    return out.schedule.set(name, LitStr::new("None", ident.span()));
                 }
                 let lit: LitStr = value.parse()?;
                 options::schedule(&lit)?;
-                out.schedule.set(&name, lit)
+                out.schedule.set(name, lit)
             }
             "start_date" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                out.start_date.set(&name, options::date(&lit)?)
+                out.start_date.set(name, options::date(&lit)?)
             }
             "end_date" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                out.end_date.set(&name, options::date(&lit)?)
+                out.end_date.set(name, options::date(&lit)?)
             }
-            "catchup" => out.catchup.set(&name, meta.value()?.parse()?),
+            "catchup" => out.catchup.set(name, meta.value()?.parse()?),
             "timezone" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 options::timezone(&lit)?;
-                out.timezone.set(&name, lit)
+                out.timezone.set(name, lit)
             }
             "max_active_tasks" | "max_active_runs" => {
                 let lit: LitInt = meta.value()?.parse()?;
                 if lit.base10_parse::<usize>()? == 0 {
-                    return Err(syn::Error::new(lit.span(), format!("`{name}` must be at least 1")));
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!("`{name}` must be at least 1"),
+                    ));
                 }
                 if name == "max_active_tasks" {
-                    out.max_active_tasks.set(&name, lit)
+                    out.max_active_tasks.set(name, lit)
                 } else {
-                    out.max_active_runs.set(&name, lit)
+                    out.max_active_runs.set(name, lit)
                 }
             }
             "tags" => {
@@ -101,45 +104,60 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                 let mut tags = Vec::new();
                 for e in arr.elems {
                     match e {
-                        Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => tags.push(s),
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => tags.push(s),
                         other => {
                             return Err(syn::Error::new(other.span(), "expected a string tag"));
                         }
                     }
                 }
-                out.tags.set(&name, tags)
+                out.tags.set(name, tags)
             }
-            "description" => out.description.set(&name, meta.value()?.parse()?),
-            _ => Err(options::unknown_option("dag", &name, &accepted)),
+            "description" => out.description.set(name, meta.value()?.parse()?),
+            _ => Err(options::unknown_option("dag", name, &accepted)),
         }
     });
-    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(e);
-    }
     out
 }
 
 /// A task instance in the DAG body.
 struct Node {
+    /// Its id as far as the macro knows: the fn name or the `.task_id("…")`.
     id: String,
+    /// The task as written (`tasks::fetch`), for messages.
+    name: String,
+    /// The id the runtime will use: `<T as Task>::ID` (which `#[task(id = "…")]` may set) or
+    /// the `.task_id("…")` literal.
     id_expr: TokenStream,
+    /// The generated variable holding its handle.
     var: Ident,
+    /// Where a duplicate id found in const evaluation is reported.
+    span: Span,
 }
 
 /// The DAG body, read as a graph.
 struct Graph<'e> {
     errors: &'e mut Errors,
     nodes: Vec<Node>,
-    /// Handle name → node, the latest `let` wins (shadowing).
-    handles: HashMap<String, usize>,
+    /// Handle name → node, the latest `let` wins (shadowing). `None` marks a handle whose task
+    /// call had an error, already reported: its uses are skipped so one mistake reports once.
+    handles: HashMap<String, Option<usize>>,
     downstream: Vec<Vec<usize>>,
+    /// Ids the macro can compare: `.task_id` literals, and default ids keyed by the task's path
+    /// (two paths may still share an id through `#[task(id = "…")]`: const evaluation checks).
     ids: HashMap<String, usize>,
+    /// Items of the generated fn: one type alias per task call.
+    items: Vec<TokenStream>,
     stmts: Vec<TokenStream>,
 }
 
+/// What a `#[dag]` body may hold, for messages.
+const BODY: &str = "note: a `#[dag]` body holds task calls (`let x = task(..);`, `task(..);`) and edges (`a >> b;`, `a >> [b, c];`)";
+
 impl Graph<'_> {
+    /// The path of task ids from `from` to `to` along existing edges, if any.
     fn reaches(&self, from: usize, to: usize) -> Option<Vec<usize>> {
-        // Depth-first search returning the path from `from` to `to`.
         let mut stack = vec![(from, vec![from])];
         let mut seen = vec![false; self.nodes.len()];
         while let Some((n, path)) = stack.pop() {
@@ -158,23 +176,24 @@ impl Graph<'_> {
         None
     }
 
-    /// Adds `from → to`, rejecting self-edges and cycles at `at`.
-    fn add_edge(&mut self, from: usize, to: usize, at: Span) -> bool {
+    /// Adds `from → to`, rejecting self-edges and cycles at the operator `op`.
+    fn add_edge(&mut self, from: usize, to: usize, op: &BinOp) -> bool {
         if from == to {
             let id = &self.nodes[from].id;
-            self.errors.push(syn::Error::new(
-                at,
+            self.errors.push(syn::Error::new_spanned(
+                op,
                 format!("task `{id}` cannot depend on itself: `{id} -> {id}`"),
             ));
             return false;
         }
         if let Some(path) = self.reaches(to, from) {
-            let mut names: Vec<&str> = vec![&self.nodes[from].id];
-            names.extend(path.iter().map(|&i| self.nodes[i].id.as_str()));
-            self.errors.push(syn::Error::new(
-                at,
+            // `to -> … -> from` exists; this edge adds `from -> to`.
+            let mut names: Vec<&str> = path.iter().map(|&i| self.nodes[i].id.as_str()).collect();
+            names.push(&self.nodes[to].id);
+            self.errors.push(syn::Error::new_spanned(
+                op,
                 format!(
-                    "this edge closes a cycle: `{}`\n\nnote: a DAG cannot have cycles; remove one of these edges",
+                    "this edge closes a cycle: `{}`\nhelp: a DAG cannot have cycles; remove one of these dependencies",
                     names.join(" -> ")
                 ),
             ));
@@ -189,20 +208,22 @@ impl Graph<'_> {
     /// A handle named in the body.
     fn handle(&mut self, ident: &Ident) -> Option<usize> {
         let name = ident.to_string();
-        match self.handles.get(&name) {
-            Some(&n) => Some(n),
-            None => {
-                let known: Vec<&str> = self.handles.keys().map(String::as_str).collect();
-                let mut msg = format!(
-                    "unknown task `{name}` in this DAG; a task is named by the variable its call is bound to (`let {name} = some_task(..);`)"
-                );
-                if let Some(c) = options::closest(&name, &known) {
-                    msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
-                }
-                self.errors.push(syn::Error::new(ident.span(), msg));
-                None
-            }
+        if let Some(&n) = self.handles.get(&name) {
+            return n;
         }
+        let mut known: Vec<&str> = self.handles.keys().map(String::as_str).collect();
+        known.sort_unstable(); // a deterministic suggestion among equally close names
+        let help = match options::closest(&name, &known) {
+            Some(c) => format!("help: did you mean `{c}`?"),
+            None => format!(
+                "help: a task is named by the variable its call is bound to: `let {name} = some_task(..);`"
+            ),
+        };
+        self.errors.push(syn::Error::new(
+            ident.span(),
+            format!("cannot find task `{name}` in this DAG\n{help}"),
+        ));
+        None
     }
 
     /// A task call, possibly `.task_id("…")`-renamed, possibly with nested calls as arguments.
@@ -217,17 +238,19 @@ impl Graph<'_> {
             }) if method == "task_id" => {
                 let Expr::Call(c) = &**receiver else {
                     self.errors.push(syn::Error::new(
-                        receiver.span(),
+                        method.span(),
                         "`.task_id(\"…\")` goes right after a task call: `let b = fetch(a).task_id(\"fetch_b\");`",
                     ));
                     return None;
                 };
                 let lit = match args.first() {
-                    Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. })) if args.len() == 1 => s.clone(),
+                    Some(Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(s), ..
+                    })) if args.len() == 1 => s.clone(),
                     _ => {
                         self.errors.push(syn::Error::new(
                             method.span(),
-                            "`.task_id(…)` takes one string literal",
+                            "`.task_id(…)` takes one string literal, such as `.task_id(\"fetch_b\")`",
                         ));
                         return None;
                     }
@@ -238,65 +261,106 @@ impl Graph<'_> {
                 }
                 (c, Some(lit))
             }
+            Expr::MethodCall(m) => {
+                self.errors.push(syn::Error::new(
+                    m.method.span(),
+                    format!(
+                        "unknown method `{}` on a task call; expected `.task_id(\"…\")`",
+                        m.method
+                    ),
+                ));
+                return None;
+            }
             other => {
-                self.errors.push(unsupported(other.span()));
+                self.errors.push(syn::Error::new_spanned(
+                    other,
+                    "expected a task call, such as `fetch()` or `report(data)`",
+                ));
                 return None;
             }
         };
-        let ExprCall { func, args, .. } = call;
-        let Expr::Path(path) = &**func else {
-            self.errors.push(syn::Error::new(
-                func.span(),
-                "expected the name of a `#[task]` fn",
+        let ExprCall {
+            func,
+            args,
+            paren_token,
+            ..
+        } = call;
+        let path = match &**func {
+            Expr::Path(p) if p.qself.is_none() => &p.path,
+            other => {
+                self.errors.push(syn::Error::new_spanned(
+                    other,
+                    "expected the name of a `#[task]` fn",
+                ));
+                return None;
+            }
+        };
+        let last = path.segments.last()?;
+        if !last.arguments.is_none() {
+            self.errors.push(syn::Error::new_spanned(
+                &last.arguments,
+                "a task call takes no generic arguments",
             ));
             return None;
-        };
-        let path = &path.path;
-        let fn_ident = &path.segments.last()?.ident;
+        }
+        let fn_ident = &last.ident;
         let mut arg_tokens = Vec::new();
         let mut upstream = Vec::new();
+        let mut ok = true;
         for a in args {
-            match a {
+            let n = match a {
                 Expr::Path(p) if p.path.get_ident().is_some() => {
                     let ident = p.path.get_ident().expect("checked");
-                    let n = self.handle(ident)?;
-                    upstream.push(n);
                     // The user's own token, so a type mismatch points at it.
                     arg_tokens.push(quote!(#ident));
+                    self.handle(ident)
                 }
                 Expr::Call(_) | Expr::MethodCall(_) => {
-                    let n = self.call(a)?;
-                    upstream.push(n);
-                    let var = &self.nodes[n].var;
-                    let var = Ident::new(&var.to_string(), a.span());
-                    arg_tokens.push(quote!(#var));
+                    let n = self.call(a);
+                    if let Some(n) = n {
+                        let var = Ident::new(&self.nodes[n].var.to_string(), a.span());
+                        arg_tokens.push(quote!(#var));
+                    }
+                    n
                 }
                 other => {
-                    self.errors.push(syn::Error::new(
-                        other.span(),
+                    self.errors.push(syn::Error::new_spanned(
+                        other,
                         "a task argument must be a task handle (a variable bound to a task call) or a task call",
                     ));
-                    return None;
+                    None
                 }
+            };
+            match n {
+                Some(n) => upstream.push(n),
+                None => ok = false,
             }
         }
-        let (id, id_span) = match &rename {
-            Some(l) => (l.value(), l.span()),
-            None => (fn_ident.to_string(), fn_ident.span()),
+        if !ok {
+            return None;
+        }
+        let name = quote!(#path).to_string().replace(' ', "");
+        let (id, key, id_span) = match &rename {
+            Some(l) => (l.value(), format!("\"{}\"", l.value()), l.span()),
+            None => (fn_ident.to_string(), name.clone(), fn_ident.span()),
         };
-        if self.ids.contains_key(&id) {
-            let msg = if rename.is_some() {
-                format!("task id `{id}` is used twice in this DAG")
-            } else {
-                format!(
-                    "task `{id}` is used twice in this DAG with the same id\n\nhelp: give this one its own id: `{id}(..).task_id(\"{id}_2\")`"
-                )
+        if self.ids.contains_key(&key) {
+            let msg = match &rename {
+                Some(_) => format!(
+                    "task id `{id}` is used twice in this DAG\nhelp: give this call another id, such as `.task_id(\"{id}_2\")`"
+                ),
+                None => {
+                    let args = if args.is_empty() { "" } else { ".." };
+                    format!(
+                        "task `{name}` is used twice in this DAG\nhelp: give this call its own id: `{name}({args}).task_id(\"{id}_2\")`"
+                    )
+                }
             };
             self.errors.push(syn::Error::new(id_span, msg));
             return None;
         }
         let n = self.nodes.len();
-        self.ids.insert(id.clone(), n);
+        self.ids.insert(key, n);
         self.downstream.push(Vec::new());
         for u in upstream {
             self.downstream[u].push(n);
@@ -304,20 +368,37 @@ impl Graph<'_> {
         let var = format_ident!("__rocket_dag_n{n}");
         let p = quote!(::rocket_dag::__private);
         let span = fn_ident.span();
-        let method = Ident::new("__rocket_dag_call", span);
-        let call_tokens = quote_spanned!(span=> (#path {}).#method(#(#arg_tokens),*));
+        // One alias per call: an unknown task fn is reported once, at the user's path, and the
+        // call and the id check below go through the alias without more errors. The marker is
+        // in the type namespace, so rustc words it "cannot find type `x`" (with the right
+        // "similar name" fix-it), and a fn without `#[task]` "expected type, found function";
+        // the fn's own name is taken in the value namespace, so this cannot be avoided.
+        let alias = format_ident!("__RocketDagTask{n}", span = span);
+        self.items.push(quote!(type #alias = #path;));
+        // `alias::task(a, b)` with the user's parentheses: the associated fn `#[task]` generates
+        // makes arity and type errors point at this call.
+        let mut args_group = TokenStream::new();
+        paren_token.surround(&mut args_group, |t| t.extend(quote!(#(#arg_tokens),*)));
+        let call_tokens = quote_spanned!(span=> #alias::#fn_ident #args_group);
         let add = match &rename {
             Some(lit) => quote!(#p::add_as(&mut __rocket_dag_builder, #call_tokens, #lit)),
             None => quote!(#p::add(&mut __rocket_dag_builder, #call_tokens)),
         };
         self.stmts.push(quote!(let #var = #add;));
-        // The id the runtime will use: a default id may differ from the fn name when the task
-        // says `#[task(id = "…")]`, so duplicates among those are caught in const evaluation.
         let id_expr = match &rename {
             Some(lit) => quote!(#lit),
-            None => quote_spanned!(span=> <#path as #p::Task>::ID),
+            None => {
+                let p = quote_spanned!(span=> ::rocket_dag::__private);
+                quote_spanned!(span=> <#alias as #p::Task>::ID)
+            }
         };
-        self.nodes.push(Node { id, id_expr, var });
+        self.nodes.push(Node {
+            id,
+            name,
+            id_expr,
+            var,
+            span: id_span,
+        });
         Some(n)
     }
 
@@ -329,17 +410,21 @@ impl Graph<'_> {
             }
             Expr::Array(arr) => {
                 let mut out = Vec::new();
+                let mut ok = true;
                 for e in &arr.elems {
-                    out.extend(self.operand(e)?);
+                    match self.operand(e) {
+                        Some(n) => out.extend(n),
+                        None => ok = false,
+                    }
                 }
-                Some(out)
+                ok.then_some(out)
             }
             Expr::Call(_) | Expr::MethodCall(_) => Some(vec![self.call(expr)?]),
             Expr::Paren(p) => self.operand(&p.expr),
             other => {
-                self.errors.push(syn::Error::new(
-                    other.span(),
-                    "expected a task handle, a task call or a list `[a, b]` around `>>`",
+                self.errors.push(syn::Error::new_spanned(
+                    other,
+                    "expected a task handle, a task call or a list `[a, b]` beside `>>`",
                 ));
                 None
             }
@@ -350,17 +435,17 @@ impl Graph<'_> {
     fn chain(&mut self, expr: &Expr) -> Option<Vec<usize>> {
         match expr {
             Expr::Binary(b) if matches!(b.op, BinOp::Shr(_) | BinOp::Shl(_)) => {
-                let left = self.chain(&b.left)?;
-                let right = self.operand(&b.right)?;
-                let (from, to, at) = match b.op {
-                    BinOp::Shr(t) => (&left, &right, t.span()),
-                    BinOp::Shl(t) => (&right, &left, t.span()),
-                    _ => unreachable!(),
+                let left = self.chain(&b.left);
+                let right = self.operand(&b.right);
+                let (left, right) = (left?, right?);
+                let (from, to) = match b.op {
+                    BinOp::Shr(_) => (&left, &right),
+                    _ => (&right, &left),
                 };
                 let mut ok = true;
                 for &f in from {
                     for &t in to {
-                        if self.add_edge(f, t, at) {
+                        if self.add_edge(f, t, &b.op) {
                             let (a, b) = (&self.nodes[f].var, &self.nodes[t].var);
                             self.stmts.push(quote!(__rocket_dag_builder.edge(#a, #b);));
                         } else {
@@ -378,29 +463,44 @@ impl Graph<'_> {
         match stmt {
             Stmt::Local(local) => {
                 let ident = match &local.pat {
-                    Pat::Ident(p) if p.subpat.is_none() => Some(p.ident.clone()),
+                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                        Some(p.ident.clone())
+                    }
                     Pat::Wild(_) => None,
                     other => {
-                        self.errors.push(syn::Error::new(
-                            other.span(),
-                            "bind a task to a plain variable name: `let launches = download_launches();`",
+                        self.errors.push(syn::Error::new_spanned(
+                            other,
+                            "bind a task to a plain variable name, such as `let launches = download_launches();`",
                         ));
                         return;
                     }
                 };
-                let Some(init) = &local.init else {
-                    self.errors.push(syn::Error::new(
-                        local.span(),
-                        "a `let` in a DAG binds a task call: `let x = task(..);`",
-                    ));
-                    return;
+                let init = match &local.init {
+                    Some(init) if init.diverge.is_none() => &init.expr,
+                    _ => {
+                        self.errors.push(syn::Error::new_spanned(
+                            local,
+                            "a `let` in a `#[dag]` body binds a task call, such as `let data = fetch();`",
+                        ));
+                        return;
+                    }
                 };
-                if let Some(n) = self.call(&init.expr) {
-                    if let Some(ident) = ident {
+                let n = match &**init {
+                    Expr::Call(_) | Expr::MethodCall(_) => self.call(init),
+                    other => {
+                        self.errors.push(syn::Error::new_spanned(
+                            other,
+                            "expected a task call; a `let` in a `#[dag]` body binds one, such as `let data = fetch();`",
+                        ));
+                        None
+                    }
+                };
+                if let Some(ident) = ident {
+                    if let Some(n) = n {
                         let var = &self.nodes[n].var;
                         self.stmts.push(quote!(let #ident = #var; let _ = &#ident;));
-                        self.handles.insert(ident.to_string(), n);
                     }
+                    self.handles.insert(ident.to_string(), n);
                 }
             }
             Stmt::Expr(expr, _) => match expr {
@@ -410,18 +510,45 @@ impl Graph<'_> {
                 Expr::Call(_) | Expr::MethodCall(_) => {
                     self.call(expr);
                 }
-                other => self.errors.push(unsupported(other.span())),
+                other => self.errors.push(unsupported_expr(other)),
             },
-            other => self.errors.push(unsupported(other.span())),
+            Stmt::Macro(m) => self.errors.push(syn::Error::new_spanned(
+                &m.mac.path,
+                format!("macro calls are not supported in a `#[dag]` body\n{BODY}"),
+            )),
+            Stmt::Item(item) => self.errors.push(syn::Error::new(
+                item.span(),
+                format!(
+                    "items are not supported in a `#[dag]` body; define them outside the fn\n{BODY}"
+                ),
+            )),
         }
     }
 }
 
-fn unsupported(span: Span) -> syn::Error {
-    syn::Error::new(
-        span,
-        "unsupported statement in a `#[dag]` body; expected `let x = task(..);`, `task(..);` or an edge such as `a >> b;`, `a >> [b, c];`",
-    )
+/// The error for an expression statement the DAG body cannot hold, at its first tokens.
+fn unsupported_expr(expr: &Expr) -> syn::Error {
+    let loops = "help: a `#[dag]` body declares a fixed graph; to build a graph in a loop, use `rocket_dag::DagBuilder`";
+    let (at, what, help): (&dyn quote::ToTokens, &str, &str) = match expr {
+        Expr::ForLoop(e) => (&e.for_token, "`for` loops are", loops),
+        Expr::While(e) => (&e.while_token, "`while` loops are", loops),
+        Expr::Loop(e) => (&e.loop_token, "`loop`s are", loops),
+        Expr::If(e) => (&e.if_token, "`if` expressions are", ""),
+        Expr::Match(e) => (&e.match_token, "`match` expressions are", ""),
+        Expr::Macro(e) => (&e.mac.path, "macro calls are", ""),
+        Expr::Binary(e) => {
+            return syn::Error::new_spanned(
+                e.op,
+                format!(
+                    "unsupported operator in a `#[dag]` body; expected `>>` or `<<` between tasks\n{BODY}"
+                ),
+            );
+        }
+        other => (other, "this expression is", ""),
+    };
+    let mut msg = format!("{what} not supported in a `#[dag]` body\n");
+    msg.push_str(if help.is_empty() { BODY } else { help });
+    syn::Error::new_spanned(at, msg)
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -438,18 +565,24 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(a) = &sig.asyncness {
         errors.push(syn::Error::new(
             a.span(),
-            "a `#[dag]` fn is not async: it only declares the graph",
+            "a `#[dag]` fn is not `async`: it only declares the graph",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "a `#[dag]` fn cannot be generic",
         ));
     }
     if !sig.inputs.is_empty() {
-        errors.push(syn::Error::new(
-            sig.inputs.span(),
+        errors.push(syn::Error::new_spanned(
+            &sig.inputs,
             "a `#[dag]` fn takes no parameters",
         ));
     }
     if let syn::ReturnType::Type(_, ty) = &sig.output {
-        errors.push(syn::Error::new(
-            ty.span(),
+        errors.push(syn::Error::new_spanned(
+            ty,
             "a `#[dag]` fn has no return type: the macro makes it return `rocket_dag::Dag`",
         ));
     }
@@ -460,17 +593,35 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         handles: HashMap::new(),
         downstream: Vec::new(),
         ids: HashMap::new(),
+        items: Vec::new(),
         stmts: Vec::new(),
     };
     for stmt in &func.block.stmts {
         graph.stmt(stmt);
     }
-    let stmts = std::mem::take(&mut graph.stmts);
-    let nodes = std::mem::take(&mut graph.nodes);
-    let task_ids: Vec<&TokenStream> = nodes.iter().map(|n| &n.id_expr).collect();
-    drop(graph);
+    let Graph {
+        nodes,
+        items,
+        stmts,
+        ..
+    } = graph;
 
     let p = quote!(::rocket_dag::__private);
+    // Each task's runtime id must differ from those declared before it; ids set with
+    // `#[task(id = "…")]` are only known to the compiler, so const evaluation checks them and
+    // reports at the later task's call.
+    let unique_ids = nodes.iter().enumerate().skip(1).map(|(j, node)| {
+        let earlier = nodes[..j].iter().map(|m| {
+            let (id, name) = (&m.id_expr, &m.name);
+            quote!((#id, #name))
+        });
+        let (id, name) = (&node.id_expr, &node.name);
+        let p = quote_spanned!(node.span=> ::rocket_dag::__private);
+        quote_spanned! {node.span=>
+            const _: () = #p::assert_unique_id(#id, #name, &[#(#earlier),*]);
+        }
+    });
+
     let attrs = &func.attrs;
     let vis = &func.vis;
     let name = &sig.ident;
@@ -480,17 +631,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .as_ref()
         .map(LitStr::value)
         .unwrap_or_else(|| name.to_string());
-
-    if !errors.is_empty() {
-        let errors = errors.into_tokens();
-        return quote! {
-            #(#attrs)*
-            #vis fn #name() -> ::rocket_dag::Dag {
-                #p::invalid_dag(#dag_id)
-            }
-            #errors
-        };
-    }
 
     let description = parsed
         .description
@@ -527,14 +667,20 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     opts.extend(quote!(.default_task_options(#defaults)));
     let source = options::source_text(&func);
 
+    // Emitted even when there are errors (they come last), so the fn exists, every task is
+    // still used and type-checked, and one mistake reports once.
+    let errors = errors.into_tokens();
     quote! {
         #(#attrs)*
         #vis fn #name() -> ::rocket_dag::Dag {
+            #(#items)*
+            #(#unique_ids)*
+            #[allow(unused_mut)]
             let mut __rocket_dag_builder = #p::DagBuilder::new(#dag_id)
                 .options(#p::with_source(#opts, #source));
-            const _: () = #p::assert_unique_ids(&[#(#task_ids),*]);
             #(#stmts)*
             #p::build(__rocket_dag_builder)
         }
+        #errors
     }
 }

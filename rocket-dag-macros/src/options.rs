@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::meta::ParseNestedMeta;
-use syn::{Error, Ident, LitBool, LitInt, LitStr, Result};
+use syn::{Error, Ident, LitBool, LitInt, LitStr, Result, Token};
 
 /// Collects errors so one build reports every mistake (serde's `Ctxt`).
 #[derive(Default)]
@@ -45,7 +45,7 @@ impl<T> Opt<T> {
         if self.span.is_some() {
             return Err(Error::new(
                 name.span(),
-                format!("option `{name}` is given twice; keep one"),
+                format!("option `{name}` is specified more than once"),
             ));
         }
         self.span = Some(name.span());
@@ -87,16 +87,63 @@ fn backticked(items: &[&str]) -> String {
         .join(", ")
 }
 
-pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
-    let name_s = name.to_string();
-    let mut msg = format!(
-        "unknown `#[{attr}]` option `{name_s}`; expected one of {}",
-        backticked(accepted)
-    );
-    if let Some(c) = closest(&name_s, accepted) {
-        msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
+/// `"…; expected one of `a`, `b`"` plus a "did you mean" line when `found` looks like a typo.
+fn expected_one_of(found: &str, accepted: &[&str]) -> String {
+    let mut msg = format!("expected one of {}", backticked(accepted));
+    if let Some(c) = closest(found, accepted) {
+        msg.push_str(&format!("\nhelp: did you mean `{c}`?"));
     }
-    Error::new(name.span(), msg)
+    msg
+}
+
+pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
+    Error::new(
+        name.span(),
+        format!(
+            "unknown `#[{attr}]` option `{name}`; {}",
+            expected_one_of(&name.to_string(), accepted)
+        ),
+    )
+}
+
+/// Parses `#[attr(a = 1, b, …)]` option by option with `parse`. An error is recorded and
+/// parsing goes on with the next option, so one build reports every bad option.
+pub(crate) fn parse_options(
+    args: TokenStream,
+    errors: &mut Errors,
+    mut parse: impl FnMut(&Ident, &ParseNestedMeta<'_>) -> Result<()>,
+) {
+    let parser = syn::meta::parser(|meta| {
+        let result = match meta.path.get_ident() {
+            Some(name) => parse(name, &meta),
+            None => Err(Error::new_spanned(
+                &meta.path,
+                "expected an option name, such as `retries`",
+            )),
+        };
+        if let Err(e) = result {
+            errors.push(e);
+            while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                meta.input.parse::<proc_macro2::TokenTree>()?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(e);
+    }
+}
+
+/// A flag such as `shell`, which takes no value.
+pub(crate) fn flag(name: &Ident, meta: &ParseNestedMeta<'_>) -> Result<()> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            name.span(),
+            format!("option `{name}` takes no value: write `{name}` alone"),
+        ))
+    }
 }
 
 /// The task options that `#[task]` takes and `#[dag]` takes as defaults for its tasks.
@@ -209,83 +256,133 @@ fn choice(lit: &LitStr, what: &str, choices: &[(&str, &str)]) -> Result<Ident> {
         Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
         None => {
             let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            let mut msg = format!("unknown {what} `{v}`; expected one of {}", backticked(&names));
-            if let Some(c) = closest(&v, &names) {
-                msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
-            }
-            Err(Error::new(lit.span(), msg))
+            Err(Error::new(
+                lit.span(),
+                format!("unknown {what} `{v}`; {}", expected_one_of(&v, &names)),
+            ))
         }
     }
 }
 
 fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
     let lit: LitStr = meta.value()?.parse()?;
-    parse_duration(&lit.value()).map_err(|why| {
-        Error::new(
-            lit.span(),
-            format!(
-                "invalid duration `{}`: {why}; expected numbers with units `ms`, `s`, `m`, `h` or `d`, such as `30s`, `10m` or `1h30m`",
-                lit.value()
-            ),
-        )
+    let v = lit.value();
+    parse_duration(&v).map_err(|why| {
+        let mut msg = format!(
+            "invalid duration `{v}`: {why}; expected numbers with units `ms`, `s`, `m`, `h` or `d` and no spaces, such as `30s`, `10m` or `1h30m`"
+        );
+        if let Some(fix) = suggest_duration(&v) {
+            msg.push_str(&format!("\nhelp: did you mean `{fix}`?"));
+        }
+        Error::new(lit.span(), msg)
     })
 }
 
-/// `"1h30m"` → milliseconds.
-pub(crate) fn parse_duration(s: &str) -> std::result::Result<u64, &'static str> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("it is empty");
+/// Splits `"1h30m"` (spaces allowed, for messages) into number and unit pairs.
+fn split_duration(s: &str) -> std::result::Result<Vec<(&str, &str)>, String> {
+    let mut parts = Vec::new();
+    let mut rest = s.trim_start();
+    if rest.is_empty() {
+        return Err("it is empty".to_owned());
     }
-    let mut total: u64 = 0;
-    let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err("a unit must follow a number");
+            return Err(format!("expected a number at `{rest}`"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| "the number is too large")?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
+        let (number, tail) = rest.split_at(digits);
+        let tail = tail.trim_start();
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        if unit.is_empty() {
+            return Err(format!("the number `{number}` has no unit"));
+        }
+        parts.push((number, unit));
+        rest = tail.trim_start();
+    }
+    Ok(parts)
+}
+
+/// `"1h30m"` → milliseconds.
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<u64, String> {
+    let mut total: u64 = 0;
+    for (number, unit) in split_duration(s)? {
+        let factor = match unit {
             "ms" => 1,
             "s" => 1_000,
             "m" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
-            "" => return Err("the number has no unit"),
-            _ => return Err("unknown unit"),
+            _ => return Err(format!("unknown unit `{unit}`")),
         };
-        rest = &rest[unit_len..];
-        total = n
-            .checked_mul(factor)
+        total = number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(factor))
             .and_then(|v| total.checked_add(v))
             .ok_or("the duration is too large")?;
+    }
+    if s.contains(char::is_whitespace) {
+        return Err("it contains a space".to_owned());
     }
     Ok(total)
 }
 
+/// `"5 minutes"` → `"5m"`: the accepted form of a duration written with long unit names.
+fn suggest_duration(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for (number, unit) in split_duration(s).ok()? {
+        let short = match unit.to_ascii_lowercase().as_str() {
+            "ms" | "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
+            "s" | "sec" | "secs" | "second" | "seconds" => "s",
+            "m" | "min" | "mins" | "minute" | "minutes" => "m",
+            "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+            "d" | "day" | "days" => "d",
+            _ => return None,
+        };
+        out.push_str(number);
+        out.push_str(short);
+    }
+    (out != s).then_some(out)
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// `"2024-01-01"` or `"2024-01-01T06:30:00"` → tokens building a `NaiveDateTime`.
 pub(crate) fn date(lit: &LitStr) -> Result<TokenStream> {
     let v = lit.value();
-    let bad = |why: &str| {
-        Error::new(
-            lit.span(),
-            format!("invalid date `{v}`: {why}; expected `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`"),
-        )
-    };
+    let bad = |why: &str| Error::new(lit.span(), format!("invalid date `{v}`: {why}"));
+    let form = "expected `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`, such as `2024-01-31`";
     let (date, time) = match v.split_once(['T', ' ']) {
         Some((d, t)) => (d, Some(t)),
         None => (v.as_str(), None),
     };
     let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3 || parts[0].len() != 4 || parts[1].len() != 2 || parts[2].len() != 2 {
-        return Err(bad("the date is not in `YYYY-MM-DD` form"));
+    let digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() != 3 || !digits(parts[0], 4) || !digits(parts[1], 2) || !digits(parts[2], 2) {
+        return Err(bad(form));
     }
-    let num = |s: &str| s.parse::<u32>().map_err(|_| bad("it has a non-digit"));
-    let (y, m, d) = (num(parts[0])?, num(parts[1])?, num(parts[2])?);
+    let num = |s: &str| s.parse::<u32>().expect("checked digits");
+    let (y, m, d) = (num(parts[0]), num(parts[1]), num(parts[2]));
     if !(1..=12).contains(&m) {
-        return Err(bad(&format!("month {m} is not in 1-12")));
+        return Err(bad(&format!("month `{}` is out of range 01-12", parts[1])));
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
@@ -295,19 +392,27 @@ pub(crate) fn date(lit: &LitStr) -> Result<TokenStream> {
         _ => 31,
     };
     if d == 0 || d > days {
-        return Err(bad(&format!("day {d} does not exist in month {m} of {y}")));
+        let month = MONTHS[m as usize - 1];
+        return Err(bad(&format!(
+            "day `{}` is out of range: {month} {y} has {days} days",
+            parts[2]
+        )));
     }
     let (mut hh, mut mm, mut ss) = (0, 0, 0);
     if let Some(t) = time {
         let tp: Vec<&str> = t.split(':').collect();
-        if !(2..=3).contains(&tp.len()) || tp.iter().any(|p| p.len() != 2) {
-            return Err(bad("the time is not in `HH:MM:SS` form"));
+        if !(2..=3).contains(&tp.len()) || tp.iter().any(|p| !digits(p, 2)) {
+            return Err(bad(
+                "expected the time of day as `HH:MM:SS` or `HH:MM`, such as `06:30:00`",
+            ));
         }
-        hh = num(tp[0])?;
-        mm = num(tp[1])?;
-        ss = if tp.len() == 3 { num(tp[2])? } else { 0 };
+        hh = num(tp[0]);
+        mm = num(tp[1]);
+        ss = if tp.len() == 3 { num(tp[2]) } else { 0 };
         if hh > 23 || mm > 59 || ss > 59 {
-            return Err(bad("the time of day is out of range"));
+            return Err(bad(&format!(
+                "the time of day `{t}` is out of range 00:00:00-23:59:59"
+            )));
         }
     }
     let y = y as i32;
@@ -344,11 +449,10 @@ pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
         if PRESETS.contains(&s) {
             return Ok(());
         }
-        let mut msg = format!("unknown preset; expected one of {}", backticked(PRESETS));
-        if let Some(c) = closest(s, PRESETS) {
-            msg.push_str(&format!("\n\nhelp: did you mean `{c}`?"));
-        }
-        return Err(err(msg));
+        return Err(err(format!(
+            "unknown preset; {}",
+            expected_one_of(s, PRESETS)
+        )));
     }
     let fields: Vec<&str> = s.split_whitespace().collect();
     if fields.len() != 5 {
@@ -365,9 +469,11 @@ pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
             if let Ok(n) = part.parse::<u32>() {
                 let is_step = field.contains('/') && field.ends_with(&format!("/{part}"));
                 if !is_step && (n < lo || n > hi) {
-                    return Err(err(format!(
-                        "{name} field `{field}`: {n} is out of range {lo}-{hi}"
-                    )));
+                    return Err(err(if part == *field {
+                        format!("the {name} field `{field}` is out of range {lo}-{hi}")
+                    } else {
+                        format!("the {name} field `{field}` has `{part}`, out of range {lo}-{hi}")
+                    }));
                 }
             }
         }
@@ -382,12 +488,22 @@ pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
 
 pub(crate) fn timezone(lit: &LitStr) -> Result<()> {
     let v = lit.value();
-    v.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
-        Error::new(
-            lit.span(),
-            format!("unknown time zone `{v}`; expected an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`"),
-        )
-    })
+    if v.parse::<chrono_tz::Tz>().is_ok() {
+        return Ok(());
+    }
+    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    let near = names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&v))
+        .copied()
+        .or_else(|| closest(&v, &names));
+    let mut msg = format!(
+        "unknown time zone `{v}`; expected an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`"
+    );
+    if let Some(n) = near {
+        msg.push_str(&format!("\nhelp: did you mean `{n}`?"));
+    }
+    Err(Error::new(lit.span(), msg))
 }
 
 /// The doc comment of an item, lines joined.
@@ -397,15 +513,19 @@ pub(crate) fn doc_string(attrs: &[syn::Attribute]) -> String {
         if !a.path().is_ident("doc") {
             continue;
         }
-        if let syn::Meta::NameValue(nv) = &a.meta {
-            if let syn::Expr::Lit(syn::ExprLit {
+        if let syn::Meta::NameValue(nv) = &a.meta
+            && let syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
             }) = &nv.value
-            {
-                let line = s.value();
-                lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned());
-            }
+        {
+            let line = s.value();
+            lines.push(
+                line.strip_prefix(' ')
+                    .unwrap_or(&line)
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     }
     lines.join("\n").trim().to_owned()
@@ -432,9 +552,39 @@ mod tests {
     }
 
     #[test]
+    fn duration_messages() {
+        assert_eq!(
+            parse_duration("5 minutes"),
+            Err("unknown unit `minutes`".to_owned())
+        );
+        assert_eq!(parse_duration("5 m"), Err("it contains a space".to_owned()));
+        assert_eq!(suggest_duration("5 minutes").as_deref(), Some("5m"));
+        assert_eq!(suggest_duration("1 hour 30 mins").as_deref(), Some("1h30m"));
+        assert_eq!(suggest_duration("5m"), None);
+        assert_eq!(suggest_duration("5 fortnights"), None);
+    }
+
+    #[test]
+    fn dates() {
+        let err = |s: &str| {
+            date(&LitStr::new(s, Span::call_site()))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(date(&LitStr::new("2024-02-29T06:30", Span::call_site())).is_ok());
+        assert!(err("2023-02-29").contains("February 2023 has 28 days"));
+        assert!(err("2024-13-01").contains("month `13`"));
+        assert!(err("01/02/2024").contains("expected `YYYY-MM-DD`"));
+        assert!(err("2024-01-01T24:00:00").contains("out of range"));
+    }
+
+    #[test]
     fn suggestions() {
         assert_eq!(closest("@dialy", PRESETS), Some("@daily"));
-        assert_eq!(closest("schedul", &["schedule", "start_date"]), Some("schedule"));
+        assert_eq!(
+            closest("schedul", &["schedule", "start_date"]),
+            Some("schedule")
+        );
         assert_eq!(closest("zzzzzz", &["schedule"]), None);
     }
 }

@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
+use syn::{FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, PathArguments, ReturnType, Type};
 
 use crate::options::{self, Errors, Opt, TASK_OPTIONS};
 
@@ -21,26 +21,23 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> TaskArgs {
         .into_iter()
         .chain(TASK_OPTIONS.iter().copied())
         .collect();
-    let parser = syn::meta::parser(|meta| {
-        let Some(name) = meta.path.get_ident().cloned() else {
-            return Err(meta.error("expected an option name"));
-        };
-        if out.opts.parse(&name, &meta)? {
+    options::parse_options(args, errors, |name, meta| {
+        if out.opts.parse(name, meta)? {
             return Ok(());
         }
         match name.to_string().as_str() {
             "id" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 check_id(&lit)?;
-                out.id.set(&name, lit)
+                out.id.set(name, lit)
             }
-            "shell" => out.shell.set(&name, ()),
-            _ => Err(options::unknown_option("task", &name, &accepted)),
+            "shell" => {
+                options::flag(name, meta)?;
+                out.shell.set(name, ())
+            }
+            _ => Err(options::unknown_option("task", name, &accepted)),
         }
     });
-    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(e);
-    }
     out
 }
 
@@ -48,15 +45,16 @@ pub(crate) fn check_id(lit: &LitStr) -> syn::Result<()> {
     let v = lit.value();
     let ok = !v.is_empty()
         && v.len() <= 250
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok {
         Ok(())
     } else {
         Err(syn::Error::new(
             lit.span(),
-            format!("invalid task id `{v}`: use letters, digits, `_`, `-` and `.` (Airflow's rule)"),
+            format!(
+                "invalid task id `{v}`: use letters, digits, `_`, `-` and `.` (Airflow's rule)"
+            ),
         ))
     }
 }
@@ -74,6 +72,18 @@ fn is_context(ty: &Type) -> bool {
         },
         _ => false,
     }
+}
+
+/// `E` in `Result<T, E>`, if written.
+fn error_type(ty: &Type) -> Option<&Type> {
+    if let Type::Path(p) = ty
+        && let Some(last) = p.path.segments.last()
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(GenericArgument::Type(e)) = args.args.iter().nth(1)
+    {
+        return Some(e);
+    }
+    None
 }
 
 /// Is this the `Result<T, E>` form (any path ending in `Result` with generics)?
@@ -105,8 +115,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         errors.push(syn::Error::new(
             sig.fn_token.span(),
             format!(
-                "`#[task]` fn `{}` must be `async`: write `async fn {}` (or use `#[task(shell)]` for a fn that returns a shell command)",
-                sig.ident, sig.ident
+                "a `#[task]` fn must be `async`: write `async fn {}`\nhelp: a fn that returns a shell command takes `#[task(shell)]`",
+                sig.ident
             ),
         ));
     }
@@ -120,6 +130,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut has_ctx = false;
     let mut input_tys = Vec::new();
     let mut input_names = Vec::new();
+    let mut input_params = Vec::new();
     let mut call_args = Vec::new();
     for (i, arg) in sig.inputs.iter().enumerate() {
         match arg {
@@ -138,10 +149,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 call_args.push(quote!(__rocket_dag_ctx));
             }
             FnArg::Typed(pt) => {
-                let name = match &*pt.pat {
-                    Pat::Ident(p) => p.ident.to_string(),
-                    _ => format!("arg{i}"),
+                let (name, param) = match &*pt.pat {
+                    Pat::Ident(p) => (p.ident.to_string(), p.ident.clone()),
+                    other => (
+                        format!("arg{i}"),
+                        format_ident!("__rocket_dag_arg{}", input_tys.len(), span = other.span()),
+                    ),
                 };
+                input_params.push(param);
                 let var = format_ident!("__rocket_dag_in{}", input_tys.len());
                 call_args.push(quote!(#var));
                 input_tys.push((*pt.ty).clone());
@@ -166,10 +181,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let (output_ty, ret_span) = match &sig.output {
         ReturnType::Default => (quote!(()), sig.ident.span()),
         ReturnType::Type(_, ty) if shell => (quote!(::rocket_dag::__private::String), ty.span()),
-        ReturnType::Type(_, ty) if is_result(ty) => (
-            quote_spanned!(ty.span()=> <#ty as #p::TaskReturn>::Output),
-            ty.span(),
-        ),
+        ReturnType::Type(_, ty) if is_result(ty) => {
+            let p = private(ty.span());
+            (
+                quote_spanned!(ty.span()=> <#ty as #p::TaskReturn>::Output),
+                ty.span(),
+            )
+        }
         ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
     };
     let output_name = match &sig.output {
@@ -191,13 +209,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let reads = input_tys.iter().enumerate().map(|(i, ty)| {
             let var = format_ident!("__rocket_dag_in{i}");
             let name = &input_names[i];
+            let p = private(ty.span());
             quote_spanned!(ty.span()=> let #var: #ty = #p::input(__rocket_dag_inputs, #i, #name)?;)
         });
         let call = quote!(#fn_name(#(#call_args),*) #await_);
         let finish = match &sig.output {
             _ if shell => quote!(#p::shell(__rocket_dag_ctx, #call).await),
             ReturnType::Type(_, ty) if is_result(ty) => {
-                quote_spanned!(ret_span=> #p::TaskReturn::into_task_result(#call))
+                // A bad error type is reported once, at the user's `E` in `Result<T, E>`.
+                let span = error_type(ty).map_or(ret_span, Spanned::span);
+                let p = private(span);
+                let out = Ident::new("__rocket_dag_out", span);
+                let convert = quote_spanned!(span=> #p::into_task_result(#out));
+                quote! {
+                    let #out = #call;
+                    #convert
+                }
             }
             _ => quote!(#p::ok(#call)),
         };
@@ -224,23 +251,54 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote!(__rocket_dag_inputs)
     };
-    let params: Vec<Ident> = (0..input_tys.len())
-        .map(|i| format_ident!("__rocket_dag_arg{i}"))
+    // The DAG calls `path::to::task::task(a, b)`: an associated fn of the marker named like the
+    // task and taking one handle per input, spanned at the user's signature. Arity mistakes then
+    // read "this function takes 1 argument but 2 arguments were supplied" at the call in the
+    // DAG, with "associated function defined here" pointing at the task's own signature, and
+    // rustc's fix-it shows the task's parameter names. A type mismatch fails the `Feeds` bound,
+    // spanned at the parameter's type, whose message names both types and the task.
+    // Trade-off: a missing argument reads "argument #1 of type `Handle<_>` is missing", naming
+    // the handle type. The alternative, one tuple argument checked by a trait with
+    // `#[diagnostic::on_unimplemented]`, cannot say how many inputs the task takes, loses the
+    // fix-it, and adds a note about the trait; a hidden method name (`__call`) would show up in
+    // rustc's "provide the argument" suggestion.
+    let outs: Vec<Ident> = (0..input_tys.len())
+        .map(|i| format_ident!("__RocketDagOut{i}"))
         .collect();
-    let input_bounds = input_tys.iter().zip(&params).map(|(ty, param)| {
-        quote_spanned!(ty.span()=> #param: impl #p::Input<#ty>)
+    let bounds = input_tys.iter().zip(&outs).map(|(ty, out)| {
+        let p = private(ty.span());
+        quote_spanned!(ty.span()=> #out: #p::Feeds<#ty, #fn_name>)
     });
-    let nodes = params.iter().map(|param| quote!(#p::Input::node(&#param)));
-    let marker_span = Span::call_site();
-    let marker = quote_spanned! {marker_span=>
+    let handle_params = input_params
+        .iter()
+        .zip(&outs)
+        .zip(&input_tys)
+        .map(|((param, out), ty)| {
+            let p = private(ty.span());
+            let handle = quote_spanned!(ty.span()=> #p::Handle<#out>);
+            quote!(#param: #handle)
+        });
+    let fn_span = fn_name.span();
+    let fn_token = quote_spanned!(fn_span=> fn);
+    let marker = quote_spanned! {fn_span=>
         #[doc(hidden)]
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, dead_code)]
         #vis struct #fn_name {}
+    };
+    let dag_call = quote! {
+        impl #fn_name {
+            #[doc(hidden)]
+            #[allow(clippy::too_many_arguments, clippy::new_ret_no_self)]
+            #vis #fn_token #fn_name<#(#bounds),*>(#(#handle_params),*) -> #p::Call<#output_ty> {
+                #p::Call::new::<Self>(&[#(#p::Handle::index(&#input_params)),*])
+            }
+        }
     };
     let errors = errors.into_tokens();
     quote! {
         #func
         #marker
+        #dag_call
         const _: () = {
             impl #p::Task for #fn_name {
                 type Output = #output_ty;
@@ -255,14 +313,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                     #body
                 }
             }
-            impl #fn_name {
-                #[doc(hidden)]
-                #[allow(clippy::too_many_arguments)]
-                pub fn __rocket_dag_call(self, #(#input_bounds),*) -> #p::Call<#output_ty> {
-                    #p::Call::new::<Self>(&[#(#nodes),*])
-                }
-            }
         };
         #errors
     }
+}
+
+/// `::rocket_dag::__private` with the given span, for tokens whose errors should point at the
+/// user's code (an expression's span starts at its first token).
+fn private(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::rocket_dag::__private)
 }
