@@ -1,6 +1,6 @@
 //! rocket-dag: Apache Airflow's TaskFlow, done in Rust.
 //!
-//! Tasks are plain `async fn`s marked [`task`]; a [`dag`] function wires them by calling them
+//! Tasks are plain `async fn`s marked [`#[task]`](macro@task); a [`#[dag]`](macro@dag) function wires them by calling them
 //! with each other's outputs. The macros check the graph at compile time (cycles, unknown or
 //! duplicate tasks, type mismatches between tasks, bad schedules, dates and durations), and a
 //! small tokio runtime ([`Runner`]) runs it with retries, timeouts, trigger rules and
@@ -39,8 +39,8 @@
 //! # }
 //! ```
 //!
-//! Modules, one per concept: [`task`] (options, trigger rules, the [`Task`] trait), [`dag`]
-//! (the graph as a value), [`schedule`], [`context`] ([`TaskContext`]), [`runner`] (one DAG
+//! Modules, one per concept: [`task`](mod@task) (options, trigger rules, the [`Task`] trait),
+//! [`dag`](mod@dag) (the graph as a value), [`schedule`], [`context`] ([`TaskContext`]), [`runner`] (one DAG
 //! run), [`retry`], [`shell`] (shell tasks), [`logging`], [`cli`], [`http`], [`home`].
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
@@ -79,7 +79,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::context::TaskContext;
-    pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle, Input};
+    pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle};
     pub use crate::error::TaskError;
     pub use crate::schedule::Schedule;
     pub use crate::task::{Layer, Task, TaskKind, TaskOptions, TaskSpec, TriggerRule, XCom};
