@@ -163,12 +163,45 @@ async fn failures_exhaust_retries_and_propagate_upstream_failed() {
 
 // ---------------------------------------------------------------- timeouts
 
+static SAW_TIMEOUT: AtomicU32 = AtomicU32::new(0);
+
 #[task(execution_timeout = "1s", retries = 1, retry_delay = "10s")]
 async fn slow(ctx: &TaskContext) -> Result<(), TaskError> {
     if ctx.try_number() == 1 {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            // A cooperative task sees the timeout and can clean up.
+            _ = ctx.cancelled() => { SAW_TIMEOUT.fetch_add(1, Ordering::SeqCst); }
+        }
     }
     Ok(())
+}
+
+#[task(execution_timeout = "1s")]
+async fn stubborn() -> Result<(), TaskError> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[dag]
+fn stubborn_dag() {
+    stubborn();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_ignoring_cancellation_is_dropped_after_the_grace_period() {
+    let home = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let r = Runner::new(home.path())
+        .cancel_grace(Duration::from_secs(2))
+        .run(&stubborn_dag(), RunRequest::new(date()))
+        .await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(3),
+        "1 s timeout + 2 s grace"
+    );
+    assert_eq!(r.task("stubborn").unwrap().state, TaskState::Failed);
 }
 
 #[dag]
@@ -192,6 +225,7 @@ async fn execution_timeout_cancels_the_attempt_and_it_is_retried() {
         Duration::from_secs(11),
         "1 s timeout + 10 s retry delay"
     );
+    assert_eq!(SAW_TIMEOUT.load(Ordering::SeqCst), 1);
 }
 
 // ---------------------------------------------------------------- panics and skips
@@ -410,6 +444,14 @@ async fn cancelling_a_run_stops_running_tasks_and_starts_nothing_new() {
     assert_eq!(a.attempts[0].duration, Duration::from_secs(5));
     assert_eq!(LONG_STARTED.load(Ordering::SeqCst), 1);
     assert!(a.reason.as_deref().unwrap().contains("interrupted"));
+    assert!(
+        a.reason
+            .as_deref()
+            .unwrap()
+            .contains("saw the cancellation"),
+        "the task saw ctx.cancelled(): {:?}",
+        a.reason
+    );
     assert_eq!(state(&r, "never_started"), TaskState::NoStatus);
     assert!(r.summary_table().contains("(interrupted)"));
 }
@@ -590,4 +632,45 @@ async fn shell_tasks_template_safely_stream_output_and_die_with_their_group() {
             .unwrap_or_default()
             .contains(") Z ");
     assert!(!alive, "background child {pid} survived the timeout");
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_without_upstream_run_whatever_their_trigger_rule() {
+    let mut b = DagBuilder::new("roots");
+    add_probes(&mut b, &[]);
+    let (r, _home) = run(&b.build().unwrap()).await;
+    for rule in RULES {
+        assert_eq!(
+            state(&r, rule),
+            TaskState::Success,
+            "root task with rule {rule}"
+        );
+    }
+}
+
+#[task(
+    retries = 2,
+    retry_delay = "10s",
+    retry_exponential_backoff = true,
+    max_retry_delay = "3s"
+)]
+async fn capped() -> Result<(), TaskError> {
+    Err(TaskError::msg("still down"))
+}
+
+#[dag]
+fn capped_dag() {
+    capped();
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_retry_delay_caps_the_backoff() {
+    let start = Instant::now();
+    let (r, _home) = run(&capped_dag()).await;
+    assert_eq!(r.task("capped").unwrap().tries(), 3);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(6),
+        "two retries, 3 s each"
+    );
 }

@@ -284,6 +284,7 @@ pub struct Runner {
     cancel: CancellationToken,
     http: Arc<OnceLock<reqwest::Client>>,
     attempt_logs: bool,
+    cancel_grace: Duration,
 }
 
 impl Runner {
@@ -294,7 +295,15 @@ impl Runner {
             cancel: CancellationToken::new(),
             http: Arc::new(OnceLock::new()),
             attempt_logs: true,
+            cancel_grace: Duration::from_secs(5),
         }
+    }
+
+    /// How long a cancelled attempt (timeout, Ctrl-C, SIGTERM) may keep running to clean up
+    /// after its `ctx.cancelled()` fired, before it is dropped (default 5 s).
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.cancel_grace = grace;
+        self
     }
 
     /// Whether each attempt writes its log file (default `true`). Off, events still reach the
@@ -315,13 +324,19 @@ impl Runner {
         self.cancel.clone()
     }
 
-    /// Interrupt this runner's runs when the process gets Ctrl-C or SIGTERM.
+    /// Interrupt this runner's runs when the process gets Ctrl-C or SIGTERM; a second one exits
+    /// the process at once (code 130).
     pub fn cancel_on_signals(&self) {
         let token = self.cancel.clone();
         tokio::spawn(async move {
             let why = crate::signal::shutdown_signal().await;
-            tracing::warn!("{why} received: starting nothing new, cancelling running tasks");
+            tracing::warn!(
+                "{why} received: starting nothing new, cancelling running tasks (again to quit now)"
+            );
             token.cancel();
+            let again = crate::signal::shutdown_signal().await;
+            eprintln!("{again} received again: exiting without waiting for running tasks");
+            std::process::exit(130);
         });
     }
 
@@ -356,8 +371,16 @@ impl Runner {
             data_dir,
             http: self.http.clone(),
         });
-        let mut run = DagRun::new(dag, info, self);
-        run.execute().await
+        // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
+        // the same worker (tokio's LIFO slot) instead of waking another thread for every task.
+        let dag = dag.clone();
+        let runner = self.clone();
+        let handle = tokio::spawn(async move { DagRun::new(&dag, info, &runner).execute().await });
+        match handle.await {
+            Ok(report) => report,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("the DAG run's scheduling task was cancelled: {e}"),
+        }
     }
 }
 
@@ -386,6 +409,29 @@ enum Decision {
     UpstreamFailed(String),
 }
 
+/// Final states among a task's upstream tasks, kept up to date as they finish, so deciding a
+/// trigger rule is O(1) however wide the fan-in.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    success: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Counts {
+    fn done(&self) -> usize {
+        self.success + self.failed + self.skipped
+    }
+    fn add(&mut self, state: TaskState) {
+        match state {
+            TaskState::Success => self.success += 1,
+            TaskState::Failed | TaskState::UpstreamFailed => self.failed += 1,
+            TaskState::Skipped => self.skipped += 1,
+            _ => {}
+        }
+    }
+}
+
 struct DagRun<'a> {
     dag: &'a Dag,
     info: Arc<RunInfo>,
@@ -394,9 +440,13 @@ struct DagRun<'a> {
     reasons: Vec<Option<String>>,
     attempts: Vec<Vec<AttemptReport>>,
     outputs: Vec<Option<XCom>>,
+    /// Over every upstream task.
+    upstream: Vec<Counts>,
+    /// Over the distinct tasks whose outputs the task takes.
+    inputs: Vec<Counts>,
+    input_totals: Vec<usize>,
     ready: VecDeque<usize>,
     running: usize,
-    attempt_tokens: Vec<Option<CancellationToken>>,
     /// When the running attempt of each task started.
     started: Vec<Option<(DateTime<Utc>, Instant)>>,
     set: JoinSet<Event>,
@@ -406,6 +456,16 @@ struct DagRun<'a> {
 impl<'a> DagRun<'a> {
     fn new(dag: &'a Dag, info: Arc<RunInfo>, runner: &'a Runner) -> Self {
         let n = dag.tasks().len();
+        let input_totals = dag
+            .tasks()
+            .iter()
+            .map(|t| {
+                let mut ins = t.inputs().to_vec();
+                ins.sort_unstable();
+                ins.dedup();
+                ins.len()
+            })
+            .collect();
         DagRun {
             dag,
             info,
@@ -414,9 +474,11 @@ impl<'a> DagRun<'a> {
             reasons: vec![None; n],
             attempts: vec![Vec::new(); n],
             outputs: vec![None; n],
+            upstream: vec![Counts::default(); n],
+            inputs: vec![Counts::default(); n],
+            input_totals,
             ready: VecDeque::new(),
             running: 0,
-            attempt_tokens: vec![None; n],
             started: vec![None; n],
             set: JoinSet::new(),
             task_ids: dag.tasks().iter().map(|t| Arc::from(t.id())).collect(),
@@ -432,9 +494,10 @@ impl<'a> DagRun<'a> {
             "starting DAG run ({} tasks)",
             self.dag.tasks().len()
         );
+        // Roots, and tasks whose rule needs no upstream (`always`), may start right away.
         for &i in self.dag.topological_order() {
-            if self.dag.tasks()[i].upstream().is_empty() {
-                self.evaluate(i);
+            if self.states[i] == TaskState::NoStatus && self.evaluate(i) {
+                self.finished(i);
             }
         }
         let cancel = self.runner.cancel.clone();
@@ -452,21 +515,18 @@ impl<'a> DagRun<'a> {
             }
             tokio::select! {
                 biased;
-                _ = cancel.cancelled(), if !interrupted => {
+                _ = cancel.cancelled() => {
                     interrupted = true;
                     self.interrupt().await;
                     break;
                 }
-                Some(joined) = self.set.join_next() => {
-                    match joined {
-                        Ok(event) => self.handle(event),
-                        // Attempts catch their own panics; a JoinError here means we aborted it.
-                        Err(e) => tracing::error!("attempt task ended abnormally: {e}"),
-                    }
-                }
+                Some(joined) = self.set.join_next() => match joined {
+                    Ok(event) => self.handle(event, true),
+                    // Attempts catch their own panics; a JoinError here means we aborted it.
+                    Err(e) => tracing::error!("attempt task ended abnormally: {e}"),
+                },
             }
         }
-        let interrupted = interrupted || cancel.is_cancelled();
         let failed = self.states.iter().any(|s| {
             matches!(s, TaskState::Failed | TaskState::UpstreamFailed) || !s.is_finished()
         });
@@ -515,29 +575,46 @@ impl<'a> DagRun<'a> {
         report
     }
 
-    /// Ctrl-C / SIGTERM: running attempts are cancelled and recorded as failed, nothing new
-    /// starts, retries waiting are dropped.
+    /// Ctrl-C / SIGTERM. Every attempt's context is already cancelled (their tokens are children
+    /// of the runner's); they get the grace period to finish on their own (an attempt that
+    /// succeeds in it counts), then the rest are dropped and recorded as failed. Nothing new
+    /// starts and waiting retries are dropped.
     async fn interrupt(&mut self) {
-        for token in self.attempt_tokens.iter().flatten() {
-            token.cancel();
+        let grace = tokio::time::sleep(self.runner.cancel_grace);
+        tokio::pin!(grace);
+        while self.running > 0 {
+            tokio::select! {
+                biased;
+                Some(joined) = self.set.join_next() => {
+                    if let Ok(event @ Event::Done { .. }) = joined {
+                        self.handle(event, false);
+                    }
+                }
+                _ = &mut grace => break,
+            }
         }
         self.set.abort_all();
-        while self.set.join_next().await.is_some() {}
-        let now = Utc::now();
+        while let Some(joined) = self.set.join_next().await {
+            if let Ok(event @ Event::Done { .. }) = joined {
+                self.handle(event, false);
+            }
+        }
         for i in 0..self.states.len() {
             match self.states[i] {
                 TaskState::Running => {
+                    let err = TaskError::cancelled("the run was interrupted");
+                    let (start, clock) = self.started[i].unwrap_or((Utc::now(), Instant::now()));
                     let try_number = self.attempts[i].len() as u32 + 1;
                     let log_path = self.log_path(i, try_number);
-                    let err = TaskError::cancelled("the run was interrupted");
-                    let (start, clock) = self.started[i].unwrap_or((now, Instant::now()));
-                    crate::logging::append(
-                        log_path.clone(),
-                        format!(
-                            "[{}] ERROR rocket_dag::runner: {err}",
-                            now.format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                        ),
-                    );
+                    if self.runner.attempt_logs {
+                        crate::logging::append(
+                            log_path.clone(),
+                            format!(
+                                "[{}] ERROR rocket_dag::runner: {err}",
+                                Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                            ),
+                        );
+                    }
                     self.attempts[i].push(AttemptReport {
                         try_number,
                         state: TaskState::Failed,
@@ -587,23 +664,22 @@ impl<'a> DagRun<'a> {
                     .expect("data inputs are checked before a task is queued")
             })
             .collect();
-        let token = self.runner.cancel.child_token();
-        self.attempt_tokens[idx] = Some(token.clone());
-        self.started[idx] = Some((Utc::now(), Instant::now()));
         let ctx = TaskContext {
             run: self.info.clone(),
             task_id: self.task_ids[idx].clone(),
             try_number,
             max_tries: opts.max_tries(),
-            cancel: token,
+            cancel: self.runner.cancel.child_token(),
         };
-        let log_path = self.log_path(idx, try_number);
+        self.started[idx] = Some((Utc::now(), Instant::now()));
         let log_field = if self.runner.attempt_logs {
-            log_path.display().to_string()
+            self.log_path(idx, try_number).display().to_string()
         } else {
             String::new()
         };
-        let span = tracing::info_span!(
+        // ERROR level so that no log filter can disable the span that routes events to the
+        // attempt's file and tags console lines.
+        let span = tracing::error_span!(
             target: "rocket_dag::task",
             "task",
             task_id = &*self.task_ids[idx],
@@ -613,6 +689,7 @@ impl<'a> DagRun<'a> {
             log = log_field,
         );
         let erased = node.erased.clone();
+        let grace = self.runner.cancel_grace;
         self.states[idx] = TaskState::Running;
         self.running += 1;
         self.set.spawn(
@@ -627,11 +704,14 @@ impl<'a> DagRun<'a> {
                     ctx.run.run_id
                 );
                 let work = AssertUnwindSafe(erased.run(&ctx, &inputs)).catch_unwind();
+                tokio::pin!(work);
                 let outcome = match opts.execution_timeout {
-                    Some(limit) => match tokio::time::timeout(limit, work).await {
-                        Ok(r) => r,
-                        Err(_) => {
+                    Some(limit) => tokio::select! {
+                        r = &mut work => r,
+                        _ = tokio::time::sleep(limit) => {
+                            // Let the task see `ctx.cancelled()` and clean up, briefly.
                             ctx.cancel.cancel();
+                            let _ = tokio::time::timeout(grace, &mut work).await;
                             Ok(Err(TaskError::timeout(limit)))
                         }
                     },
@@ -661,145 +741,110 @@ impl<'a> DagRun<'a> {
         );
     }
 
-    fn handle(&mut self, event: Event) {
-        match event {
+    /// Applies an event; `retry` is false while the run is being interrupted.
+    fn handle(&mut self, event: Event, retry: bool) {
+        let (idx, start, elapsed, result) = match event {
             Event::RetryDue(idx) => {
                 if self.states[idx] == TaskState::UpForRetry {
                     self.states[idx] = TaskState::Queued;
                     self.ready.push_back(idx);
                 }
+                return;
             }
             Event::Done {
                 idx,
                 start,
                 elapsed,
                 result,
-            } => {
-                self.running -= 1;
-                self.attempt_tokens[idx] = None;
-                let try_number = self.attempts[idx].len() as u32 + 1;
-                let log_path = self.log_path(idx, try_number);
-                let node = &self.dag.tasks()[idx];
-                let opts = *node.options();
-                let task_id = self.task_ids[idx].clone();
-                match result {
-                    Ok(out) => {
-                        self.record(
-                            idx,
-                            try_number,
-                            TaskState::Success,
-                            start,
-                            elapsed,
-                            None,
-                            log_path,
-                        );
-                        self.outputs[idx] = Some(out);
-                        self.states[idx] = TaskState::Success;
-                        self.finished(idx);
-                    }
-                    Err(e) if e.is_skip() => {
-                        let msg = e.to_string();
-                        self.record(
-                            idx,
-                            try_number,
-                            TaskState::Skipped,
-                            start,
-                            elapsed,
-                            Some(msg.clone()),
-                            log_path,
-                        );
-                        self.states[idx] = TaskState::Skipped;
-                        self.reasons[idx] = Some(format!("skipped: {msg}"));
-                        self.finished(idx);
-                    }
-                    Err(e) => {
-                        let msg = e.to_string();
-                        let can_retry = e.is_retryable() && try_number < opts.max_tries();
-                        if can_retry {
-                            let delay = retry::delay(
-                                &opts,
-                                &self.info.dag_id,
-                                &task_id,
-                                &self.info.run_id,
-                                try_number,
-                            );
-                            self.record(
-                                idx,
-                                try_number,
-                                TaskState::UpForRetry,
-                                start,
-                                elapsed,
-                                Some(msg.clone()),
-                                log_path,
-                            );
-                            self.states[idx] = TaskState::UpForRetry;
-                            tracing::warn!(
-                                task_id = &*task_id,
-                                "attempt {try_number} of {} failed: {msg}; retrying in {}",
-                                opts.max_tries(),
-                                crate::task::format_duration(delay)
-                            );
-                            self.set.spawn(async move {
-                                tokio::time::sleep(delay).await;
-                                Event::RetryDue(idx)
-                            });
-                        } else {
-                            self.record(
-                                idx,
-                                try_number,
-                                TaskState::Failed,
-                                start,
-                                elapsed,
-                                Some(msg.clone()),
-                                log_path,
-                            );
-                            let reason = if e.kind() == TaskErrorKind::FailNow || try_number == 1 {
-                                msg.clone()
-                            } else {
-                                format!("{msg} (after {try_number} attempts)")
-                            };
-                            tracing::error!(
-                                task_id = &*task_id,
-                                "task failed: DAG `{}`, task `{}`, attempt {try_number} of {}: {msg}",
-                                self.info.dag_id,
-                                task_id,
-                                opts.max_tries()
-                            );
-                            self.fail(idx, reason);
-                            self.finished(idx);
-                        }
-                    }
-                }
+            } => (idx, start, elapsed, result),
+        };
+        self.running -= 1;
+        self.started[idx] = None;
+        let try_number = self.attempts[idx].len() as u32 + 1;
+        let opts = *self.dag.tasks()[idx].options();
+        let task_id = self.task_ids[idx].clone();
+        let mut attempt = AttemptReport {
+            try_number,
+            state: TaskState::Success,
+            start,
+            duration: elapsed,
+            error: None,
+            log_path: self.log_path(idx, try_number),
+        };
+        let error = match result {
+            Ok(out) => {
+                self.attempts[idx].push(attempt);
+                self.outputs[idx] = Some(out);
+                self.states[idx] = TaskState::Success;
+                self.finished(idx);
+                return;
+            }
+            Err(e) => e,
+        };
+        let msg = error.to_string();
+        attempt.error = Some(msg.clone());
+        if error.is_skip() {
+            attempt.state = TaskState::Skipped;
+            self.attempts[idx].push(attempt);
+            self.states[idx] = TaskState::Skipped;
+            self.reasons[idx] = Some(format!("skipped: {msg}"));
+            self.finished(idx);
+        } else if retry && error.is_retryable() && try_number < opts.max_tries() {
+            let delay = retry::delay(
+                &opts,
+                &self.info.dag_id,
+                &task_id,
+                &self.info.run_id,
+                try_number,
+            );
+            attempt.state = TaskState::UpForRetry;
+            self.attempts[idx].push(attempt);
+            self.states[idx] = TaskState::UpForRetry;
+            tracing::warn!(
+                task_id = &*task_id,
+                "attempt {try_number} of {} failed: {msg}; retrying in {}",
+                opts.max_tries(),
+                crate::task::format_duration(delay)
+            );
+            self.set.spawn(async move {
+                tokio::time::sleep(delay).await;
+                Event::RetryDue(idx)
+            });
+        } else {
+            attempt.state = TaskState::Failed;
+            self.attempts[idx].push(attempt);
+            let reason = if !retry {
+                format!("the run was interrupted; the attempt ended with: {msg}")
+            } else if error.kind() == TaskErrorKind::FailNow || try_number == 1 {
+                msg.clone()
+            } else {
+                format!("{msg} (after {try_number} attempts)")
+            };
+            tracing::error!(
+                task_id = &*task_id,
+                "task failed: DAG `{}`, task `{}`, attempt {try_number} of {}: {msg}",
+                self.info.dag_id,
+                task_id,
+                opts.max_tries()
+            );
+            self.fail(idx, reason);
+            // An interrupted run decides nothing more downstream: those tasks stay unstarted.
+            if retry {
+                self.finished(idx);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &mut self,
-        idx: usize,
-        try_number: u32,
-        state: TaskState,
-        start: DateTime<Utc>,
-        duration: Duration,
-        error: Option<String>,
-        log_path: PathBuf,
-    ) {
-        self.attempts[idx].push(AttemptReport {
-            try_number,
-            state,
-            start,
-            duration,
-            error,
-            log_path,
-        });
-    }
-
-    /// A task reached a final state: re-evaluate its downstream tasks.
+    /// A task reached a final state: count it for its downstream tasks and decide those.
     fn finished(&mut self, idx: usize) {
         let mut stack = vec![idx];
         while let Some(i) = stack.pop() {
+            let state = self.states[i];
             for &d in self.dag.tasks()[i].downstream() {
+                self.upstream[d].add(state);
+                if self.dag.tasks()[d].inputs().contains(&i) {
+                    self.inputs[d].add(state);
+                }
                 if self.states[d] == TaskState::NoStatus && self.evaluate(d) {
                     stack.push(d);
                 }
@@ -833,122 +878,55 @@ impl<'a> DagRun<'a> {
     fn decide(&self, idx: usize) -> Decision {
         let node = &self.dag.tasks()[idx];
         let rule = node.options().trigger_rule;
-        let considered: &[usize] = if rule == TriggerRule::Always {
-            node.inputs()
+        // `always` ignores ordering-only upstream tasks; its data inputs still decide.
+        let (c, total) = if rule == TriggerRule::Always {
+            (self.inputs[idx], self.input_totals[idx])
         } else {
-            node.upstream()
+            (self.upstream[idx], node.upstream().len())
         };
-        let (mut success, mut failed, mut skipped, mut done) = (0, 0, 0, 0);
-        for &u in considered {
-            match self.states[u] {
-                TaskState::Success => success += 1,
-                TaskState::Failed | TaskState::UpstreamFailed => failed += 1,
-                TaskState::Skipped => skipped += 1,
-                _ => continue,
-            }
-            done += 1;
+        // A task without upstream tasks runs whatever its rule (as in Airflow).
+        if total == 0 {
+            return Decision::Run;
         }
-        let total = considered.len();
-        let all_done = done == total;
+        let (success, failed, skipped) = (c.success, c.failed, c.skipped);
+        let all_done = c.done() == total;
         let rule_name = rule.as_str();
         let upstream_failed =
             || Decision::UpstreamFailed(format!("upstream failed (trigger rule {rule_name})"));
         let skip = || Decision::Skip(format!("skipped by trigger rule {rule_name}"));
+        let run_when_done = || {
+            if all_done {
+                Decision::Run
+            } else {
+                Decision::Wait
+            }
+        };
         let verdict = match rule {
-            TriggerRule::AllSuccess => {
-                if failed > 0 {
-                    upstream_failed()
-                } else if skipped > 0 {
-                    skip()
-                } else if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
+            TriggerRule::AllSuccess if failed > 0 => upstream_failed(),
+            TriggerRule::AllSuccess if skipped > 0 => skip(),
+            TriggerRule::AllFailed | TriggerRule::AllSkipped if success > 0 => skip(),
+            TriggerRule::AllFailed if skipped > 0 => skip(),
+            TriggerRule::AllSkipped if failed > 0 => skip(),
+            TriggerRule::AllSuccess
+            | TriggerRule::AllFailed
+            | TriggerRule::AllSkipped
+            | TriggerRule::AllDone
+            | TriggerRule::Always => run_when_done(),
+            TriggerRule::OneSuccess if success > 0 => Decision::Run,
+            TriggerRule::OneSuccess if all_done && skipped == total => skip(),
+            TriggerRule::OneSuccess if all_done => upstream_failed(),
+            TriggerRule::OneFailed if failed > 0 => Decision::Run,
+            TriggerRule::OneDone if success + failed > 0 => Decision::Run,
+            TriggerRule::OneFailed | TriggerRule::OneDone if all_done => skip(),
+            TriggerRule::NoneFailed | TriggerRule::NoneFailedMinOneSuccess if failed > 0 => {
+                upstream_failed()
             }
-            TriggerRule::AllFailed => {
-                if success > 0 || skipped > 0 {
-                    skip()
-                } else if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::AllDone | TriggerRule::Always => {
-                if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::AllSkipped => {
-                if success > 0 || failed > 0 {
-                    skip()
-                } else if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::OneSuccess => {
-                if success > 0 {
-                    Decision::Run
-                } else if all_done {
-                    if skipped == total {
-                        skip()
-                    } else {
-                        upstream_failed()
-                    }
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::OneFailed => {
-                if failed > 0 {
-                    Decision::Run
-                } else if all_done {
-                    skip()
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::OneDone => {
-                if success + failed > 0 {
-                    Decision::Run
-                } else if all_done {
-                    skip()
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::NoneFailed => {
-                if failed > 0 {
-                    upstream_failed()
-                } else if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::NoneFailedMinOneSuccess => {
-                if failed > 0 {
-                    upstream_failed()
-                } else if all_done {
-                    if success > 0 { Decision::Run } else { skip() }
-                } else {
-                    Decision::Wait
-                }
-            }
-            TriggerRule::NoneSkipped => {
-                if skipped > 0 {
-                    skip()
-                } else if all_done {
-                    Decision::Run
-                } else {
-                    Decision::Wait
-                }
-            }
+            TriggerRule::NoneFailed => run_when_done(),
+            TriggerRule::NoneFailedMinOneSuccess if all_done && success == 0 => skip(),
+            TriggerRule::NoneFailedMinOneSuccess => run_when_done(),
+            TriggerRule::NoneSkipped if skipped > 0 => skip(),
+            TriggerRule::NoneSkipped => run_when_done(),
+            _ => Decision::Wait,
         };
         match verdict {
             Decision::Run => self.inputs_available(idx),
@@ -958,23 +936,30 @@ impl<'a> DagRun<'a> {
 
     /// A task may run by its trigger rule, but it can only be called with every data input.
     fn inputs_available(&self, idx: usize) -> Decision {
-        let node = &self.dag.tasks()[idx];
-        for &u in node.inputs() {
-            let from = self.dag.tasks()[u].id();
-            match self.states[u] {
-                TaskState::Success => {}
-                TaskState::Skipped => {
-                    return Decision::Skip(format!("skipped: input from `{from}` was skipped"));
-                }
-                TaskState::Failed | TaskState::UpstreamFailed => {
-                    return Decision::UpstreamFailed(format!(
-                        "upstream failed: input from `{from}` is unavailable"
-                    ));
-                }
-                _ => return Decision::Wait,
-            }
+        let c = self.inputs[idx];
+        let total = self.input_totals[idx];
+        if c.success == total {
+            return Decision::Run;
         }
-        Decision::Run
+        let node = &self.dag.tasks()[idx];
+        let name_of = |wanted: fn(TaskState) -> bool| {
+            node.inputs()
+                .iter()
+                .find(|&&u| wanted(self.states[u]))
+                .map(|&u| self.dag.tasks()[u].id().to_owned())
+                .unwrap_or_default()
+        };
+        if c.failed > 0 {
+            let from = name_of(|s| matches!(s, TaskState::Failed | TaskState::UpstreamFailed));
+            Decision::UpstreamFailed(format!(
+                "upstream failed: input from `{from}` is unavailable"
+            ))
+        } else if c.skipped > 0 {
+            let from = name_of(|s| s == TaskState::Skipped);
+            Decision::Skip(format!("skipped: input from `{from}` was skipped"))
+        } else {
+            Decision::Wait
+        }
     }
 }
 

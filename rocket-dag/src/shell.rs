@@ -7,6 +7,10 @@
 //! script: each value goes into an environment variable and the placeholder becomes a quoted
 //! reference to it (`"${ROCKET_DAG_TPL_0}"`), so a value such as `'; rm -rf ~'` stays data.
 //! A placeholder inside single quotes is an error, since no expansion happens there.
+//!
+//! The value stays data wherever the shell expands a variable once — in plain words and inside
+//! double quotes. Do not hand it to something that evaluates its text again (`eval`, `bash -c`,
+//! arithmetic `$(( … ))`, `[[ … -eq … ]]`): that is code you write, and no quoting can help there.
 
 use std::process::Stdio;
 
@@ -91,6 +95,16 @@ pub fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> 
         let c = chars.next().expect("rest is not empty");
         script.push(c);
         match (quote, c) {
+            // A comment runs to the end of the line; quotes in it open nothing.
+            (Quote::None, '#')
+                if script.len() == 1
+                    || script[..script.len() - 1].ends_with(char::is_whitespace) =>
+            {
+                let end = chars.as_str().find('\n').unwrap_or(chars.as_str().len());
+                script.push_str(&chars.as_str()[..end]);
+                rest = &chars.as_str()[end..];
+                continue;
+            }
             (Quote::None, '\'') => quote = Quote::Single,
             (Quote::Single, '\'') => quote = Quote::None,
             (Quote::None, '"') => quote = Quote::Double,
@@ -144,25 +158,46 @@ pub async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError>
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
+    // Lines are split on bytes and decoded lossily: output that is not UTF-8 must neither stop
+    // the reader (the command would die of SIGPIPE) nor vanish from the log.
     let read_out = async {
         let mut last = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']);
             tracing::info!(target: "rocket_dag::shell", "{line}");
             if !line.trim().is_empty() {
-                last = line;
+                last = line.to_owned();
             }
+            buf.clear();
         }
         last
     };
     let read_err = async {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut reader = BufReader::new(stderr);
+        let mut buf = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']);
             tracing::info!(target: "rocket_dag::shell", stream = "stderr", "{line}");
+            buf.clear();
         }
     };
-    let (last, ()) = tokio::join!(read_out, read_err);
-    let status = child.wait().await.context("waiting for the command")?;
+    let finished = async {
+        let (last, ()) = tokio::join!(read_out, read_err);
+        (last, child.wait().await)
+    };
+    let (last, status) = tokio::select! {
+        r = finished => r,
+        // Timeout or Ctrl-C: the guard kills the whole process group as we return.
+        _ = ctx.cancelled() => {
+            tracing::warn!("cancelled: killing the command's process group");
+            return Err(TaskError::cancelled("the shell command was killed"));
+        }
+    };
+    let status = status.context("waiting for the command")?;
     if status.success() {
         guard.0 = None;
         tracing::info!("command exited with status 0");
@@ -215,6 +250,15 @@ mod tests {
         assert!(
             render("echo \\'{{ ds }}", &c).is_ok(),
             "an escaped quote opens nothing"
+        );
+        assert!(
+            render("# don't panic\necho {{ ds }}", &c).is_ok(),
+            "quotes in comments open nothing"
+        );
+        assert!(render("echo a # it's\necho {{ ds }}", &c).is_ok());
+        assert!(
+            render("echo a#'{{ ds }}'", &c).is_err(),
+            "`#` inside a word is no comment"
         );
     }
 }
