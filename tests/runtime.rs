@@ -547,6 +547,18 @@ fn builder_rejects_cycles_and_duplicates() {
         b.build().unwrap_err().to_string(),
         "DAG `dup` has two tasks with the id `ok`"
     );
+    let mut b = DagBuilder::new("hostile");
+    b.add_with_id::<ok>("../../etc");
+    assert_eq!(
+        b.build().unwrap_err().to_string(),
+        "DAG `hostile`: invalid task id `../../etc`: use letters, digits, `_`, `-` and `.`"
+    );
+    let mut b = DagBuilder::new("no_inputs");
+    b.add::<add>();
+    assert_eq!(
+        b.build().unwrap_err().to_string(),
+        "DAG `no_inputs`: task `add` takes 2 upstream output(s) but was given 0"
+    );
     let opts = TaskOptions::new().retries(1);
     assert_eq!(opts.resolve().max_tries(), 2);
 }

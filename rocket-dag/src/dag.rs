@@ -256,41 +256,33 @@ impl Dag {
     }
 
     /// The graph as Mermaid flowchart text (left to right; dotted arrows order without data).
+    /// Nodes are named by index (`t0`, `t1`, …) so ids like `a-b` and `a_b` stay apart.
     pub fn to_mermaid(&self) -> String {
         let mut out = format!("---\ntitle: {}\n---\nflowchart LR\n", self.id);
         for &i in &self.topo {
-            let t = &self.tasks[i];
-            out.push_str(&format!(
-                "    {}[\"{}\"]\n",
-                mermaid_id(&t.id),
-                t.id.replace('"', "#quot;")
-            ));
+            out.push_str(&format!("    t{i}[\"{}\"]\n", self.tasks[i].id));
         }
         for e in &self.edges {
             let arrow = match e.kind {
                 EdgeKind::Data => "-->",
                 EdgeKind::Order => "-.->",
             };
-            out.push_str(&format!(
-                "    {} {arrow} {}\n",
-                mermaid_id(&self.tasks[e.from].id),
-                mermaid_id(&self.tasks[e.to].id)
-            ));
+            out.push_str(&format!("    t{} {arrow} t{}\n", e.from, e.to));
         }
         out
     }
 }
 
-fn mermaid_id(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Airflow's rule for task ids: letters, digits, `_`, `-` and `.`, at most 250 characters (ids
+/// become directory names, so nothing else may appear).
+pub fn is_valid_task_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && id != "."
+        && id != ".."
 }
 
 /// A task added to a [`DagBuilder`], typed by its output.
@@ -467,6 +459,20 @@ impl DagBuilder {
         let n = tasks.len();
         let mut seen = HashMap::with_capacity(n);
         for t in &tasks {
+            if !is_valid_task_id(&t.id) {
+                return Err(DagError::InvalidTaskId {
+                    dag: id,
+                    task: t.id.clone(),
+                });
+            }
+            if t.node.inputs.len() != t.node.spec.inputs.len() {
+                return Err(DagError::MissingInputs {
+                    dag: id,
+                    task: t.id.clone(),
+                    expected: t.node.spec.inputs.len(),
+                    given: t.node.inputs.len(),
+                });
+            }
             if seen.insert(t.id.as_str(), ()).is_some() {
                 return Err(DagError::DuplicateTask {
                     dag: id,
@@ -475,6 +481,12 @@ impl DagBuilder {
             }
         }
         drop(seen);
+        if let Some(e) = edges.iter().find(|e| e.from >= n || e.to >= n) {
+            return Err(DagError::ForeignHandle {
+                dag: id,
+                index: e.from.max(e.to),
+            });
+        }
 
         // Keep one edge per pair; a data edge wins over an ordering one.
         let mut kinds: HashMap<(usize, usize), EdgeKind> = HashMap::with_capacity(edges.len());

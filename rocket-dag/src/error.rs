@@ -217,6 +217,34 @@ pub enum DagError {
         /// The id used twice.
         task: String,
     },
+    /// A task id that is not letters, digits, `_`, `-` and `.` (ids become directory names).
+    #[error("DAG `{dag}`: invalid task id `{task}`: use letters, digits, `_`, `-` and `.`")]
+    InvalidTaskId {
+        /// The DAG.
+        dag: String,
+        /// The id.
+        task: String,
+    },
+    /// A task added without the upstream outputs its parameters need.
+    #[error("DAG `{dag}`: task `{task}` takes {expected} upstream output(s) but was given {given}")]
+    MissingInputs {
+        /// The DAG.
+        dag: String,
+        /// The task.
+        task: String,
+        /// Parameters that take upstream outputs.
+        expected: usize,
+        /// Upstream handles given.
+        given: usize,
+    },
+    /// An edge names a handle from another builder.
+    #[error("DAG `{dag}`: an edge uses handle #{index}, which belongs to another DAG")]
+    ForeignHandle {
+        /// The DAG.
+        dag: String,
+        /// The handle's index.
+        index: usize,
+    },
     /// No task has this id.
     #[error("DAG `{dag}` has no task `{task}`")]
     UnknownTask {

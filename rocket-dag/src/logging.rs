@@ -330,7 +330,7 @@ mod writer {
         let result = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| File::options().create(true).append(true).open(path));
+            .and_then(|()| File::create(path));
         match result {
             Ok(f) => Some(BufWriter::new(f)),
             Err(e) => {
@@ -358,7 +358,8 @@ mod writer {
                     }
                 }
                 Msg::Append(path, line) => {
-                    if let Some(mut f) = open(&path) {
+                    let file = File::options().create(true).append(true).open(&path);
+                    if let Ok(mut f) = file.map(BufWriter::new) {
                         let _ = writeln!(f, "{line}");
                         let _ = f.flush();
                     }

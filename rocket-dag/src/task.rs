@@ -281,9 +281,10 @@ pub struct XCom(pub(crate) Arc<str>);
 impl XCom {
     /// Serializes a task output.
     pub fn encode<T: Serialize>(value: &T) -> Result<XCom, TaskError> {
+        // Not retryable: the task's work is done and running it again would not help.
         serde_json::to_string(value)
             .map(|s| XCom(s.into()))
-            .map_err(|e| TaskError::from(e).context("cannot serialize the task's output"))
+            .map_err(|e| TaskError::fail_now(format!("cannot serialize the task's output: {e}")))
     }
     /// Reads the value back.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
