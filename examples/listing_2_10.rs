@@ -25,8 +25,8 @@ struct Cli {
     #[arg(long, env = LAUNCHES_URL_ENV, default_value = DEFAULT_LAUNCHES_URL, value_name = "URL")]
     launches_url: String,
     /// Serve a bundled real LL2 snapshot and generated images from 127.0.0.1 instead of the
-    /// internet (the whole HTTP path still runs)
-    #[arg(long, conflicts_with = "launches_url")]
+    /// internet (the whole HTTP path still runs); overrides --launches-url
+    #[arg(long)]
     offline: bool,
 }
 

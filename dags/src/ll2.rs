@@ -157,7 +157,8 @@ struct WirePage {
     count: Option<u64>,
     #[serde(default)]
     next: Option<String>,
-    #[serde(default)]
+    // Required: an error body such as `{"detail": "…"}` served with 200 must not read as an
+    // empty list (it would replace a good `launches.json`).
     results: Vec<WireLaunch>,
 }
 
@@ -533,6 +534,14 @@ mod tests {
             }
         );
         assert_eq!(page.results[1].net, None);
+    }
+
+    #[test]
+    fn an_object_without_results_is_not_a_launch_list() {
+        for doc in [&b"{}"[..], br#"{"detail": "Request was throttled."}"#] {
+            let err = parse_page(doc).unwrap_err().to_string();
+            assert!(err.contains("missing field `results`"), "{err}");
+        }
     }
 
     #[test]
