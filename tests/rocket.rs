@@ -291,8 +291,9 @@ async fn bad_images_are_logged_with_their_cause_and_never_fail_the_task() {
 #[tokio::test]
 async fn each_task_can_be_called_directly() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
     let ctx = TaskContext::builder("listing_2_10", "download_launches")
-        .home(tempfile::tempdir().unwrap().keep())
+        .home(home.path())
         .param("launches_url", server.launches_url())
         .build();
     let launches = download_launches(&ctx).await.unwrap();
