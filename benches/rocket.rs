@@ -1,7 +1,8 @@
 //! The Rocket DAG end to end against a local server: 100 launches, 100 distinct 200 KiB images,
 //! 20 ms latency on every request. The book's sequential Python loop takes about 2.8 s for this
-//! (100 × (20 ms + transfer)); rocket-dag downloads concurrently (8 at a time by default), so the
-//! floor is about 20 ms for the launches plus ceil(100 / 8) × 20 ms ≈ 280 ms for the images.
+//! (100 × (20 ms + transfer)); rocket-dag downloads concurrently (16 at a time by default), so
+//! the latency floor is about 20 ms for the launches plus ceil(100 / 16) × 20 ms = 140 ms for the
+//! images, plus the transfer and writing 20 MB to disk.
 //!
 //! `cargo bench --bench rocket`
 

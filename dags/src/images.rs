@@ -204,7 +204,7 @@ pub fn sniff_image(head: &[u8]) -> Option<ImageFormat> {
 /// Limits for [`fetch_images`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchOptions {
-    /// Most downloads in flight at once (0 is taken as 1). Default 8.
+    /// Most downloads in flight at once (0 is taken as 1). Default 16.
     pub concurrency: usize,
     /// Largest accepted image, in bytes. Default 50 MiB.
     pub max_bytes: u64,
@@ -216,7 +216,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         Self {
-            concurrency: 8,
+            concurrency: 16,
             max_bytes: 50 * 1024 * 1024,
             timeout: Duration::from_secs(60),
         }

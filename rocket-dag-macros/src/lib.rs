@@ -16,7 +16,8 @@ use proc_macro::TokenStream;
 ///
 /// The fn stays exactly as written and callable; next to it, the macro adds a hidden type of
 /// the same name (in the type namespace) that implements `rocket_dag::Task`, so a `#[dag]` body
-/// can call it and the runtime can run it.
+/// can call it and the runtime can run it. (So the fn's name cannot also name a type or module
+/// in the same scope.)
 ///
 /// # Parameters and output
 ///

@@ -2,7 +2,8 @@
 //! the console shows concise lines tagged with the task id.
 //!
 //! The runtime runs each attempt inside a `task` span; [`attempt_log_layer`] routes the events
-//! of that span (and of spans and tasks nested in it) to
+//! of that span (and of spans nested in it; a task that spawns tokio tasks of its own passes the
+//! span on with `tracing::Instrument::in_current_span`) to
 //! `<home>/logs/dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log`.
 //! [`init`] installs it with the console layer; if your program installs its own subscriber,
 //! add [`attempt_log_layer`] to it.

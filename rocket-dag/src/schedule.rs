@@ -16,12 +16,27 @@ pub enum Schedule {
     /// Once, at the start date (`@once`).
     Once,
     /// On a cron schedule (5 fields, or a preset such as `@daily`).
-    Cron {
-        /// The expression as written.
-        expr: String,
-        /// The parsed schedule.
-        cron: Box<Cron>,
-    },
+    Cron(CronSchedule),
+}
+
+/// A parsed cron schedule.
+#[derive(Clone)]
+pub struct CronSchedule {
+    expr: String,
+    cron: Box<Cron>,
+}
+
+impl CronSchedule {
+    /// The expression as written, e.g. `@daily` or `30 6 * * 1-5`.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+}
+
+impl fmt::Debug for CronSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CronSchedule({})", self.expr)
+    }
 }
 
 /// Airflow's presets and the cron expressions they stand for.
@@ -66,7 +81,7 @@ impl Schedule {
                 .map(|(_, c)| *c)
                 .ok_or_else(|| {
                     err(format!(
-                        "unknown preset; expected one of `@once`, {}",
+                        "unknown preset; expected one of `@once`, `@annually`, `@midnight`, {}",
                         PRESETS
                             .iter()
                             .map(|(p, _)| format!("`{p}`"))
@@ -89,10 +104,10 @@ impl Schedule {
             .build()
             .parse(cron_text)
             .map_err(|e| err(e.to_string()))?;
-        Ok(Schedule::Cron {
+        Ok(Schedule::Cron(CronSchedule {
             expr: expr.to_owned(),
             cron: Box::new(cron),
-        })
+        }))
     }
 
     /// The schedule as written (`None` for no schedule).
@@ -100,7 +115,7 @@ impl Schedule {
         match self {
             Schedule::None => "None",
             Schedule::Once => "@once",
-            Schedule::Cron { expr, .. } => expr,
+            Schedule::Cron(c) => &c.expr,
         }
     }
 
@@ -110,7 +125,7 @@ impl Schedule {
     /// empty interval at `logical`.
     pub fn data_interval(&self, logical: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         match self {
-            Schedule::Cron { cron, .. } => {
+            Schedule::Cron(CronSchedule { cron, .. }) => {
                 let local = logical.with_timezone(&tz);
                 let start = cron.find_previous_occurrence(&local, true).unwrap_or(local);
                 let end = cron.find_next_occurrence(&start, false).unwrap_or(start);
@@ -123,7 +138,7 @@ impl Schedule {
     /// The first tick strictly after `after`, in the DAG's time zone.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Cron { cron, .. } => cron
+            Schedule::Cron(CronSchedule { cron, .. }) => cron
                 .find_next_occurrence(&tz.from_utc_datetime(&after.naive_utc()), false)
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
