@@ -12,10 +12,3 @@ pub mod images;
 pub mod listing_2_10;
 pub mod ll2;
 pub mod mock;
-
-use rocket_dag::Dag;
-
-/// Every DAG of this crate.
-pub fn all() -> Vec<Dag> {
-    vec![listing_2_10::listing_2_10()]
-}

@@ -15,6 +15,8 @@ pub const DEFAULT_LAUNCHES_URL: &str = "https://ll.thespacedevs.com/2.0.0/launch
 pub const LAUNCHES_URL_ENV: &str = "ROCKET_LAUNCHES_URL";
 /// Run param that overrides the launches URL (`-p launches_url=…`).
 pub const LAUNCHES_URL_PARAM: &str = "launches_url";
+/// Time allowed for the launches request, body included.
+const LAUNCHES_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Largest launches document accepted (the real one is ~30 KiB per 10 launches).
 const MAX_LAUNCHES_BYTES: usize = 32 * 1024 * 1024;
 
@@ -68,7 +70,8 @@ impl Pictures {
 pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskError> {
     let url = launches_url(ctx);
     tracing::info!(%url, "fetching upcoming launches");
-    let response = ctx.http().get(&url).send().await.map_err(|e| {
+    // A whole-request limit as well: the client's read timeout alone lets a slow trickle run on.
+    let response = ctx.http().get(&url).timeout(LAUNCHES_TIMEOUT).send().await.map_err(|e| {
         let hint = if e.is_connect() || e.is_timeout() {
             " (no network? run the example with `--offline`, or point --launches-url / ROCKET_LAUNCHES_URL elsewhere)"
         } else {
