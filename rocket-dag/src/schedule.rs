@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
@@ -124,26 +124,51 @@ impl Schedule {
     /// `@daily` run for 2024-01-01 covers [2024-01-01, 2024-01-02)); for `None` and `@once`, the
     /// empty interval at `logical`.
     pub fn data_interval(&self, logical: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-        match self {
-            Schedule::Cron(CronSchedule { cron, .. }) => {
-                let local = logical.with_timezone(&tz);
-                let start = cron.find_previous_occurrence(&local, true).unwrap_or(local);
-                let end = cron.find_next_occurrence(&start, false).unwrap_or(start);
-                (start.with_timezone(&Utc), end.with_timezone(&Utc))
-            }
-            Schedule::None | Schedule::Once => (logical, logical),
+        match self.tick_at_or_before(logical, tz) {
+            Some(start) => (start, self.tick_after(start, tz).unwrap_or(start)),
+            None => (logical, logical),
         }
     }
 
     /// The first tick strictly after `after`, in the DAG's time zone.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        match self {
-            Schedule::Cron(CronSchedule { cron, .. }) => cron
-                .find_next_occurrence(&tz.from_utc_datetime(&after.naive_utc()), false)
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            Schedule::None | Schedule::Once => None,
-        }
+        self.tick_after(after, tz)
+    }
+
+    fn find(
+        &self,
+        t: DateTime<Utc>,
+        tz: Tz,
+        forward: bool,
+        inclusive: bool,
+    ) -> Option<DateTime<Utc>> {
+        let Schedule::Cron(CronSchedule { cron, .. }) = self else {
+            return None;
+        };
+        let local = t.with_timezone(&tz);
+        let found = if forward {
+            cron.find_next_occurrence(&local, inclusive)
+        } else {
+            cron.find_previous_occurrence(&local, inclusive)
+        };
+        found.ok().map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The first tick strictly after `t`.
+    pub fn tick_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.find(t, tz, true, false)
+    }
+    /// `t` if it is a tick, else the next one.
+    pub fn tick_at_or_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.find(t, tz, true, true)
+    }
+    /// The last tick strictly before `t`.
+    pub fn tick_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.find(t, tz, false, false)
+    }
+    /// `t` if it is a tick, else the previous one.
+    pub fn tick_at_or_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.find(t, tz, false, true)
     }
 }
 
