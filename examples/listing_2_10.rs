@@ -1,9 +1,11 @@
-//! The book's Rocket DAG, run once now — like `airflow dags test listing_2_10 <today>`.
+//! The book's Rocket DAG. With no subcommand it runs once now, like
+//! `airflow dags test listing_2_10 <today>`; any other CLI subcommand works too.
 //!
 //! ```text
-//! cargo run --example listing_2_10                  # against the live Launch Library 2 API
-//! cargo run --example listing_2_10 -- --offline     # against a bundled snapshot on 127.0.0.1
-//! cargo run --example listing_2_10 -- --launches-url http://…  2024-01-01
+//! cargo run --example listing_2_10                       # against the live Launch Library 2 API
+//! cargo run --example listing_2_10 -- --offline          # against a bundled snapshot on 127.0.0.1
+//! cargo run --example listing_2_10 -- --launches-url http://… dags test listing_2_10 2024-01-01
+//! cargo run --example listing_2_10 -- dags show listing_2_10
 //! ```
 
 use std::process::ExitCode;
@@ -13,26 +15,31 @@ use dags::listing_2_10::{
     DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, listing_2_10,
 };
 use dags::mock::{MockConfig, MockServer};
-use rocket_dag::cli::RunArgs;
+use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, RunArgs, TasksCommand};
 
-/// Run the Rocket DAG (listing 2.10) once.
+/// Run the Rocket DAG (listing 2.10) of "Data Pipelines with Apache Airflow".
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = false)]
 struct Cli {
     #[command(flatten)]
-    run: RunArgs,
+    global: GlobalArgs,
     /// Launch Library 2 "upcoming" URL to fetch
-    #[arg(long, env = LAUNCHES_URL_ENV, default_value = DEFAULT_LAUNCHES_URL, value_name = "URL")]
+    #[arg(long, global = true, env = LAUNCHES_URL_ENV, default_value = DEFAULT_LAUNCHES_URL, value_name = "URL")]
     launches_url: String,
     /// Serve a bundled real LL2 snapshot and generated images from 127.0.0.1 instead of the
     /// internet (the whole HTTP path still runs); overrides --launches-url
-    #[arg(long)]
+    #[arg(long, global = true)]
     offline: bool,
+    /// Without a subcommand: `dags test listing_2_10` with these arguments
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let cli = Cli::parse();
     let server = if cli.offline {
         match MockServer::start(MockConfig::default()).await {
             Ok(s) => Some(s),
@@ -48,28 +55,29 @@ async fn main() -> ExitCode {
         Some(s) => s.launches_url(),
         None => cli.launches_url.clone(),
     };
-    cli.run.params.push(format!("{LAUNCHES_URL_PARAM}={url}"));
-    let (code, report) = rocket_dag::cli::test_dag(&listing_2_10(), &cli.run).await;
-    if let Some(r) = report {
-        println!(
+    let param = format!("{LAUNCHES_URL_PARAM}={url}");
+    let mut command = cli.command.unwrap_or_else(|| {
+        Command::Dags(DagsCommand::Test {
+            dag: "listing_2_10".into(),
+            run: cli.run.clone(),
+        })
+    });
+    // Every subcommand that runs tasks gets the launches URL as a param.
+    if let Command::Dags(DagsCommand::Test { run, .. })
+    | Command::Tasks(TasksCommand::Test { run, .. }) = &mut command
+    {
+        run.params.push(param);
+    }
+    let code = rocket_dag::cli::execute(&[listing_2_10()], command, &cli.global).await;
+    if code != ExitCode::SUCCESS && code != ExitCode::from(2) {
+        eprintln!(
             "logs: {}",
-            cli.run
+            cli.global
                 .home()
                 .join("logs")
                 .join("dag_id=listing_2_10")
                 .display()
         );
-        if let Some(t) = r
-            .tasks
-            .iter()
-            .find(|t| t.state != rocket_dag::TaskState::Success)
-        {
-            eprintln!(
-                "error: DAG listing_2_10 failed at task `{}`: {}",
-                t.task_id,
-                t.reason.as_deref().unwrap_or(t.state.as_str())
-            );
-        }
     }
     code
 }

@@ -44,7 +44,7 @@ pub enum NameError {
 
 /// Derives a safe, unique file name for each distinct URL, in first-seen order.
 ///
-/// The name is `<stem>-<8 hex digits of a hash of the whole URL>.<ext>`, where stem and
+/// The name is `<stem>-<8 hex digits of a hash of the URL's host, path and query>.<ext>`, where stem and
 /// extension come from the URL's last path segment, percent-decoded, without query or fragment,
 /// with every byte outside `[A-Za-z0-9._-]` replaced by `_`, leading dots removed and at most
 /// [`MAX_NAME_LEN`] bytes. An empty stem becomes `image`. The name depends on the URL alone, so
@@ -61,7 +61,7 @@ pub fn file_names(urls: &[String]) -> Vec<(String, Result<String, NameError>)> {
         .zip(bases)
         .map(|(url, base)| {
             let name = base.map(|base| {
-                let hash = format!("{:08x}", fnv1a(url.as_bytes()));
+                let hash = format!("{:08x}", fnv1a(identity(url).as_bytes()));
                 let mut name = base.render(Some(&hash));
                 // Two URLs whose hashes collide too (or differ only in case): number them.
                 let mut n = 1;
@@ -74,6 +74,21 @@ pub fn file_names(urls: &[String]) -> Vec<(String, Result<String, NameError>)> {
             (url.clone(), name)
         })
         .collect()
+}
+
+/// What makes two image URLs the same image for naming: host, path and query. The scheme and
+/// port are left out, so `http`/`https` of one image, or a local server on a new port each run
+/// (the example's `--offline`), keep one name.
+fn identity(raw: &str) -> String {
+    match reqwest::Url::parse(raw) {
+        Ok(u) => format!(
+            "{}{}?{}",
+            u.host_str().unwrap_or("").to_ascii_lowercase(),
+            u.path(),
+            u.query().unwrap_or("")
+        ),
+        Err(_) => raw.to_owned(),
+    }
 }
 
 /// A sanitized file name split into stem and extension.
@@ -734,14 +749,10 @@ mod tests {
                 "a_b.gif",
             ]
         );
-        // Different strings, all named `image`: each gets its own hash.
+        // Different strings, all named `image`: each gets its own name (`https://h` and
+        // `https://h/` are one URL, so the second is numbered).
         let empty = names(&["https://h/", "https://h", "https://h/dir/"]);
-        assert!(
-            empty
-                .iter()
-                .all(|n| n.starts_with("image-") && n.len() == 14),
-            "{empty:?}"
-        );
+        assert!(empty.iter().all(|n| n.starts_with("image-")), "{empty:?}");
         assert_eq!(empty.iter().collect::<HashSet<_>>().len(), 3);
     }
 
@@ -808,9 +819,21 @@ mod tests {
     }
 
     #[test]
+    fn scheme_and_port_do_not_change_a_name() {
+        assert_eq!(
+            names(&["http://127.0.0.1:4000/images/a.png"]),
+            names(&["https://127.0.0.1:5000/images/a.png"])
+        );
+        assert_ne!(
+            names(&["http://h/images/a.png?v=1"]),
+            names(&["http://h/images/a.png?v=2"])
+        );
+    }
+
+    #[test]
     fn a_hashed_name_that_meets_a_literal_one_is_numbered() {
         let a = "http://a/x.png";
-        let hashed = format!("x-{:08x}.png", fnv1a(a.as_bytes()));
+        let hashed = format!("x-{:08x}.png", fnv1a(identity(a).as_bytes()));
         let literal = format!("http://c/{hashed}");
         let got = names(&[a, "http://b/x.png", &literal]);
         let unique: HashSet<_> = got.iter().collect();

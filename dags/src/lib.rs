@@ -12,3 +12,8 @@ pub mod images;
 pub mod listing_2_10;
 pub mod ll2;
 pub mod mock;
+
+/// Every DAG of this crate (what the `rocket-dag` binary registers).
+pub fn all() -> Vec<rocket_dag::Dag> {
+    vec![listing_2_10::listing_2_10()]
+}

@@ -1,4 +1,9 @@
-//! Command-line building blocks for binaries that run DAGs (the examples use them).
+//! The command line: [`main`] turns any binary that builds DAGs into an Airflow-style CLI
+//! (`dags list|show|next-execution|test`, `tasks list|test`, `logs`), with human-readable output
+//! by default and `--output json` for scripts.
+//!
+//! Exit codes: 0 success, 1 a run or task failed, 2 a usage error (unknown DAG or task, bad
+//! argument), 130 interrupted by Ctrl-C or SIGTERM.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,15 +14,12 @@ use serde_json::{Map, Value};
 use crate::dag::Dag;
 use crate::runner::{DagRunReport, RunRequest, RunState, Runner};
 
-/// Arguments of a one-off run (`dags test DAG [DATE]`).
+/// Arguments of a one-off run (`dags test DAG [DATE]`, `tasks test DAG TASK [DATE]`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunArgs {
     /// Logical date: YYYY-MM-DD or RFC 3339 [default: now]
     #[arg(value_name = "DATE")]
     pub logical_date: Option<String>,
-    /// Home directory for logs/ and data/ [default: ./.rocket-dag]
-    #[arg(long, env = crate::home::HOME_ENV, value_name = "DIR")]
-    pub home: Option<PathBuf>,
     /// A param for the tasks, repeatable: -p key=value (value parsed as JSON if it can be)
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
@@ -32,11 +34,6 @@ pub struct RunArgs {
 pub struct ArgError(String);
 
 impl RunArgs {
-    /// The home directory these arguments select.
-    pub fn home(&self) -> PathBuf {
-        self.home.clone().unwrap_or_else(crate::home::default_home)
-    }
-
     /// The run request these arguments describe.
     pub fn request(&self) -> Result<RunRequest, ArgError> {
         let date = match &self.logical_date {
@@ -81,23 +78,456 @@ pub fn parse_date(s: &str) -> Result<DateTime<Utc>, ArgError> {
 
 /// Runs `dag` once as `airflow dags test` does: console logs, Ctrl-C/SIGTERM handling, the
 /// summary table on stdout. Exit code 0 on success, 1 on failure, 130 when interrupted.
-pub async fn test_dag(dag: &Dag, args: &RunArgs) -> (ExitCode, Option<DagRunReport>) {
+pub async fn test_dag(
+    dag: &Dag,
+    home: PathBuf,
+    args: &RunArgs,
+    output: Output,
+) -> (ExitCode, Option<DagRunReport>) {
     crate::logging::init();
     let request = match args.request() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return (ExitCode::from(2), None);
-        }
+        Err(e) => return (usage(e), None),
     };
-    let runner = Runner::new(args.home());
+    let runner = Runner::new(home);
     runner.cancel_on_signals();
     let report = runner.run(dag, request).await;
-    println!("\n{}", report.summary_table());
+    match output {
+        Output::Text => println!("\n{}", report.summary_table()),
+        Output::Json => print_json(&report),
+    }
     let code = match (report.state, report.interrupted) {
         (RunState::Success, _) => ExitCode::SUCCESS,
         (_, true) => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     };
     (code, Some(report))
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// For scripts: one JSON document on stdout.
+    Json,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GlobalArgs {
+    /// Home directory for logs/ and data/ [default: ./.rocket-dag]
+    #[arg(long, global = true, env = crate::home::HOME_ENV, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+impl GlobalArgs {
+    /// The home directory: `--home`, `$ROCKET_DAG_HOME`, or `./.rocket-dag`.
+    pub fn home(&self) -> PathBuf {
+        self.home.clone().unwrap_or_else(crate::home::default_home)
+    }
+}
+
+/// The command line of a binary that registers DAGs.
+#[derive(Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Run and inspect rocket-dag DAGs (Airflow's CLI, for Rust DAGs)"
+)]
+pub struct Cli {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A subcommand.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Inspect and run DAGs
+    #[command(subcommand)]
+    Dags(DagsCommand),
+    /// Inspect and run single tasks
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Print the log of a task attempt
+    Logs(LogsArgs),
+}
+
+/// `dags …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DagsCommand {
+    /// List the DAGs
+    List,
+    /// Show a DAG: options, tasks, edges, next run
+    Show {
+        /// DAG id
+        dag: String,
+    },
+    /// The next run the schedule asks for (its data interval)
+    NextExecution {
+        /// DAG id
+        dag: String,
+    },
+    /// Run the DAG once now, for a logical date (nothing is scheduled)
+    Test {
+        /// DAG id
+        dag: String,
+        /// The run's date and params.
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// `tasks …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TasksCommand {
+    /// List a DAG's tasks in topological order
+    List {
+        /// DAG id
+        dag: String,
+    },
+    /// Run one task once, without dependency checks or retries (its log goes to the console)
+    Test {
+        /// DAG id
+        dag: String,
+        /// Task id
+        task: String,
+        /// The run's date and params.
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// `logs DAG --run RUN TASK [--attempt N]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogsArgs {
+    /// DAG id
+    pub dag: String,
+    /// Run id, e.g. manual__2024-01-01T00:00:00+00:00
+    #[arg(long)]
+    pub run: String,
+    /// Task id
+    pub task: String,
+    /// Attempt number [default: the latest]
+    #[arg(long)]
+    pub attempt: Option<u32>,
+}
+
+/// Parses the process's arguments and runs the command over `dags` on a new tokio runtime:
+/// the whole `main` of a DAG binary.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     rocket_dag::cli::main(vec![/* my_dag(), … */])
+/// }
+/// ```
+pub fn main(dags: Vec<Dag>) -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(execute(&dags, cli.command, &cli.global)),
+        Err(e) => {
+            eprintln!("error: cannot start the tokio runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    }
+}
+
+fn find<'a>(dags: &'a [Dag], id: &str) -> Result<&'a Dag, ExitCode> {
+    dags.iter().find(|d| d.id() == id).ok_or_else(|| {
+        let known: Vec<&str> = dags.iter().map(Dag::id).collect();
+        usage(format!("no DAG `{id}`; known DAGs: {}", known.join(", ")))
+    })
+}
+
+fn describe(dag: &Dag, now: DateTime<Utc>) -> Value {
+    let o = dag.options();
+    let next = crate::timetable::next_interval(o, None, now);
+    serde_json::json!({
+        "dag_id": dag.id(),
+        "description": o.description,
+        "schedule": o.schedule.as_str(),
+        "timezone": o.timezone.name(),
+        "start_date": o.start_date,
+        "end_date": o.end_date,
+        "catchup": o.catchup,
+        "max_active_tasks": o.max_active_tasks,
+        "max_active_runs": o.max_active_runs,
+        "tags": o.tags,
+        "next_run": next.map(|i| serde_json::json!({
+            "logical_date": i.start, "data_interval_start": i.start, "data_interval_end": i.end,
+            "due": i.end <= now,
+        })),
+        "tasks": dag.topological_order().iter().map(|&i| {
+            let t = &dag.tasks()[i];
+            let opts = t.options();
+            serde_json::json!({
+                "task_id": t.id(),
+                "doc": t.doc(),
+                "upstream": t.upstream().iter().map(|&u| dag.tasks()[u].id()).collect::<Vec<_>>(),
+                "retries": opts.retries,
+                "retry_delay_secs": opts.retry_delay.as_secs_f64(),
+                "retry_exponential_backoff": opts.retry_exponential_backoff,
+                "execution_timeout_secs": opts.execution_timeout.map(|d| d.as_secs_f64()),
+                "trigger_rule": opts.trigger_rule.as_str(),
+                "layer": opts.layer.map(crate::task::Layer::as_str),
+            })
+        }).collect::<Vec<_>>(),
+        "edges": dag.edges().iter().map(|e| serde_json::json!({
+            "from": dag.tasks()[e.from].id(), "to": dag.tasks()[e.to].id(),
+            "kind": match e.kind { crate::dag::EdgeKind::Data => "data", crate::dag::EdgeKind::Order => "order" },
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs one command over `dags`.
+pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> ExitCode {
+    let now = Utc::now();
+    let json = global.output == Output::Json;
+    match command {
+        Command::Dags(DagsCommand::List) => {
+            if json {
+                print_json(&dags.iter().map(|d| describe(d, now)).collect::<Vec<_>>());
+            } else {
+                println!(
+                    "{:<24} {:<14} {:>5}  description",
+                    "dag_id", "schedule", "tasks"
+                );
+                for d in dags {
+                    let desc = d.options().description.lines().next().unwrap_or("");
+                    println!(
+                        "{:<24} {:<14} {:>5}  {desc}",
+                        d.id(),
+                        d.options().schedule.as_str(),
+                        d.tasks().len()
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Dags(DagsCommand::Show { dag }) => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => {
+                let v = describe(d, now);
+                if json {
+                    print_json(&v);
+                } else {
+                    print_show(d, &v);
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        Command::Dags(DagsCommand::NextExecution { dag }) => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => {
+                let next = crate::timetable::next_interval(d.options(), None, now);
+                if json {
+                    print_json(&serde_json::json!({ "dag_id": d.id(), "next": next }));
+                } else {
+                    match next {
+                        Some(i) => println!("{}", i.start.to_rfc3339()),
+                        None => println!("None"),
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        Command::Dags(DagsCommand::Test { dag, run }) => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => test_dag(d, global.home(), &run, global.output).await.0,
+        },
+        Command::Tasks(TasksCommand::List { dag }) => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => {
+                if json {
+                    print_json(&describe(d, now)["tasks"]);
+                } else {
+                    for id in d.topological_ids() {
+                        println!("{id}");
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        Command::Tasks(TasksCommand::Test { dag, task, run }) => {
+            let d = match find(dags, &dag) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let Some(node) = d.task(&task) else {
+                return usage(format!(
+                    "DAG `{dag}` has no task `{task}`; its tasks: {}",
+                    d.topological_ids().join(", ")
+                ));
+            };
+            if !node.inputs().is_empty() {
+                let ups: Vec<&str> = node.inputs().iter().map(|&u| d.tasks()[u].id()).collect();
+                return usage(format!(
+                    "task `{task}` takes the output of {}; `tasks test` can only run tasks without upstream outputs until the run history exists — use `dags test {dag}`",
+                    ups.join(", ")
+                ));
+            }
+            let request = match run.request() {
+                Ok(r) => r,
+                Err(e) => return usage(e),
+            };
+            crate::logging::init();
+            let runner = Runner::new(global.home());
+            runner.cancel_on_signals();
+            match runner.run_task(d, &task, request, Vec::new()).await {
+                Err(e) => usage(e),
+                Ok(report) => {
+                    if json {
+                        print_json(&serde_json::json!({
+                            "task_id": report.task_id,
+                            "state": report.state,
+                            "duration_secs": report.duration().as_secs_f64(),
+                            "error": report.reason,
+                            "output": report.output.as_ref().and_then(|x| serde_json::from_str::<Value>(x.as_json()).ok()),
+                        }));
+                    } else {
+                        println!(
+                            "{task}: {} in {:.3}s{}",
+                            report.state,
+                            report.duration().as_secs_f64(),
+                            report
+                                .reason
+                                .as_deref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        );
+                        if let Some(out) = &report.output {
+                            println!("output: {}", out.as_json());
+                        }
+                    }
+                    match report.state {
+                        crate::runner::TaskState::Success | crate::runner::TaskState::Skipped => {
+                            ExitCode::SUCCESS
+                        }
+                        _ => ExitCode::FAILURE,
+                    }
+                }
+            }
+        }
+        Command::Logs(args) => print_logs(&global.home(), &args, json),
+    }
+}
+
+fn print_show(d: &Dag, v: &Value) {
+    let o = d.options();
+    println!("DAG {}", d.id());
+    if !o.description.is_empty() {
+        println!("  {}", o.description.replace('\n', "\n  "));
+    }
+    println!(
+        "  schedule: {} ({}), start_date: {}, end_date: {}, catchup: {}",
+        o.schedule.as_str(),
+        o.timezone.name(),
+        o.start_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "none".into()),
+        o.end_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "none".into()),
+        o.catchup
+    );
+    match &v["next_run"] {
+        Value::Null => println!("  next run: none"),
+        n => println!(
+            "  next run: {} (data interval {} to {}{})",
+            n["logical_date"].as_str().unwrap_or(""),
+            n["data_interval_start"].as_str().unwrap_or(""),
+            n["data_interval_end"].as_str().unwrap_or(""),
+            if n["due"] == Value::Bool(true) {
+                ", due now"
+            } else {
+                ""
+            }
+        ),
+    }
+    println!("  tasks:");
+    for &i in d.topological_order() {
+        let t = &d.tasks()[i];
+        let opts = t.options();
+        println!(
+            "    {:<24} retries={} trigger_rule={}{}",
+            t.id(),
+            opts.retries,
+            opts.trigger_rule,
+            opts.layer
+                .map(|l| format!(" layer={}", l.as_str()))
+                .unwrap_or_default()
+        );
+    }
+    println!("  edges:");
+    for e in d.edges() {
+        let arrow = match e.kind {
+            crate::dag::EdgeKind::Data => "->",
+            crate::dag::EdgeKind::Order => ">>",
+        };
+        println!(
+            "    {} {arrow} {}",
+            d.tasks()[e.from].id(),
+            d.tasks()[e.to].id()
+        );
+    }
+}
+
+fn print_logs(home: &std::path::Path, args: &LogsArgs, json: bool) -> ExitCode {
+    let dir = home
+        .join("logs")
+        .join(format!("dag_id={}", args.dag))
+        .join(format!("run_id={}", args.run))
+        .join(format!("task_id={}", args.task));
+    let attempt = match args.attempt {
+        Some(n) => n,
+        None => {
+            let latest = std::fs::read_dir(&dir).ok().and_then(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().into_string().ok()?;
+                        name.strip_prefix("attempt=")?
+                            .strip_suffix(".log")?
+                            .parse::<u32>()
+                            .ok()
+                    })
+                    .max()
+            });
+            match latest {
+                Some(n) => n,
+                None => return usage(format!("no logs in {}", dir.display())),
+            }
+        }
+    };
+    let path = dir.join(format!("attempt={attempt}.log"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) if json => {
+            print_json(&serde_json::json!({"path": path, "attempt": attempt, "log": text}));
+            ExitCode::SUCCESS
+        }
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(format!("cannot read {}: {e}", path.display())),
+    }
 }

@@ -345,9 +345,79 @@ impl Runner {
         attempt_log_path(&self.home, dag_id, run_id, task_id, try_number)
     }
 
-    /// Runs the DAG once for the request and reports every task.
-    pub async fn run(&self, dag: &Dag, request: RunRequest) -> DagRunReport {
+    /// Runs one attempt of one task now, as `airflow tasks test` does: no dependency checks, no
+    /// retries, no attempt log file (events go to the console). `inputs` are the upstream
+    /// outputs in parameter order.
+    pub async fn run_task(
+        &self,
+        dag: &Dag,
+        task_id: &str,
+        request: RunRequest,
+        inputs: Vec<XCom>,
+    ) -> Result<TaskInstanceReport, crate::error::DagError> {
         crate::logging::ensure_installed();
+        let node = dag
+            .task(task_id)
+            .ok_or_else(|| crate::error::DagError::UnknownTask {
+                dag: dag.id().to_owned(),
+                task: task_id.to_owned(),
+            })?;
+        if inputs.len() != node.inputs().len() {
+            return Err(crate::error::DagError::MissingInputs {
+                dag: dag.id().to_owned(),
+                task: task_id.to_owned(),
+                expected: node.inputs().len(),
+                given: inputs.len(),
+            });
+        }
+        let info = self.run_info(dag, &request);
+        let ctx = TaskContext {
+            run: info.clone(),
+            task_id: task_id.into(),
+            try_number: 1,
+            max_tries: 1,
+            cancel: self.cancel.child_token(),
+        };
+        let span = tracing::error_span!(
+            target: "rocket_dag::task",
+            "task",
+            task_id,
+            dag_id = dag.id(),
+            run_id = &*info.run_id,
+            try_number = 1,
+            log = "",
+        );
+        let (start, duration, result) = attempt(
+            ctx,
+            node.erased.clone(),
+            inputs,
+            *node.options(),
+            self.cancel_grace,
+        )
+        .instrument(span)
+        .await;
+        let (state, error, output) = match result {
+            Ok(out) => (TaskState::Success, None, Some(out)),
+            Err(e) if e.is_skip() => (TaskState::Skipped, Some(e.to_string()), None),
+            Err(e) => (TaskState::Failed, Some(e.to_string()), None),
+        };
+        Ok(TaskInstanceReport {
+            task_id: task_id.to_owned(),
+            state,
+            attempts: vec![AttemptReport {
+                try_number: 1,
+                state,
+                start,
+                duration,
+                error: error.clone(),
+                log_path: PathBuf::new(),
+            }],
+            reason: error,
+            output,
+        })
+    }
+
+    fn run_info(&self, dag: &Dag, request: &RunRequest) -> Arc<RunInfo> {
         let logical = request.logical_date;
         let run_id = request
             .run_id
@@ -361,16 +431,22 @@ impl Runner {
         if let Err(e) = std::fs::create_dir_all(&data_dir) {
             tracing::error!(path = %data_dir.display(), "cannot create the data directory: {e}");
         }
-        let info = Arc::new(RunInfo {
+        Arc::new(RunInfo {
             dag_id: dag.id().into(),
             run_id: run_id.as_str().into(),
             logical_date: logical,
             interval,
-            params: request.params,
+            params: request.params.clone(),
             home: self.home.clone(),
             data_dir,
             http: self.http.clone(),
-        });
+        })
+    }
+
+    /// Runs the DAG once for the request and reports every task.
+    pub async fn run(&self, dag: &Dag, request: RunRequest) -> DagRunReport {
+        crate::logging::ensure_installed();
+        let info = self.run_info(dag, &request);
         // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
         // the same worker (tokio's LIFO slot) instead of waking another thread for every task.
         let dag = dag.clone();
@@ -694,42 +770,7 @@ impl<'a> DagRun<'a> {
         self.running += 1;
         self.set.spawn(
             async move {
-                let start = Utc::now();
-                let clock = Instant::now();
-                tracing::info!(
-                    "starting attempt {try_number} of {} (task `{}` of DAG `{}`, run `{}`)",
-                    ctx.max_tries,
-                    ctx.task_id,
-                    ctx.run.dag_id,
-                    ctx.run.run_id
-                );
-                let work = AssertUnwindSafe(erased.run(&ctx, &inputs)).catch_unwind();
-                tokio::pin!(work);
-                let outcome = match opts.execution_timeout {
-                    Some(limit) => tokio::select! {
-                        r = &mut work => r,
-                        _ = tokio::time::sleep(limit) => {
-                            // Let the task see `ctx.cancelled()` and clean up, briefly.
-                            ctx.cancel.cancel();
-                            let _ = tokio::time::timeout(grace, &mut work).await;
-                            Ok(Err(TaskError::timeout(limit)))
-                        }
-                    },
-                    None => work.await,
-                };
-                let result = match outcome {
-                    Ok(r) => r,
-                    Err(payload) => Err(TaskError::panic(panic_message(&*payload))),
-                };
-                let elapsed = clock.elapsed();
-                match &result {
-                    Ok(_) => tracing::info!(
-                        "marking task as SUCCESS after {:.3}s",
-                        elapsed.as_secs_f64()
-                    ),
-                    Err(e) if e.is_skip() => tracing::info!("marking task as SKIPPED: {e}"),
-                    Err(e) => tracing::error!("attempt {try_number} failed: {e}"),
-                }
+                let (start, elapsed, result) = attempt(ctx, erased, inputs, opts, grace).await;
                 Event::Done {
                     idx,
                     start,
@@ -961,6 +1002,54 @@ impl<'a> DagRun<'a> {
             Decision::Wait
         }
     }
+}
+
+/// One attempt: the task's future with its timeout (and grace), panics caught, outcome logged.
+async fn attempt(
+    ctx: TaskContext,
+    erased: Arc<dyn crate::task::ErasedTask>,
+    inputs: Vec<XCom>,
+    opts: crate::task::ResolvedTaskOptions,
+    grace: Duration,
+) -> (DateTime<Utc>, Duration, Result<XCom, TaskError>) {
+    let start = Utc::now();
+    let clock = Instant::now();
+    let try_number = ctx.try_number;
+    tracing::info!(
+        "starting attempt {try_number} of {} (task `{}` of DAG `{}`, run `{}`)",
+        ctx.max_tries,
+        ctx.task_id,
+        ctx.run.dag_id,
+        ctx.run.run_id
+    );
+    let work = AssertUnwindSafe(erased.run(&ctx, &inputs)).catch_unwind();
+    tokio::pin!(work);
+    let outcome = match opts.execution_timeout {
+        Some(limit) => tokio::select! {
+            r = &mut work => r,
+            _ = tokio::time::sleep(limit) => {
+                // Let the task see `ctx.cancelled()` and clean up, briefly.
+                ctx.cancel.cancel();
+                let _ = tokio::time::timeout(grace, &mut work).await;
+                Ok(Err(TaskError::timeout(limit)))
+            }
+        },
+        None => work.await,
+    };
+    let result = match outcome {
+        Ok(r) => r,
+        Err(payload) => Err(TaskError::panic(panic_message(&*payload))),
+    };
+    let elapsed = clock.elapsed();
+    match &result {
+        Ok(_) => tracing::info!(
+            "marking task as SUCCESS after {:.3}s",
+            elapsed.as_secs_f64()
+        ),
+        Err(e) if e.is_skip() => tracing::info!("marking task as SKIPPED: {e}"),
+        Err(e) => tracing::error!("attempt {try_number} failed: {e}"),
+    }
+    (start, elapsed, result)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
