@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 a run or task failed, 2 a usage error (unknown DAG or task, bad
 //! argument), 130 interrupted by Ctrl-C or SIGTERM.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,9 +90,31 @@ pub async fn test_dag(
         Ok(r) => r,
         Err(e) => return (usage(e), None),
     };
-    let runner = Runner::new(home);
+    let mut runner = Runner::new(home);
+    // A progress bar when a person watches; plain log lines otherwise (pipes, CI, JSON).
+    let bar = (output == Output::Text && std::io::stdout().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(dag.tasks().len() as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} tasks  {elapsed}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        crate::logging::set_progress_bar(Some(bar.clone()));
+        let hook = bar.clone();
+        runner = runner.clone().on_progress(move |p| {
+            hook.set_position(p.finished as u64);
+            hook.set_message(format!("{}: {}", p.task_id, p.state));
+        });
+        bar
+    });
     runner.cancel_on_signals();
     let report = runner.run(dag, request).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        crate::logging::set_progress_bar(None);
+    }
     match output {
         Output::Text => println!("\n{}", report.summary_table()),
         Output::Json => print_json(&report),

@@ -22,6 +22,14 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 static FILE_LAYER_BUILT: AtomicBool = AtomicBool::new(false);
+static PROGRESS_BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Shows console log lines above `bar` while it is drawn (`None` when it is done).
+pub fn set_progress_bar(bar: Option<indicatif::ProgressBar>) {
+    if let Ok(mut b) = PROGRESS_BAR.lock() {
+        *b = bar;
+    }
+}
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 
 /// Environment variable for the level of the attempt log files (default `info`); `RUST_LOG`
@@ -272,8 +280,12 @@ where
             None => {}
         }
         format_fields(event, &mut line);
-        // eprintln! (not a raw stderr handle) so the test harness captures it.
-        eprintln!("{line}");
+        // eprintln! (not a raw stderr handle) so the test harness captures it; around a
+        // progress bar, so the line does not tear it.
+        match PROGRESS_BAR.lock().ok().and_then(|b| b.clone()) {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
     }
 }
 

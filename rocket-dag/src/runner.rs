@@ -285,6 +285,32 @@ pub struct Runner {
     http: Arc<OnceLock<reqwest::Client>>,
     attempt_logs: bool,
     cancel_grace: Duration,
+    progress: Option<ProgressHook>,
+}
+
+/// A change of a task's state during a run, for progress displays.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Progress<'a> {
+    /// The task.
+    pub task_id: &'a str,
+    /// Its new state (`running` or a final state).
+    pub state: TaskState,
+    /// Tasks in a final state so far.
+    pub finished: usize,
+    /// Tasks in the DAG.
+    pub total: usize,
+}
+
+type ProgressFn = dyn Fn(&Progress<'_>) + Send + Sync;
+
+#[derive(Clone)]
+struct ProgressHook(Arc<ProgressFn>);
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl Runner {
@@ -296,7 +322,15 @@ impl Runner {
             http: Arc::new(OnceLock::new()),
             attempt_logs: true,
             cancel_grace: Duration::from_secs(5),
+            progress: None,
         }
+    }
+
+    /// Calls `f` whenever a task starts running or reaches a final state (the CLI draws its
+    /// progress bar with it).
+    pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(ProgressHook(Arc::new(f)));
+        self
     }
 
     /// How long a cancelled attempt (timeout, Ctrl-C, SIGTERM) may keep running to clean up
@@ -527,9 +561,21 @@ struct DagRun<'a> {
     started: Vec<Option<(DateTime<Utc>, Instant)>>,
     set: JoinSet<Event>,
     task_ids: Vec<Arc<str>>,
+    finished_count: usize,
 }
 
 impl<'a> DagRun<'a> {
+    fn report_progress(&self, idx: usize) {
+        if let Some(hook) = &self.runner.progress {
+            (hook.0)(&Progress {
+                task_id: &self.task_ids[idx],
+                state: self.states[idx],
+                finished: self.finished_count,
+                total: self.states.len(),
+            });
+        }
+    }
+
     fn new(dag: &'a Dag, info: Arc<RunInfo>, runner: &'a Runner) -> Self {
         let n = dag.tasks().len();
         let input_totals = dag
@@ -558,6 +604,7 @@ impl<'a> DagRun<'a> {
             started: vec![None; n],
             set: JoinSet::new(),
             task_ids: dag.tasks().iter().map(|t| Arc::from(t.id())).collect(),
+            finished_count: 0,
         }
     }
 
@@ -768,6 +815,7 @@ impl<'a> DagRun<'a> {
         let grace = self.runner.cancel_grace;
         self.states[idx] = TaskState::Running;
         self.running += 1;
+        self.report_progress(idx);
         self.set.spawn(
             async move {
                 let (start, elapsed, result) = attempt(ctx, erased, inputs, opts, grace).await;
@@ -881,6 +929,8 @@ impl<'a> DagRun<'a> {
         let mut stack = vec![idx];
         while let Some(i) = stack.pop() {
             let state = self.states[i];
+            self.finished_count += 1;
+            self.report_progress(i);
             for &d in self.dag.tasks()[i].downstream() {
                 self.upstream[d].add(state);
                 if self.dag.tasks()[d].inputs().contains(&i) {
