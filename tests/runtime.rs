@@ -686,3 +686,29 @@ async fn max_retry_delay_caps_the_backoff() {
         "two retries, 3 s each"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn progress_reports_every_task_once_finished() {
+    let events = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let home = tempfile::tempdir().unwrap();
+    let r = Runner::new(home.path())
+        .on_progress(move |p| {
+            seen.lock()
+                .unwrap()
+                .push((p.task_id.to_owned(), p.state, p.finished, p.total));
+        })
+        .run(&failing_dag(), RunRequest::new(date()))
+        .await;
+    let events = events.lock().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!((last.2, last.3), (4, 4), "{events:?}");
+    // Each task reaches one final state, reported once; upstream_failed counts too.
+    let finals: Vec<_> = events.iter().filter(|e| e.1.is_finished()).collect();
+    assert_eq!(finals.len(), r.tasks.len(), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.0 == "after_fail" && e.1 == TaskState::UpstreamFailed)
+    );
+}
