@@ -13,6 +13,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 pub(crate) struct RunInfo {
     pub(crate) dag_id: Arc<str>,
     pub(crate) run_id: Arc<str>,
+    pub(crate) run_type: crate::store::RunType,
     pub(crate) logical_date: DateTime<Utc>,
     pub(crate) interval: (DateTime<Utc>, DateTime<Utc>),
     pub(crate) params: Map<String, Value>,
@@ -193,6 +194,7 @@ impl TaskContextBuilder {
             run: Arc::new(RunInfo {
                 dag_id: self.dag_id.into(),
                 run_id: crate::runner::run_id("manual", logical).into(),
+                run_type: crate::store::RunType::Manual,
                 logical_date: logical,
                 interval: self.interval.unwrap_or((logical, logical)),
                 params: self.params,

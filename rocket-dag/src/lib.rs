@@ -41,7 +41,8 @@
 //!
 //! Modules, one per concept: [`task`](mod@task) (options, trigger rules, the [`Task`] trait),
 //! [`dag`](mod@dag) (the graph as a value), [`schedule`], [`context`] ([`TaskContext`]), [`runner`] (one DAG
-//! run), [`timetable`] (which runs a schedule asks for), [`retry`], [`shell`] (shell tasks),
+//! run), [`store`] (the run history: SQLite by default, PostgreSQL by URL), [`timetable`] (which
+//! runs a schedule asks for), [`retry`], [`shell`] (shell tasks),
 //! [`logging`], [`cli`], [`http`], [`home`].
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
@@ -58,6 +59,7 @@ pub mod runner;
 pub mod schedule;
 pub mod shell;
 pub mod signal;
+pub mod store;
 pub mod task;
 pub mod timetable;
 

@@ -21,6 +21,9 @@ use crate::context::{RunInfo, TaskContext};
 use crate::dag::Dag;
 use crate::error::{TaskError, TaskErrorKind};
 use crate::retry;
+use crate::store::{
+    DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, Store, TaskInstanceRecord, TaskStateRecord,
+};
 use crate::task::{TriggerRule, XCom};
 
 /// The state of a task instance (Airflow's names).
@@ -239,8 +242,10 @@ pub struct RunRequest {
     pub logical_date: DateTime<Utc>,
     /// Params passed to every task.
     pub params: Map<String, Value>,
-    /// The run id (default `manual__<logical date>`).
+    /// The run id (default `<run type>__<logical date>`).
     pub run_id: Option<String>,
+    /// Why the run exists (default manual).
+    pub run_type: RunType,
 }
 
 impl RunRequest {
@@ -250,7 +255,13 @@ impl RunRequest {
             logical_date,
             params: Map::new(),
             run_id: None,
+            run_type: RunType::Manual,
         }
+    }
+    /// Sets why the run exists (scheduled, backfill).
+    pub fn run_type(mut self, t: RunType) -> Self {
+        self.run_type = t;
+        self
     }
     /// Adds a param.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -286,6 +297,7 @@ pub struct Runner {
     attempt_logs: bool,
     cancel_grace: Duration,
     progress: Option<ProgressHook>,
+    store: Option<Store>,
 }
 
 /// A change of a task's state during a run, for progress displays.
@@ -323,7 +335,17 @@ impl Runner {
             attempt_logs: true,
             cancel_grace: Duration::from_secs(5),
             progress: None,
+            store: None,
         }
+    }
+
+    /// Records every run, attempt and output in `store`, and resumes a run that is already
+    /// there: tasks that succeeded are not run again (their outputs are read back, typed),
+    /// attempts a dead process left `running` are recorded as failed, and every other task runs
+    /// again with a fresh retry budget, its try numbers continuing.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Calls `f` whenever a task starts running or reaches a final state (the CLI draws its
@@ -456,7 +478,7 @@ impl Runner {
         let run_id = request
             .run_id
             .clone()
-            .unwrap_or_else(|| run_id("manual", logical));
+            .unwrap_or_else(|| run_id(request.run_type.as_str(), logical));
         let interval = dag
             .options()
             .schedule
@@ -468,6 +490,7 @@ impl Runner {
         Arc::new(RunInfo {
             dag_id: dag.id().into(),
             run_id: run_id.as_str().into(),
+            run_type: request.run_type,
             logical_date: logical,
             interval,
             params: request.params.clone(),
@@ -562,6 +585,8 @@ struct DagRun<'a> {
     set: JoinSet<Event>,
     task_ids: Vec<Arc<str>>,
     finished_count: usize,
+    /// Tries made before this execution (a resumed run continues their numbering).
+    base_tries: Vec<u32>,
 }
 
 impl<'a> DagRun<'a> {
@@ -605,6 +630,159 @@ impl<'a> DagRun<'a> {
             set: JoinSet::new(),
             task_ids: dag.tasks().iter().map(|t| Arc::from(t.id())).collect(),
             finished_count: 0,
+            base_tries: vec![0; n],
+        }
+    }
+
+    /// Loads what the store knows of this run: finished tasks keep their state and output,
+    /// attempts of a dead process become failed ones, try numbers continue.
+    async fn resume(&mut self, store: &Store) {
+        let (dag_id, run_id) = (self.info.dag_id.clone(), self.info.run_id.clone());
+        match store
+            .mark_running_as_failed(
+                &dag_id,
+                &run_id,
+                "the process running this attempt stopped before it finished (crash or kill -9)",
+            )
+            .await
+        {
+            Ok(dead) => {
+                for ti in dead {
+                    tracing::warn!(
+                        "task `{}` try {} was left running by a process that died: recorded as failed",
+                        ti.task_id,
+                        ti.try_number
+                    );
+                }
+            }
+            Err(e) => tracing::error!("{e}"),
+        }
+        let tis = match store.task_instances(&dag_id, &run_id).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("{e}");
+                return;
+            }
+        };
+        let xcoms: std::collections::HashMap<String, String> =
+            match store.load_xcoms(&dag_id, &run_id).await {
+                Ok(x) => x
+                    .into_iter()
+                    .filter(|(_, m, _)| *m == NOT_MAPPED)
+                    .map(|(t, _, v)| (t, v))
+                    .collect(),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Default::default()
+                }
+            };
+        let mut resumed = 0;
+        for (idx, id) in self.task_ids.clone().iter().enumerate() {
+            let mut tries: Vec<&TaskInstanceRecord> = tis
+                .iter()
+                .filter(|t| *t.task_id == **id && t.map_index == NOT_MAPPED && t.try_number > 0)
+                .collect();
+            tries.sort_by_key(|t| t.try_number);
+            self.base_tries[idx] = tries.last().map_or(0, |t| t.try_number);
+            self.attempts[idx] = tries
+                .iter()
+                .map(|t| AttemptReport {
+                    try_number: t.try_number,
+                    state: t.state.as_str().parse_state(),
+                    start: t.start,
+                    duration: t.duration.unwrap_or_default(),
+                    error: t.error.clone(),
+                    log_path: t.log_path.clone().map(PathBuf::from).unwrap_or_default(),
+                })
+                .collect();
+            let Some(last) = tries.last() else { continue };
+            match (last.state, xcoms.get(&**id)) {
+                (TaskStateRecord::Success, Some(value)) => {
+                    self.states[idx] = TaskState::Success;
+                    self.outputs[idx] = Some(XCom(value.as_str().into()));
+                    resumed += 1;
+                }
+                (TaskStateRecord::Skipped, _) => {
+                    self.states[idx] = TaskState::Skipped;
+                    self.reasons[idx] = last.error.clone();
+                    resumed += 1;
+                }
+                _ => {}
+            }
+        }
+        if resumed > 0 {
+            tracing::info!(
+                "resuming run {run_id}: {resumed} task(s) already finished are not run again"
+            );
+        }
+    }
+
+    async fn persist_run(&self, state: RunStateRecord, end: Option<DateTime<Utc>>) {
+        let Some(store) = &self.runner.store else {
+            return;
+        };
+        let record = DagRunRecord {
+            dag_id: self.info.dag_id.to_string(),
+            run_id: self.info.run_id.to_string(),
+            run_type: self.info.run_type,
+            logical_date: self.info.logical_date,
+            data_interval_start: self.info.interval.0,
+            data_interval_end: self.info.interval.1,
+            state,
+            start: Utc::now(),
+            end,
+            conf: Value::Object(self.info.params.clone()),
+        };
+        let result = match end {
+            None => store.upsert_run(&record).await,
+            Some(_) => store
+                .set_run_state(&record.dag_id, &record.run_id, state, end)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(e) = result {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Records one try of a task (or, with try 0, a task decided without running).
+    async fn persist_try(&self, idx: usize, attempt: &AttemptReport, output: Option<&XCom>) {
+        let Some(store) = &self.runner.store else {
+            return;
+        };
+        let (dag_id, run_id) = (&*self.info.dag_id, &*self.info.run_id);
+        if let Some(out) = output
+            && let Err(e) = store
+                .save_xcom(
+                    dag_id,
+                    run_id,
+                    &self.task_ids[idx],
+                    NOT_MAPPED,
+                    out.as_json(),
+                )
+                .await
+        {
+            tracing::error!("{e}");
+        }
+        let running = attempt.state == TaskState::Running;
+        let record = TaskInstanceRecord {
+            dag_id: dag_id.to_owned(),
+            run_id: run_id.to_owned(),
+            task_id: self.task_ids[idx].to_string(),
+            map_index: NOT_MAPPED,
+            try_number: attempt.try_number,
+            state: attempt.state.as_str().parse_record(),
+            start: attempt.start,
+            end: (!running).then(|| attempt.start + attempt.duration),
+            duration: (!running).then_some(attempt.duration),
+            hostname: hostname(),
+            pid: Some(std::process::id()),
+            log_path: (self.runner.attempt_logs && attempt.try_number > 0)
+                .then(|| attempt.log_path.display().to_string()),
+            error: attempt.error.clone(),
+        };
+        if let Err(e) = store.upsert_task_instance(&record).await {
+            tracing::error!("{e}");
         }
     }
 
@@ -617,6 +795,15 @@ impl<'a> DagRun<'a> {
             "starting DAG run ({} tasks)",
             self.dag.tasks().len()
         );
+        if let Some(store) = self.runner.store.clone() {
+            self.resume(&store).await;
+            self.persist_run(RunStateRecord::Running, None).await;
+            for &i in self.dag.topological_order() {
+                if self.states[i].is_finished() {
+                    self.finished(i);
+                }
+            }
+        }
         // Roots, and tasks whose rule needs no upstream (`always`), may start right away.
         for &i in self.dag.topological_order() {
             if self.states[i] == TaskState::NoStatus && self.evaluate(i) {
@@ -631,7 +818,7 @@ impl<'a> DagRun<'a> {
                 let Some(idx) = self.ready.pop_front() else {
                     break;
                 };
-                self.start_attempt(idx);
+                self.start_attempt(idx).await;
             }
             if self.set.is_empty() {
                 break;
@@ -644,7 +831,7 @@ impl<'a> DagRun<'a> {
                     break;
                 }
                 Some(joined) = self.set.join_next() => match joined {
-                    Ok(event) => self.handle(event, true),
+                    Ok(event) => self.handle(event, true).await,
                     // Attempts catch their own panics; a JoinError here means we aborted it.
                     Err(e) => tracing::error!("attempt task ended abnormally: {e}"),
                 },
@@ -658,6 +845,30 @@ impl<'a> DagRun<'a> {
         } else {
             RunState::Success
         };
+        if self.runner.store.is_some() {
+            // Tasks decided without running (upstream_failed, skipped by rule, never reached).
+            let now = Utc::now();
+            for i in 0..self.states.len() {
+                if self.attempts[i].len() as u32 == self.base_tries[i]
+                    && self.states[i] != TaskState::Success
+                {
+                    let decided = AttemptReport {
+                        try_number: 0,
+                        state: self.states[i],
+                        start: now,
+                        duration: Duration::ZERO,
+                        error: self.reasons[i].clone(),
+                        log_path: PathBuf::new(),
+                    };
+                    self.persist_try(i, &decided, None).await;
+                }
+            }
+            let record_state = match state {
+                RunState::Success => RunStateRecord::Success,
+                RunState::Failed => RunStateRecord::Failed,
+            };
+            self.persist_run(record_state, Some(Utc::now())).await;
+        }
         let report = DagRunReport {
             dag_id: self.dag.id().to_owned(),
             run_id: self.info.run_id.to_string(),
@@ -710,7 +921,7 @@ impl<'a> DagRun<'a> {
                 biased;
                 Some(joined) = self.set.join_next() => {
                     if let Ok(event @ Event::Done { .. }) = joined {
-                        self.handle(event, false);
+                        self.handle(event, false).await;
                     }
                 }
                 _ = &mut grace => break,
@@ -719,7 +930,7 @@ impl<'a> DagRun<'a> {
         self.set.abort_all();
         while let Some(joined) = self.set.join_next().await {
             if let Ok(event @ Event::Done { .. }) = joined {
-                self.handle(event, false);
+                self.handle(event, false).await;
             }
         }
         for i in 0..self.states.len() {
@@ -738,14 +949,16 @@ impl<'a> DagRun<'a> {
                             ),
                         );
                     }
-                    self.attempts[i].push(AttemptReport {
+                    let attempt = AttemptReport {
                         try_number,
                         state: TaskState::Failed,
                         start,
                         duration: clock.elapsed(),
                         error: Some(err.to_string()),
                         log_path,
-                    });
+                    };
+                    self.persist_try(i, &attempt, None).await;
+                    self.attempts[i].push(attempt);
                     self.fail(i, err.to_string());
                 }
                 TaskState::UpForRetry => self.fail(i, "interrupted while waiting to retry".into()),
@@ -774,10 +987,11 @@ impl<'a> DagRun<'a> {
         )
     }
 
-    fn start_attempt(&mut self, idx: usize) {
+    async fn start_attempt(&mut self, idx: usize) {
         let node = &self.dag.tasks()[idx];
         let opts = *node.options();
         let try_number = self.attempts[idx].len() as u32 + 1;
+        let max_tries = self.base_tries[idx] + opts.max_tries();
         let inputs: Vec<XCom> = node
             .inputs()
             .iter()
@@ -791,10 +1005,21 @@ impl<'a> DagRun<'a> {
             run: self.info.clone(),
             task_id: self.task_ids[idx].clone(),
             try_number,
-            max_tries: opts.max_tries(),
+            max_tries,
             cancel: self.runner.cancel.child_token(),
         };
         self.started[idx] = Some((Utc::now(), Instant::now()));
+        // Durable before the attempt runs: a crash from here on is seen on the next start.
+        let running = AttemptReport {
+            try_number,
+            state: TaskState::Running,
+            start: Utc::now(),
+            duration: Duration::ZERO,
+            error: None,
+            log_path: self.log_path(idx, try_number),
+        };
+        self.persist_try(idx, &running, None).await;
+        let node = &self.dag.tasks()[idx];
         let log_field = if self.runner.attempt_logs {
             self.log_path(idx, try_number).display().to_string()
         } else {
@@ -831,7 +1056,7 @@ impl<'a> DagRun<'a> {
     }
 
     /// Applies an event; `retry` is false while the run is being interrupted.
-    fn handle(&mut self, event: Event, retry: bool) {
+    async fn handle(&mut self, event: Event, retry: bool) {
         let (idx, start, elapsed, result) = match event {
             Event::RetryDue(idx) => {
                 if self.states[idx] == TaskState::UpForRetry {
@@ -862,6 +1087,8 @@ impl<'a> DagRun<'a> {
         };
         let error = match result {
             Ok(out) => {
+                // The output and the success are durable before any downstream task starts.
+                self.persist_try(idx, &attempt, Some(&out)).await;
                 self.attempts[idx].push(attempt);
                 self.outputs[idx] = Some(out);
                 self.states[idx] = TaskState::Success;
@@ -872,13 +1099,15 @@ impl<'a> DagRun<'a> {
         };
         let msg = error.to_string();
         attempt.error = Some(msg.clone());
+        let max_tries = self.base_tries[idx] + opts.max_tries();
         if error.is_skip() {
             attempt.state = TaskState::Skipped;
+            self.persist_try(idx, &attempt, None).await;
             self.attempts[idx].push(attempt);
             self.states[idx] = TaskState::Skipped;
             self.reasons[idx] = Some(format!("skipped: {msg}"));
             self.finished(idx);
-        } else if retry && error.is_retryable() && try_number < opts.max_tries() {
+        } else if retry && error.is_retryable() && try_number < max_tries {
             let delay = retry::delay(
                 &opts,
                 &self.info.dag_id,
@@ -887,12 +1116,12 @@ impl<'a> DagRun<'a> {
                 try_number,
             );
             attempt.state = TaskState::UpForRetry;
+            self.persist_try(idx, &attempt, None).await;
             self.attempts[idx].push(attempt);
             self.states[idx] = TaskState::UpForRetry;
             tracing::warn!(
                 task_id = &*task_id,
-                "attempt {try_number} of {} failed: {msg}; retrying in {}",
-                opts.max_tries(),
+                "attempt {try_number} of {max_tries} failed: {msg}; retrying in {}",
                 crate::task::format_duration(delay)
             );
             self.set.spawn(async move {
@@ -901,6 +1130,7 @@ impl<'a> DagRun<'a> {
             });
         } else {
             attempt.state = TaskState::Failed;
+            self.persist_try(idx, &attempt, None).await;
             self.attempts[idx].push(attempt);
             let reason = if !retry {
                 format!("the run was interrupted; the attempt ended with: {msg}")
@@ -911,10 +1141,9 @@ impl<'a> DagRun<'a> {
             };
             tracing::error!(
                 task_id = &*task_id,
-                "task failed: DAG `{}`, task `{}`, attempt {try_number} of {}: {msg}",
+                "task failed: DAG `{}`, task `{}`, attempt {try_number} of {max_tries}: {msg}",
                 self.info.dag_id,
                 task_id,
-                opts.max_tries()
             );
             self.fail(idx, reason);
             // An interrupted run decides nothing more downstream: those tasks stay unstarted.
@@ -1052,6 +1281,41 @@ impl<'a> DagRun<'a> {
             Decision::Wait
         }
     }
+}
+
+trait ParseState {
+    fn parse_state(self) -> TaskState;
+    fn parse_record(self) -> TaskStateRecord;
+}
+
+impl ParseState for &str {
+    /// The store and the runtime share Airflow's state names.
+    fn parse_state(self) -> TaskState {
+        match self {
+            "queued" => TaskState::Queued,
+            "running" => TaskState::Running,
+            "success" => TaskState::Success,
+            "failed" => TaskState::Failed,
+            "up_for_retry" => TaskState::UpForRetry,
+            "upstream_failed" => TaskState::UpstreamFailed,
+            "skipped" => TaskState::Skipped,
+            _ => TaskState::NoStatus,
+        }
+    }
+    fn parse_record(self) -> TaskStateRecord {
+        self.parse().unwrap_or(TaskStateRecord::NoStatus)
+    }
+}
+
+fn hostname() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
+    .clone()
 }
 
 /// One attempt: the task's future with its timeout (and grace), panics caught, outcome logged.

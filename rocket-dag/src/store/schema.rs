@@ -1,0 +1,95 @@
+//! The schema, as versioned migrations that run unchanged on SQLite and PostgreSQL.
+//!
+//! Portability rules: `TEXT` and `BIGINT` columns only (instants as epoch microseconds, flags as
+//! 0/1, JSON as text), no `BOOLEAN`/`TIMESTAMP`/`JSONB`/`SERIAL`, no `CHECK` on state names (a
+//! new state would need a table rebuild on SQLite; Rust validates them when reading).
+//!
+//! A released migration must never be edited: sqlx stores its checksum and refuses to open a
+//! database whose applied migration differs. Change the schema by appending a new version.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// The table recording applied schema versions (sqlx's layout, our name).
+pub(super) const MIGRATIONS_TABLE: &str = "rocket_dag_migrations";
+
+/// `(version, description, SQL)`, in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "run history",
+    r#"
+CREATE TABLE dag_runs (
+    dag_id                  TEXT   NOT NULL,
+    run_id                  TEXT   NOT NULL,
+    run_type                TEXT   NOT NULL,
+    logical_date_us         BIGINT NOT NULL,
+    data_interval_start_us  BIGINT NOT NULL,
+    data_interval_end_us    BIGINT NOT NULL,
+    state                   TEXT   NOT NULL,
+    start_us                BIGINT NOT NULL,
+    end_us                  BIGINT,
+    conf                    TEXT   NOT NULL DEFAULT '{}',
+    PRIMARY KEY (dag_id, run_id)
+);
+CREATE INDEX dag_runs_by_logical_date ON dag_runs (dag_id, logical_date_us);
+CREATE INDEX dag_runs_by_state ON dag_runs (state, logical_date_us);
+
+CREATE TABLE task_instances (
+    dag_id       TEXT   NOT NULL,
+    run_id       TEXT   NOT NULL,
+    task_id      TEXT   NOT NULL,
+    map_index    BIGINT NOT NULL DEFAULT -1,
+    try_number   BIGINT NOT NULL,
+    state        TEXT   NOT NULL,
+    start_us     BIGINT NOT NULL,
+    end_us       BIGINT,
+    duration_us  BIGINT,
+    hostname     TEXT   NOT NULL,
+    pid          BIGINT,
+    log_path     TEXT,
+    error        TEXT,
+    PRIMARY KEY (dag_id, run_id, task_id, map_index, try_number),
+    FOREIGN KEY (dag_id, run_id) REFERENCES dag_runs (dag_id, run_id) ON DELETE CASCADE
+);
+CREATE INDEX task_instances_by_state ON task_instances (state);
+
+CREATE TABLE xcom (
+    dag_id     TEXT   NOT NULL,
+    run_id     TEXT   NOT NULL,
+    task_id    TEXT   NOT NULL,
+    map_index  BIGINT NOT NULL DEFAULT -1,
+    value      TEXT   NOT NULL,
+    PRIMARY KEY (dag_id, run_id, task_id, map_index),
+    FOREIGN KEY (dag_id, run_id) REFERENCES dag_runs (dag_id, run_id) ON DELETE CASCADE
+);
+
+CREATE TABLE dag_state (
+    dag_id     TEXT   NOT NULL PRIMARY KEY,
+    is_paused  BIGINT NOT NULL DEFAULT 0
+);
+"#,
+)];
+
+/// The newest schema version this build knows.
+pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// The migrator for [`MIGRATIONS`], built in code (the `migrate!` macro needs sqlx's `macros`).
+pub(super) fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    let mut migrator = Migrator::with_migrations(migrations);
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+}

@@ -1,0 +1,740 @@
+//! Tests on temporary SQLite files; the round trip also runs on PostgreSQL when
+//! `ROCKET_DAG_TEST_POSTGRES_URL` is set.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tempfile::TempDir;
+
+use super::*;
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+/// Now, at the store's microsecond precision, so round trips compare equal.
+fn now_us() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+fn file_url(dir: &TempDir) -> String {
+    sqlite_home_url(dir.path())
+}
+
+async fn temp_store() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&file_url(&dir)).await.unwrap();
+    (dir, store)
+}
+
+fn run(dag: &str, run_id: &str, logical: &str, state: RunStateRecord) -> DagRunRecord {
+    let logical = at(logical);
+    DagRunRecord {
+        dag_id: dag.into(),
+        run_id: run_id.into(),
+        run_type: RunType::Scheduled,
+        logical_date: logical,
+        data_interval_start: logical,
+        data_interval_end: logical + chrono::Duration::days(1),
+        state,
+        start: now_us(),
+        end: None,
+        conf: json!({}),
+    }
+}
+
+fn ti(
+    run: &DagRunRecord,
+    task: &str,
+    try_number: u32,
+    state: TaskStateRecord,
+) -> TaskInstanceRecord {
+    TaskInstanceRecord {
+        dag_id: run.dag_id.clone(),
+        run_id: run.run_id.clone(),
+        task_id: task.into(),
+        map_index: NOT_MAPPED,
+        try_number,
+        state,
+        start: now_us(),
+        end: None,
+        duration: None,
+        hostname: "worker-1".into(),
+        pid: Some(4242),
+        log_path: Some(format!("logs/{task}/attempt={try_number}.log")),
+        error: None,
+    }
+}
+
+async fn migration_versions(store: &Store) -> Vec<i64> {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT version FROM {} ORDER BY version",
+        schema::MIGRATIONS_TABLE
+    )))
+    .fetch_all(&store.pool)
+    .await
+    .unwrap()
+}
+
+/// Writes a run with every kind of row and reads it back; `dag` keeps runs on a shared
+/// PostgreSQL database apart.
+async fn round_trip(store: &Store, dag: &str) {
+    let mut r = run(
+        dag,
+        "manual__2024-01-01",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    r.run_type = RunType::Manual;
+    r.conf = json!({"launches": 3, "name": "ünïcode ✓", "nested": {"a": [1, 2]}});
+    store.upsert_run(&r).await.unwrap();
+    assert_eq!(
+        store.get_run(dag, &r.run_id).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(store.get_run(dag, "nope").await.unwrap(), None);
+
+    let mut first = ti(&r, "download_launches", 1, TaskStateRecord::UpForRetry);
+    first.end = Some(first.start + chrono::Duration::milliseconds(1500));
+    first.duration = Some(Duration::from_micros(1_500_000));
+    first.error = Some("connection refused".into());
+    let mut second = ti(&r, "download_launches", 2, TaskStateRecord::Success);
+    second.end = Some(second.start);
+    second.duration = Some(Duration::ZERO);
+    let mut mapped = ti(&r, "get_pictures", 1, TaskStateRecord::Running);
+    mapped.map_index = 0;
+    mapped.pid = None;
+    mapped.log_path = None;
+    let skipped = ti(&r, "notify", 1, TaskStateRecord::UpstreamFailed);
+    for t in [&skipped, &mapped, &second, &first] {
+        store.upsert_task_instance(t).await.unwrap();
+    }
+    let expected = vec![
+        first.clone(),
+        second.clone(),
+        mapped.clone(),
+        skipped.clone(),
+    ];
+    assert_eq!(
+        store.task_instances(dag, &r.run_id).await.unwrap(),
+        expected
+    );
+
+    store
+        .save_xcom(
+            dag,
+            &r.run_id,
+            "download_launches",
+            NOT_MAPPED,
+            r#"{"count":3}"#,
+        )
+        .await
+        .unwrap();
+    store
+        .save_xcom(dag, &r.run_id, "get_pictures", 1, "\"b.png\"")
+        .await
+        .unwrap();
+    store
+        .save_xcom(dag, &r.run_id, "get_pictures", 0, "\"a.png\"")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_xcoms(dag, &r.run_id).await.unwrap(),
+        vec![
+            (
+                "download_launches".to_owned(),
+                -1,
+                r#"{"count":3}"#.to_owned()
+            ),
+            ("get_pictures".to_owned(), 0, "\"a.png\"".to_owned()),
+            ("get_pictures".to_owned(), 1, "\"b.png\"".to_owned()),
+        ]
+    );
+    store
+        .delete_xcom(dag, &r.run_id, "get_pictures")
+        .await
+        .unwrap();
+    assert_eq!(store.load_xcoms(dag, &r.run_id).await.unwrap().len(), 1);
+
+    let end = now_us();
+    assert!(
+        store
+            .set_run_state(dag, &r.run_id, RunStateRecord::Success, Some(end))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_run_state(dag, "nope", RunStateRecord::Success, None)
+            .await
+            .unwrap()
+    );
+    let read = store.get_run(dag, &r.run_id).await.unwrap().unwrap();
+    assert_eq!((read.state, read.end), (RunStateRecord::Success, Some(end)));
+
+    assert!(!store.is_paused(dag).await.unwrap());
+    store.set_paused(dag, true).await.unwrap();
+    assert!(store.is_paused(dag).await.unwrap());
+    store.set_paused(dag, false).await.unwrap();
+    assert!(!store.is_paused(dag).await.unwrap());
+
+    // Crash recovery on the same backend.
+    let failed = store
+        .mark_running_as_failed(dag, &r.run_id, "worker died")
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].task_id.as_str(), failed[0].state),
+        ("get_pictures", TaskStateRecord::Failed)
+    );
+
+    // A task instance needs its run (foreign key).
+    let orphan = ti(
+        &run(
+            dag,
+            "missing",
+            "2024-01-01T00:00:00Z",
+            RunStateRecord::Queued,
+        ),
+        "t",
+        1,
+        TaskStateRecord::Queued,
+    );
+    let err = store.upsert_task_instance(&orphan).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot save try 1 of task `t` in run `missing`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn round_trip_sqlite() {
+    let (_dir, store) = temp_store().await;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    round_trip(&store, "rocket").await;
+}
+
+#[tokio::test]
+async fn round_trip_postgres() {
+    let Ok(url) = std::env::var("ROCKET_DAG_TEST_POSTGRES_URL") else {
+        println!("skipped: set ROCKET_DAG_TEST_POSTGRES_URL=postgres://… to run on PostgreSQL");
+        return;
+    };
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    // Opening again finds the schema applied.
+    Store::open(&url).await.unwrap();
+    assert_eq!(migration_versions(&store).await, [schema::LATEST_VERSION]);
+    let dag = format!(
+        "rocket_{}_{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    );
+    round_trip(&store, &dag).await;
+    list_filters_and_order_on(&store, &format!("{dag}_list")).await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    let first = Store::open(&url).await.unwrap();
+    first
+        .upsert_run(&run(
+            "d",
+            "r",
+            "2024-01-01T00:00:00Z",
+            RunStateRecord::Queued,
+        ))
+        .await
+        .unwrap();
+    first.close().await;
+    for _ in 0..2 {
+        let again = Store::open(&url).await.unwrap();
+        assert_eq!(migration_versions(&again).await, [schema::LATEST_VERSION]);
+        assert!(again.get_run("d", "r").await.unwrap().is_some());
+        again.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    let store = Store::open(&url).await.unwrap();
+    // What a later rocket-dag would have recorded.
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {} (version, description, success, checksum, execution_time) \
+         VALUES (999, 'from the future', 1, x'00', 0)",
+        schema::MIGRATIONS_TABLE
+    )))
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    store.close().await;
+
+    let err = Store::open(&url).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                found: 999,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.starts_with("the metadata store at sqlite://"), "{msg}");
+    assert!(
+        msg.contains("schema version 999, newer than version 1"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn upserts_overwrite() {
+    let (_dir, store) = temp_store().await;
+    let mut r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    store.upsert_run(&r).await.unwrap();
+    let mut t = ti(&r, "a", 1, TaskStateRecord::Running);
+    store.upsert_task_instance(&t).await.unwrap();
+    store
+        .save_xcom("d", "r", "a", NOT_MAPPED, "1")
+        .await
+        .unwrap();
+
+    r.state = RunStateRecord::Failed;
+    r.end = Some(now_us());
+    r.conf = json!({"retry": true});
+    r.run_type = RunType::Backfill;
+    store.upsert_run(&r).await.unwrap();
+    t.state = TaskStateRecord::Failed;
+    t.end = Some(now_us());
+    t.duration = Some(Duration::from_millis(12));
+    t.error = Some("boom".into());
+    store.upsert_task_instance(&t).await.unwrap();
+    store
+        .save_xcom("d", "r", "a", NOT_MAPPED, "2")
+        .await
+        .unwrap();
+
+    assert_eq!(store.get_run("d", "r").await.unwrap(), Some(r));
+    // Overwriting the run did not cascade-delete its children.
+    assert_eq!(store.task_instances("d", "r").await.unwrap(), vec![t]);
+    assert_eq!(
+        store.load_xcoms("d", "r").await.unwrap(),
+        vec![("a".into(), -1, "2".into())]
+    );
+    assert_eq!(store.list_runs(None, None, 10).await.unwrap().len(), 1);
+}
+
+async fn list_filters_and_order_on(store: &Store, dag: &str) {
+    let other = format!("{dag}_other");
+    let mut runs = vec![
+        run(dag, "r1", "2024-01-01T00:00:00Z", RunStateRecord::Success),
+        run(dag, "r3", "2024-01-03T00:00:00Z", RunStateRecord::Failed),
+        run(dag, "r2", "2024-01-02T00:00:00Z", RunStateRecord::Success),
+        run(
+            &other,
+            "o1",
+            "2024-01-05T00:00:00Z",
+            RunStateRecord::Running,
+        ),
+    ];
+    runs[1].run_type = RunType::Manual;
+    for r in &runs {
+        store.upsert_run(r).await.unwrap();
+    }
+    let ids = |runs: Vec<DagRunRecord>| runs.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+
+    assert_eq!(
+        ids(store.list_runs(Some(dag), None, 10).await.unwrap()),
+        ["r3", "r2", "r1"]
+    );
+    assert_eq!(
+        ids(store.list_runs(Some(dag), None, 2).await.unwrap()),
+        ["r3", "r2"]
+    );
+    assert_eq!(
+        ids(store
+            .list_runs(Some(dag), Some(RunStateRecord::Success), 10)
+            .await
+            .unwrap()),
+        ["r2", "r1"]
+    );
+    assert_eq!(
+        ids(store
+            .list_runs(Some(&other), Some(RunStateRecord::Success), 10)
+            .await
+            .unwrap()),
+        Vec::<String>::new()
+    );
+    let running = store
+        .list_runs(None, Some(RunStateRecord::Running), 100)
+        .await
+        .unwrap();
+    assert!(running.iter().any(|r| r.run_id == "o1"));
+    assert!(running.iter().all(|r| r.state == RunStateRecord::Running));
+
+    assert_eq!(
+        store.last_run(dag, None).await.unwrap().unwrap().run_id,
+        "r3"
+    );
+    assert_eq!(
+        store
+            .last_run(dag, Some(RunType::Scheduled))
+            .await
+            .unwrap()
+            .unwrap()
+            .run_id,
+        "r2"
+    );
+    assert_eq!(
+        store.last_run(dag, Some(RunType::Backfill)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.last_run("no_such_dag", None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn list_filters_and_order() {
+    let (_dir, store) = temp_store().await;
+    list_filters_and_order_on(&store, "dag").await;
+    let all = store.list_runs(None, None, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        ["o1", "r3", "r2", "r1"]
+    );
+}
+
+#[tokio::test]
+async fn crash_recovery_fails_running_tries() {
+    let (_dir, store) = temp_store().await;
+    let r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    store.upsert_run(&r).await.unwrap();
+    let mut b = ti(&r, "b", 2, TaskStateRecord::Running);
+    b.start = now_us() - chrono::Duration::seconds(3);
+    let a = ti(&r, "a", 1, TaskStateRecord::Running);
+    let done = ti(&r, "c", 1, TaskStateRecord::Success);
+    let mut future = ti(&r, "d", 1, TaskStateRecord::Running);
+    // A clock that stepped back must not give a negative duration.
+    future.start = now_us() + chrono::Duration::hours(1);
+    for t in [&b, &a, &done, &future] {
+        store.upsert_task_instance(t).await.unwrap();
+    }
+    let before = now_us();
+
+    let failed = store
+        .mark_running_as_failed("d", "r", "the scheduler restarted")
+        .await
+        .unwrap();
+    assert_eq!(
+        failed
+            .iter()
+            .map(|t| t.task_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "d"]
+    );
+    for t in &failed {
+        assert_eq!(t.state, TaskStateRecord::Failed);
+        assert_eq!(t.error.as_deref(), Some("the scheduler restarted"));
+        assert!(t.end.unwrap() >= before);
+    }
+    assert!(failed[1].duration.unwrap() >= Duration::from_secs(3));
+    assert_eq!(failed[2].duration, Some(Duration::ZERO));
+    // What was returned is what is stored; the finished task is untouched.
+    let stored = store.task_instances("d", "r").await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|t| t.state == TaskStateRecord::Failed)
+            .count(),
+        3
+    );
+    assert!(stored.contains(&done));
+    assert!(stored.contains(&failed[0]));
+    // Nothing left to recover.
+    assert!(
+        store
+            .mark_running_as_failed("d", "r", "again")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn two_stores_on_one_file_see_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    let (one, two) = (
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    );
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&one.pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+
+    one.upsert_run(&run(
+        "d",
+        "r",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    ))
+    .await
+    .unwrap();
+    assert!(two.get_run("d", "r").await.unwrap().is_some());
+    two.set_run_state("d", "r", RunStateRecord::Success, Some(now_us()))
+        .await
+        .unwrap();
+    assert_eq!(
+        one.get_run("d", "r").await.unwrap().unwrap().state,
+        RunStateRecord::Success
+    );
+
+    // Concurrent writers wait for each other (busy timeout) instead of failing.
+    let writes = (0..20).map(|i| {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tokio::spawn(async move {
+            let r = run(
+                "d",
+                &format!("c{i}"),
+                "2024-02-01T00:00:00Z",
+                RunStateRecord::Queued,
+            );
+            store.upsert_run(&r).await
+        })
+    });
+    for write in writes.collect::<Vec<_>>() {
+        write.await.unwrap().unwrap();
+    }
+    assert_eq!(two.list_runs(Some("d"), None, 100).await.unwrap().len(), 21);
+}
+
+#[tokio::test]
+async fn writes_are_durable_when_the_method_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    let store = Store::open(&url).await.unwrap();
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(synchronous, 2, "synchronous=FULL");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(foreign_keys, 1);
+
+    let r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    store.upsert_run(&r).await.unwrap();
+    let t = ti(&r, "a", 1, TaskStateRecord::Success);
+    store.upsert_task_instance(&t).await.unwrap();
+    store
+        .save_xcom("d", "r", "a", NOT_MAPPED, "42")
+        .await
+        .unwrap();
+    store.set_paused("d", true).await.unwrap();
+    // `store` stays open (nothing flushed by closing it): a fresh store must see every write.
+    let fresh = Store::open(&url).await.unwrap();
+    assert_eq!(fresh.get_run("d", "r").await.unwrap(), Some(r));
+    assert_eq!(fresh.task_instances("d", "r").await.unwrap(), vec![t]);
+    assert_eq!(
+        fresh.load_xcoms("d", "r").await.unwrap(),
+        vec![("a".into(), -1, "42".into())]
+    );
+    assert!(fresh.is_paused("d").await.unwrap());
+}
+
+#[tokio::test]
+async fn in_memory_store_keeps_its_data() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    store
+        .upsert_run(&run(
+            "d",
+            "r",
+            "2024-01-01T00:00:00Z",
+            RunStateRecord::Queued,
+        ))
+        .await
+        .unwrap();
+    assert!(store.get_run("d", "r").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn open_errors_name_the_store() {
+    let err = Store::open("mysql://localhost/db").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported metadata store URL `mysql://localhost/db`: expected `sqlite://PATH` or \
+         `postgres://HOST/DB`"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}/missing/dir/x.db?mode=rwc",
+        dir.path().display()
+    );
+    let err = Store::open(&url).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot open the metadata store at {url}: ")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn open_home_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("a home #1 ?x%");
+    if env_url().is_some() {
+        println!("skipped: {DATABASE_URL_ENV} is set");
+        return;
+    }
+    let store = Store::open_home(&home).await.unwrap();
+    store.set_paused("d", true).await.unwrap();
+    assert!(home.join(DATABASE_FILE).is_file());
+    assert!(store.url().starts_with("sqlite:///"));
+    assert!(
+        Store::open(&Store::home_url(&home))
+            .await
+            .unwrap()
+            .is_paused("d")
+            .await
+            .unwrap()
+    );
+}
+
+#[test]
+fn urls() {
+    assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
+    assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
+    assert_eq!(
+        Backend::from_url("postgresql://h/db"),
+        Some(Backend::Postgres)
+    );
+    assert_eq!(
+        Backend::from_url("POSTGRES://h/db"),
+        Some(Backend::Postgres)
+    );
+    assert_eq!(Backend::from_url("mysql://h/db"), None);
+    assert_eq!(Backend::from_url("no scheme"), None);
+
+    assert_eq!(
+        sqlite_home_url(std::path::Path::new("/srv/my home#1")),
+        "sqlite:///srv/my%20home%231/rocket-dag.db?mode=rwc"
+    );
+    assert!(sqlite_home_url(std::path::Path::new("rel")).starts_with("sqlite:///"));
+
+    assert_eq!(
+        redact("postgres://me:s3cr@t@db:5432/x?sslmode=require"),
+        "postgres://me:***@db:5432/x?sslmode=require"
+    );
+    assert_eq!(redact("postgres://me@db/x"), "postgres://me@db/x");
+    assert_eq!(
+        redact("postgres://db/x?user=me&password=pw&x=1"),
+        "postgres://db/x?user=me&password=***&x=1"
+    );
+    assert_eq!(
+        redact("sqlite:///a/b.db?mode=rwc"),
+        "sqlite:///a/b.db?mode=rwc"
+    );
+}
+
+#[test]
+fn state_names_round_trip() {
+    for s in TaskStateRecord::ALL {
+        assert_eq!(s.as_str().parse::<TaskStateRecord>(), Ok(*s));
+        assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+    }
+    for s in RunStateRecord::ALL {
+        assert_eq!(s.as_str().parse::<RunStateRecord>(), Ok(*s));
+    }
+    for t in RunType::ALL {
+        assert_eq!(t.as_str().parse::<RunType>(), Ok(*t));
+    }
+    assert_eq!(
+        "paused".parse::<TaskStateRecord>().unwrap_err().to_string(),
+        "unknown task state `paused`"
+    );
+}
+
+#[tokio::test]
+async fn unknown_state_in_the_database_is_reported() {
+    let (_dir, store) = temp_store().await;
+    store
+        .upsert_run(&run(
+            "d",
+            "r",
+            "2024-01-01T00:00:00Z",
+            RunStateRecord::Queued,
+        ))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE dag_runs SET state = 'deferred'")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let err = store.get_run("d", "r").await.unwrap_err().to_string();
+    assert!(err.starts_with("cannot read run `r` of DAG `d`: "), "{err}");
+    assert!(err.contains("unknown run state `deferred`"), "{err}");
+}
+
+#[test]
+fn records_serialize_for_the_cli() {
+    let r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Success);
+    let mut t = ti(&r, "a", 1, TaskStateRecord::UpForRetry);
+    t.duration = Some(Duration::from_millis(1500));
+    let v = serde_json::to_value(&t).unwrap();
+    assert_eq!(v["state"], "up_for_retry");
+    assert_eq!(v["duration"], 1.5);
+    assert_eq!(v["map_index"], -1);
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["logical_date"], "2024-01-01T00:00:00Z");
+    assert_eq!(v["run_type"], "scheduled");
+}
+
+#[tokio::test]
+async fn unreachable_postgres_fails_at_once_with_the_cause() {
+    let started = std::time::Instant::now();
+    // Nothing listens on port 1; the password must not show in the message.
+    let err = Store::open("postgres://me:secret@127.0.0.1:1/db")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("cannot open the metadata store at postgres://me:***@127.0.0.1:1/db: "),
+        "{err}"
+    );
+    assert!(
+        !err.contains("secret") && !err.contains("timed out"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Processes started together on a new home (scheduler and CLI) must not fail to migrate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_opens_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = file_url(&dir);
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::open(&url).await })
+            })
+            .collect();
+        for open in opens {
+            let store = open.await.unwrap().unwrap();
+            assert_eq!(migration_versions(&store).await, [schema::LATEST_VERSION]);
+        }
+    }
+}

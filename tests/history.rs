@@ -1,0 +1,191 @@
+//! Run history: every run, try and output recorded in the metadata store (SQLite in a temp
+//! home); a failed run resumed without redoing finished work; attempts of a dead process.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use rocket_dag::prelude::*;
+use rocket_dag::store::{
+    DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, Store, TaskInstanceRecord, TaskStateRecord,
+};
+
+fn date() -> chrono::DateTime<chrono::Utc> {
+    rocket_dag::cli::parse_date("2024-01-01").unwrap()
+}
+
+static FETCHES: AtomicU32 = AtomicU32::new(0);
+static REPORT_FAILS: AtomicBool = AtomicBool::new(true);
+static REPORTS: AtomicU32 = AtomicU32::new(0);
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+struct Launches {
+    names: Vec<String>,
+}
+
+#[task]
+async fn fetch() -> Result<Launches, TaskError> {
+    FETCHES.fetch_add(1, Ordering::SeqCst);
+    Ok(Launches {
+        names: vec!["Falcon 9".into(), "Electron".into()],
+    })
+}
+
+#[task(retries = 1, retry_delay = "10ms")]
+async fn report(launches: Launches) -> Result<usize, TaskError> {
+    REPORTS.fetch_add(1, Ordering::SeqCst);
+    if REPORT_FAILS.load(Ordering::SeqCst) {
+        return Err(TaskError::msg("report server down"));
+    }
+    Ok(launches.names.len())
+}
+
+#[task]
+async fn after(n: usize) -> Result<usize, TaskError> {
+    Ok(n * 10)
+}
+
+#[dag]
+fn history_dag() {
+    let l = fetch();
+    let n = report(l);
+    after(n);
+}
+
+#[tokio::test]
+async fn a_failed_run_resumes_without_redoing_what_succeeded() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runner = Runner::new(home.path()).with_store(store.clone());
+
+    let first = runner.run(&history_dag(), RunRequest::new(date())).await;
+    assert_eq!(first.state, RunState::Failed);
+    assert_eq!(FETCHES.load(Ordering::SeqCst), 1);
+    assert_eq!(REPORTS.load(Ordering::SeqCst), 2, "one retry");
+
+    let run = store
+        .get_run("history_dag", &first.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.state, RunStateRecord::Failed);
+    assert_eq!(run.run_type, RunType::Manual);
+    let tis = store
+        .task_instances("history_dag", &first.run_id)
+        .await
+        .unwrap();
+    let report_tries: Vec<(u32, TaskStateRecord)> = tis
+        .iter()
+        .filter(|t| t.task_id == "report")
+        .map(|t| (t.try_number, t.state))
+        .collect();
+    assert_eq!(
+        report_tries,
+        [
+            (1, TaskStateRecord::UpForRetry),
+            (2, TaskStateRecord::Failed)
+        ]
+    );
+    assert!(
+        tis.iter()
+            .any(|t| t.task_id == "after" && t.state == TaskStateRecord::UpstreamFailed)
+    );
+
+    // Fix the cause and run the same run again: fetch is not run, its output is read back.
+    REPORT_FAILS.store(false, Ordering::SeqCst);
+    let second = runner.run(&history_dag(), RunRequest::new(date())).await;
+    assert_eq!(
+        second.state,
+        RunState::Success,
+        "{}",
+        second.summary_table()
+    );
+    assert_eq!(
+        FETCHES.load(Ordering::SeqCst),
+        1,
+        "fetch succeeded before: not run again"
+    );
+    assert_eq!(second.task("after").unwrap().output::<usize>(), Some(20));
+    let report = second.task("report").unwrap();
+    let tries: Vec<u32> = report.attempts.iter().map(|a| a.try_number).collect();
+    assert_eq!(tries, [1, 2, 3], "try numbers continue");
+    assert!(report.attempts[2].log_path.ends_with("attempt=3.log"));
+    let run = store
+        .get_run("history_dag", &second.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.state, RunStateRecord::Success);
+    let xcoms = store
+        .load_xcoms("history_dag", &second.run_id)
+        .await
+        .unwrap();
+    assert!(
+        xcoms
+            .iter()
+            .any(|(t, m, v)| t == "after" && *m == NOT_MAPPED && v == "20")
+    );
+}
+
+static SLOW_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[task]
+async fn crashed() -> Result<u32, TaskError> {
+    SLOW_CALLS.fetch_add(1, Ordering::SeqCst);
+    Ok(7)
+}
+
+#[dag]
+fn crash_dag() {
+    crashed();
+}
+
+#[tokio::test]
+async fn an_attempt_left_running_by_a_dead_process_becomes_a_failed_try() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    let run_id = "manual__2024-01-01T00:00:00+00:00";
+    // What a process killed with -9 during the attempt leaves behind.
+    store
+        .upsert_run(&DagRunRecord {
+            dag_id: "crash_dag".into(),
+            run_id: run_id.into(),
+            run_type: RunType::Manual,
+            logical_date: date(),
+            data_interval_start: date(),
+            data_interval_end: date(),
+            state: RunStateRecord::Running,
+            start: date(),
+            end: None,
+            conf: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    store
+        .upsert_task_instance(&TaskInstanceRecord {
+            dag_id: "crash_dag".into(),
+            run_id: run_id.into(),
+            task_id: "crashed".into(),
+            map_index: NOT_MAPPED,
+            try_number: 1,
+            state: TaskStateRecord::Running,
+            start: date(),
+            end: None,
+            duration: None,
+            hostname: "h".into(),
+            pid: Some(1),
+            log_path: None,
+            error: None,
+        })
+        .await
+        .unwrap();
+    let r = Runner::new(home.path())
+        .with_store(store.clone())
+        .run(&crash_dag(), RunRequest::new(date()))
+        .await;
+    assert_eq!(r.state, RunState::Success);
+    let t = r.task("crashed").unwrap();
+    assert_eq!(t.tries(), 2);
+    assert_eq!(t.attempts[0].state, TaskState::Failed);
+    assert!(t.attempts[0].error.as_deref().unwrap().contains("kill -9"));
+    assert_eq!(t.attempts[1].try_number, 2);
+    assert_eq!(SLOW_CALLS.load(Ordering::SeqCst), 1);
+}
