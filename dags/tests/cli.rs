@@ -179,3 +179,170 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     .unwrap();
     assert_eq!(failed.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn kill_9_during_get_pictures_then_run_again() {
+    // Every request takes 1.5 s, so the first process is surely inside get_pictures when
+    // the image requests have started.
+    let server = MockServer::start(
+        MockConfig::default().with_latency(std::time::Duration::from_millis(1500)),
+    )
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let param = format!("launches_url={}", server.launches_url());
+    let args = [
+        "--output",
+        "json",
+        "dags",
+        "test",
+        "listing_2_10",
+        "2024-01-01",
+        "-p",
+        &param,
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+        .args(args)
+        .env("ROCKET_DAG_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.total_requests() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "get_pictures never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(server.requests(dags::mock::LAUNCHES_PATH), 1);
+
+    let h = home.path().to_owned();
+    let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        cli(&h, &a)
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    // download_launches succeeded before the kill: not run again.
+    assert_eq!(server.requests(dags::mock::LAUNCHES_PATH), 1);
+    let tasks = report["tasks"].as_array().unwrap();
+    let tries = |id: &str| -> Vec<(u64, String)> {
+        tasks.iter().find(|t| t["task_id"] == id).unwrap()["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["try_number"].as_u64().unwrap(),
+                    a["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(tries("download_launches"), [(1, "success".to_owned())]);
+    assert_eq!(
+        tries("get_pictures"),
+        [(1, "failed".to_owned()), (2, "success".to_owned())],
+        "the killed attempt is a failed try"
+    );
+    // Only complete images under final names.
+    let dir = home.path().join("data/listing_2_10/images");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if !name.starts_with('.') {
+            let bytes = std::fs::read(e.path()).unwrap();
+            assert!(dags::images::sniff_image(&bytes).is_some(), "{name}");
+            assert_eq!(bytes.len(), 20 * 1024, "{name} is complete");
+        }
+    }
+    let runs = cli(
+        home.path(),
+        &["--output", "json", "runs", "list", "listing_2_10"],
+    );
+    let runs = json(&runs);
+    assert_eq!(runs[0]["state"], "success");
+    let state = cli(
+        home.path(),
+        &[
+            "tasks",
+            "state",
+            "listing_2_10",
+            "--run",
+            "manual__2024-01-01T00:00:00+00:00",
+            "get_pictures",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "success");
+}
+
+#[tokio::test]
+async fn clear_with_downstream_runs_those_tasks_again() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let param = format!("launches_url={}", server.launches_url());
+    let h = home.path().to_owned();
+    let p = param.clone();
+    let run = move |h: std::path::PathBuf, p: String| {
+        cli(
+            &h,
+            &[
+                "--output",
+                "json",
+                "dags",
+                "test",
+                "listing_2_10",
+                "2024-01-01",
+                "-p",
+                &p,
+            ],
+        )
+    };
+    let (h2, p2) = (h.clone(), p.clone());
+    let first = tokio::task::spawn_blocking(move || run(h2, p2))
+        .await
+        .unwrap();
+    assert!(first.status.success());
+    let images_first = server.total_requests() - 1;
+    let cleared = cli(
+        home.path(),
+        &[
+            "tasks",
+            "clear",
+            "listing_2_10",
+            "--run",
+            "manual__2024-01-01T00:00:00+00:00",
+            "get_pictures",
+            "--downstream",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&cleared.stdout).trim(),
+        "cleared: get_pictures, notify"
+    );
+    let again = tokio::task::spawn_blocking(move || run(h, p))
+        .await
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(
+        server.requests(dags::mock::LAUNCHES_PATH),
+        1,
+        "download_launches kept"
+    );
+    assert_eq!(
+        server.total_requests() - 1,
+        2 * images_first,
+        "pictures fetched again"
+    );
+}

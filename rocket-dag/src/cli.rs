@@ -90,7 +90,14 @@ pub async fn test_dag(
         Ok(r) => r,
         Err(e) => return (usage(e), None),
     };
-    let mut runner = Runner::new(home);
+    let store = match crate::store::Store::open_home(&home).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return (ExitCode::FAILURE, None);
+        }
+    };
+    let mut runner = Runner::new(home).with_store(store);
     // A progress bar when a person watches; plain log lines otherwise (pipes, CI, JSON).
     let bar = (output == Output::Text && std::io::stdout().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(dag.tasks().len() as u64).with_style(
@@ -181,6 +188,25 @@ pub enum Command {
     Tasks(TasksCommand),
     /// Print the log of a task attempt
     Logs(LogsArgs),
+    /// Inspect recorded runs
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+/// `runs …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RunsCommand {
+    /// List recorded runs, newest logical date first
+    List {
+        /// Only this DAG
+        dag: Option<String>,
+        /// Only runs in this state: queued, running, success, failed
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// `dags …`
@@ -198,7 +224,18 @@ pub enum DagsCommand {
         /// DAG id
         dag: String,
     },
-    /// Run the DAG once now, for a logical date (nothing is scheduled)
+    /// Pause a DAG: the scheduler starts no new run of it
+    Pause {
+        /// DAG id
+        dag: String,
+    },
+    /// Unpause a DAG
+    Unpause {
+        /// DAG id
+        dag: String,
+    },
+    /// Run the DAG once now, for a logical date (recorded; running it again for the same date
+    /// resumes it: tasks that succeeded are not run again)
     Test {
         /// DAG id
         dag: String,
@@ -215,6 +252,30 @@ pub enum TasksCommand {
     List {
         /// DAG id
         dag: String,
+    },
+    /// The state of a task in a recorded run (its latest try)
+    State {
+        /// DAG id
+        dag: String,
+        /// Run id
+        #[arg(long)]
+        run: String,
+        /// Task id
+        task: String,
+    },
+    /// Clear a task of a recorded run (and with --downstream everything after it) so that the
+    /// next `dags test` of that run runs it again
+    Clear {
+        /// DAG id
+        dag: String,
+        /// Run id
+        #[arg(long)]
+        run: String,
+        /// Task id
+        task: String,
+        /// Clear every task downstream of it too
+        #[arg(long)]
+        downstream: bool,
     },
     /// Run one task once, without dependency checks or retries (its log goes to the console)
     Test {
@@ -451,7 +512,181 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
         }
         Command::Logs(args) => print_logs(&global.home(), &args, json),
+        Command::Runs(RunsCommand::List { dag, state, limit }) => {
+            let state = match state
+                .as_deref()
+                .map(str::parse::<crate::store::RunStateRecord>)
+            {
+                None => None,
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => return usage(e),
+            };
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match store.list_runs(dag.as_deref(), state, limit).await {
+                Err(e) => fail(e),
+                Ok(runs) if json => {
+                    print_json(&runs);
+                    ExitCode::SUCCESS
+                }
+                Ok(runs) => {
+                    println!(
+                        "{:<20} {:<45} {:<10} {:<9} logical date",
+                        "dag_id", "run_id", "type", "state"
+                    );
+                    for r in runs {
+                        println!(
+                            "{:<20} {:<45} {:<10} {:<9} {}",
+                            r.dag_id,
+                            r.run_id,
+                            r.run_type.as_str(),
+                            r.state.as_str(),
+                            r.logical_date.to_rfc3339()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Command::Dags(DagsCommand::Pause { dag }) => set_paused(dags, global, &dag, true).await,
+        Command::Dags(DagsCommand::Unpause { dag }) => set_paused(dags, global, &dag, false).await,
+        Command::Tasks(TasksCommand::State { dag, run, task }) => {
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match store.task_instances(&dag, &run).await {
+                Err(e) => fail(e),
+                Ok(tis) => {
+                    let latest = tis
+                        .into_iter()
+                        .filter(|t| t.task_id == task && t.map_index == crate::store::NOT_MAPPED)
+                        .max_by_key(|t| t.try_number);
+                    match latest {
+                        None => usage(format!(
+                            "no task `{task}` recorded in run `{run}` of DAG `{dag}`"
+                        )),
+                        Some(t) if json => {
+                            print_json(&t);
+                            ExitCode::SUCCESS
+                        }
+                        Some(t) => {
+                            println!("{}", t.state.as_str());
+                            ExitCode::SUCCESS
+                        }
+                    }
+                }
+            }
+        }
+        Command::Tasks(TasksCommand::Clear {
+            dag,
+            run,
+            task,
+            downstream,
+        }) => {
+            let d = match find(dags, &dag) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let Some(start) = d.task_index(&task) else {
+                return usage(format!("DAG `{dag}` has no task `{task}`"));
+            };
+            let mut clear = vec![start];
+            if downstream {
+                let mut i = 0;
+                while i < clear.len() {
+                    for &n in d.tasks()[clear[i]].downstream() {
+                        if !clear.contains(&n) {
+                            clear.push(n);
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let ids: Vec<&str> = clear.iter().map(|&i| d.tasks()[i].id()).collect();
+            match clear_tasks(&store, &dag, &run, &ids).await {
+                Err(e) => fail(e),
+                Ok(()) => {
+                    if json {
+                        print_json(&serde_json::json!({"cleared": ids}));
+                    } else {
+                        println!("cleared: {}", ids.join(", "));
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
     }
+}
+
+async fn set_paused(dags: &[Dag], global: &GlobalArgs, dag: &str, pause: bool) -> ExitCode {
+    let d = match find(dags, dag) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.set_paused(d.id(), pause).await {
+        Err(e) => fail(e),
+        Ok(()) => {
+            if global.output == Output::Json {
+                print_json(&serde_json::json!({"dag_id": d.id(), "is_paused": pause}));
+            } else {
+                println!(
+                    "{} is {}",
+                    d.id(),
+                    if pause { "paused" } else { "unpaused" }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+async fn open_store(global: &GlobalArgs) -> Result<crate::store::Store, ExitCode> {
+    crate::store::Store::open_home(&global.home())
+        .await
+        .map_err(fail)
+}
+
+/// Clearing forgets a task's outcome (its output and the state of its latest try) so that the
+/// next run of that run id runs it again; its tries stay in the history.
+async fn clear_tasks(
+    store: &crate::store::Store,
+    dag: &str,
+    run: &str,
+    tasks: &[&str],
+) -> Result<(), crate::store::StoreError> {
+    let tis = store.task_instances(dag, run).await?;
+    for task in tasks {
+        store.delete_xcom(dag, run, task).await?;
+        let latest = tis
+            .iter()
+            .filter(|t| t.task_id == *task)
+            .max_by_key(|t| t.try_number);
+        if let Some(t) = latest
+            && t.state != crate::store::TaskStateRecord::NoStatus
+        {
+            let mut cleared = t.clone();
+            cleared.state = crate::store::TaskStateRecord::NoStatus;
+            cleared.error = Some("cleared by `tasks clear`".into());
+            store.upsert_task_instance(&cleared).await?;
+        }
+    }
+    Ok(())
 }
 
 fn print_show(d: &Dag, v: &Value) {
