@@ -189,3 +189,82 @@ async fn an_attempt_left_running_by_a_dead_process_becomes_a_failed_try() {
     assert_eq!(t.attempts[1].try_number, 2);
     assert_eq!(SLOW_CALLS.load(Ordering::SeqCst), 1);
 }
+
+static DAILY_RUNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records which data interval it was asked to process.
+#[task]
+async fn daily(ctx: &TaskContext) -> Result<(), TaskError> {
+    DAILY_RUNS.lock().unwrap().push(format!(
+        "{} {}",
+        ctx.data_interval_start().format("%Y-%m-%d"),
+        ctx.data_interval_end().format("%Y-%m-%d")
+    ));
+    Ok(())
+}
+
+#[dag(schedule = "@daily", start_date = "2024-01-01", max_active_runs = 2)]
+fn daily_dag() {
+    daily();
+}
+
+#[tokio::test]
+async fn backfill_runs_each_interval_once_and_is_idempotent() {
+    use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, Output};
+    let home = tempfile::tempdir().unwrap();
+    let global = GlobalArgs {
+        home: Some(home.path().to_owned()),
+        output: Output::Json,
+    };
+    let backfill = |reset: bool| {
+        Command::Dags(DagsCommand::Backfill {
+            dag: "daily_dag".into(),
+            start: "2024-01-01".into(),
+            end: "2024-01-03".into(),
+            reset,
+            params: Vec::new(),
+            conf: None,
+        })
+    };
+    let dags = [daily_dag()];
+    let code = rocket_dag::cli::execute(&dags, backfill(false), &global).await;
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut seen = DAILY_RUNS.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "2024-01-01 2024-01-02",
+            "2024-01-02 2024-01-03",
+            "2024-01-03 2024-01-04"
+        ]
+    );
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runs = store.list_runs(Some("daily_dag"), None, 10).await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "backfill__2024-01-03T00:00:00+00:00",
+            "backfill__2024-01-02T00:00:00+00:00",
+            "backfill__2024-01-01T00:00:00+00:00"
+        ]
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.run_type == RunType::Backfill && r.state == RunStateRecord::Success)
+    );
+
+    // Again: nothing runs.
+    rocket_dag::cli::execute(&dags, backfill(false), &global).await;
+    assert_eq!(DAILY_RUNS.lock().unwrap().len(), 3);
+    // --reset runs them all again, as new tries.
+    rocket_dag::cli::execute(&dags, backfill(true), &global).await;
+    assert_eq!(DAILY_RUNS.lock().unwrap().len(), 6);
+    let tis = store
+        .task_instances("daily_dag", "backfill__2024-01-02T00:00:00+00:00")
+        .await
+        .unwrap();
+    let tries: Vec<u32> = tis.iter().map(|t| t.try_number).collect();
+    assert_eq!(tries, [1, 2]);
+}

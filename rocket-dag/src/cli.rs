@@ -224,6 +224,27 @@ pub enum DagsCommand {
         /// DAG id
         dag: String,
     },
+    /// Run every schedule interval whose logical date is in [--start, --end], in order, up to
+    /// max_active_runs at once; runs that already succeeded are skipped unless --reset
+    Backfill {
+        /// DAG id
+        dag: String,
+        /// First logical date: YYYY-MM-DD or RFC 3339
+        #[arg(long)]
+        start: String,
+        /// Last logical date (inclusive)
+        #[arg(long)]
+        end: String,
+        /// Run again the runs that already succeeded (all their tasks)
+        #[arg(long)]
+        reset: bool,
+        /// A param for the tasks, repeatable: -p key=value
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Params as one JSON object
+        #[arg(long, value_name = "JSON")]
+        conf: Option<String>,
+    },
     /// Pause a DAG: the scheduler starts no new run of it
     Pause {
         /// DAG id
@@ -550,6 +571,30 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 }
             }
         }
+        Command::Dags(DagsCommand::Backfill {
+            dag,
+            start,
+            end,
+            reset,
+            params,
+            conf,
+        }) => {
+            let d = match find(dags, &dag) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let args = RunArgs {
+                logical_date: None,
+                params,
+                conf,
+            };
+            match (parse_date(&start), parse_date(&end), args.request()) {
+                (Ok(from), Ok(to), Ok(request)) => {
+                    backfill(d, global, from, to, reset, request).await
+                }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => usage(e),
+            }
+        }
         Command::Dags(DagsCommand::Pause { dag }) => set_paused(dags, global, &dag, true).await,
         Command::Dags(DagsCommand::Unpause { dag }) => set_paused(dags, global, &dag, false).await,
         Command::Tasks(TasksCommand::State { dag, run, task }) => {
@@ -622,6 +667,111 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 }
             }
         }
+    }
+}
+
+/// Runs the intervals in order, at most `max_active_runs` at once, skipping runs that already
+/// succeeded (idempotent) unless `reset`.
+async fn backfill(
+    dag: &Dag,
+    global: &GlobalArgs,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reset: bool,
+    request: RunRequest,
+) -> ExitCode {
+    use crate::store::{RunStateRecord, RunType};
+    use futures::StreamExt;
+    let intervals = crate::timetable::intervals_between(dag.options(), from, to);
+    if intervals.is_empty() {
+        return usage(format!(
+            "no interval of DAG `{}` (schedule {}) starts between {from} and {to}",
+            dag.id(),
+            dag.options().schedule
+        ));
+    }
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    crate::logging::init();
+    let runner = Runner::new(global.home()).with_store(store.clone());
+    runner.cancel_on_signals();
+    let bar = (global.output == Output::Text && std::io::stdout().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(intervals.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} runs  {elapsed}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        crate::logging::set_progress_bar(Some(bar.clone()));
+        bar
+    });
+    let task_ids: Vec<&str> = dag.tasks().iter().map(|t| t.id()).collect();
+    let results: Vec<(String, String)> = futures::stream::iter(intervals)
+        .map(|interval| {
+            let (runner, store, request, bar) =
+                (runner.clone(), store.clone(), request.clone(), bar.clone());
+            let task_ids = &task_ids;
+            async move {
+                let run_id = crate::runner::run_id(RunType::Backfill.as_str(), interval.start);
+                let existing = store.get_run(dag.id(), &run_id).await.ok().flatten();
+                let outcome = match existing {
+                    Some(r) if r.state == RunStateRecord::Success && !reset => {
+                        "skipped (already succeeded)".to_owned()
+                    }
+                    existing => {
+                        if existing.is_some()
+                            && reset
+                            && let Err(e) = clear_tasks(&store, dag.id(), &run_id, task_ids).await
+                        {
+                            tracing::error!("{e}");
+                        }
+                        let mut req = request
+                            .clone()
+                            .run_type(RunType::Backfill)
+                            .run_id(run_id.clone());
+                        req.logical_date = interval.start;
+                        let report = runner.run(dag, req).await;
+                        report.state.to_string()
+                    }
+                };
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                    bar.set_message(format!("{run_id}: {outcome}"));
+                } else {
+                    tracing::info!("backfill {run_id}: {outcome}");
+                }
+                (run_id, outcome)
+            }
+        })
+        .buffered(dag.options().max_active_runs.max(1))
+        .collect()
+        .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        crate::logging::set_progress_bar(None);
+    }
+    let ok = results
+        .iter()
+        .all(|(_, o)| o == "success" || o.starts_with("skipped"));
+    if global.output == Output::Json {
+        print_json(
+            &results
+                .iter()
+                .map(|(r, o)| serde_json::json!({"run_id": r, "outcome": o}))
+                .collect::<Vec<_>>(),
+        );
+    } else {
+        for (r, o) in &results {
+            println!("{r}  {o}");
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
