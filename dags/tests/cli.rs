@@ -346,3 +346,87 @@ async fn clear_with_downstream_runs_those_tasks_again() {
         "pictures fetched again"
     );
 }
+
+#[tokio::test]
+async fn export_writes_records_logs_and_data_in_one_archive() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let param = format!("launches_url={}", server.launches_url());
+    let h = home.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        cli(
+            &h,
+            &["dags", "test", "listing_2_10", "2024-01-01", "-p", &param],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    let archive = home.path().join("exports/run.tar.gz");
+    let out = cli(
+        home.path(),
+        &[
+            "--output",
+            "json",
+            "export",
+            "listing_2_10",
+            "--out",
+            archive.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["runs"], 1);
+
+    let file = std::fs::File::open(&archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut names = Vec::new();
+    let mut runs_json = String::new();
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        if name == "listing_2_10/runs.json" {
+            std::io::Read::read_to_string(&mut entry, &mut runs_json).unwrap();
+        }
+        names.push(name);
+    }
+    let runs: Value = serde_json::from_str(&runs_json).unwrap();
+    assert_eq!(runs[0]["run_id"], "manual__2024-01-01T00:00:00+00:00");
+    assert_eq!(runs[0]["task_instances"].as_array().unwrap().len(), 3);
+    let prefix = "listing_2_10/logs/run_id=manual__2024-01-01T00:00:00+00:00/";
+    for task in ["download_launches", "get_pictures", "notify"] {
+        assert!(
+            names.contains(&format!("{prefix}task_id={task}/attempt=1.log")),
+            "{names:?}"
+        );
+    }
+    assert!(names.contains(&"listing_2_10/data/launches.json".to_owned()));
+    assert!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("listing_2_10/data/images/"))
+            .count()
+            >= 5
+    );
+    // Nothing else left beside the archive.
+    let left: Vec<_> = std::fs::read_dir(home.path().join("exports"))
+        .unwrap()
+        .collect();
+    assert_eq!(left.len(), 1);
+
+    let missing = cli(
+        home.path(),
+        &[
+            "export",
+            "listing_2_10",
+            "--run",
+            "nope",
+            "--out",
+            "x.tar.gz",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+}

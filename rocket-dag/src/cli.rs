@@ -191,6 +191,17 @@ pub enum Command {
     /// Inspect recorded runs
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Write a DAG's runs (records as JSON), logs and data into one .tar.gz
+    Export {
+        /// DAG id
+        dag: String,
+        /// Only this run [default: every recorded run]
+        #[arg(long)]
+        run: Option<String>,
+        /// The archive to write
+        #[arg(long, value_name = "FILE.tar.gz")]
+        out: PathBuf,
+    },
 }
 
 /// `runs …`
@@ -533,6 +544,29 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
         }
         Command::Logs(args) => print_logs(&global.home(), &args, json),
+        Command::Export { dag, run, out } => {
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match crate::export::export(&store, &global.home(), &dag, run.as_deref(), &out).await {
+                Err(e @ crate::export::ExportError::NoRun { .. }) => usage(e),
+                Err(e) => fail(e),
+                Ok(summary) if json => {
+                    print_json(&summary);
+                    ExitCode::SUCCESS
+                }
+                Ok(summary) => {
+                    println!(
+                        "wrote {}: {} run(s), {} file(s) of logs and data",
+                        summary.path.display(),
+                        summary.runs,
+                        summary.files
+                    );
+                    ExitCode::SUCCESS
+                }
+            }
+        }
         Command::Runs(RunsCommand::List { dag, state, limit }) => {
             let state = match state
                 .as_deref()

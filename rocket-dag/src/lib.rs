@@ -51,6 +51,7 @@ pub mod cli;
 pub mod context;
 pub mod dag;
 pub mod error;
+pub mod export;
 pub mod home;
 pub mod http;
 pub mod logging;
