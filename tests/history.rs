@@ -268,3 +268,77 @@ async fn backfill_runs_each_interval_once_and_is_idempotent() {
     let tries: Vec<u32> = tis.iter().map(|t| t.try_number).collect();
     assert_eq!(tries, [1, 2]);
 }
+
+static SCHEDULED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[task]
+async fn scheduled_task(ctx: &TaskContext) -> Result<(), TaskError> {
+    SCHEDULED.lock().unwrap().push(ctx.run_id().to_owned());
+    Ok(())
+}
+
+#[dag(
+    schedule = "@daily",
+    start_date = "2024-01-01",
+    end_date = "2024-01-03",
+    catchup = true,
+    max_active_runs = 1
+)]
+fn scheduled_dag() {
+    scheduled_task();
+}
+
+#[tokio::test]
+async fn the_scheduler_catches_up_in_order_and_a_second_one_refuses_to_start() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runner = Runner::new(home.path()).with_store(store.clone());
+    let stop = runner.cancellation_token();
+    let dags = vec![scheduled_dag()];
+    let scheduler = tokio::spawn({
+        let (store, stop) = (store.clone(), stop.clone());
+        async move { rocket_dag::scheduler::run(&dags, runner, store, stop).await }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let done = store
+            .list_runs(Some("scheduled_dag"), Some(RunStateRecord::Success), 10)
+            .await
+            .unwrap();
+        if done.len() == 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{done:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // While it runs, the home is taken.
+    let second = rocket_dag::scheduler::SchedulerLock::acquire(home.path()).unwrap_err();
+    assert!(
+        second
+            .to_string()
+            .contains("another scheduler is already running"),
+        "{second}"
+    );
+    stop.cancel();
+    scheduler.await.unwrap().unwrap();
+    assert_eq!(
+        *SCHEDULED.lock().unwrap(),
+        [
+            "scheduled__2024-01-01T00:00:00+00:00",
+            "scheduled__2024-01-02T00:00:00+00:00",
+            "scheduled__2024-01-03T00:00:00+00:00"
+        ],
+        "one run per interval up to end_date, oldest first"
+    );
+    let runs = store
+        .list_runs(Some("scheduled_dag"), None, 10)
+        .await
+        .unwrap();
+    assert!(runs.iter().all(|r| r.run_type == RunType::Scheduled));
+    assert_eq!(
+        runs[0].data_interval_end,
+        rocket_dag::cli::parse_date("2024-01-04").unwrap()
+    );
+    // Stopped: the lock is free again.
+    rocket_dag::scheduler::SchedulerLock::acquire(home.path()).unwrap();
+}

@@ -191,6 +191,8 @@ pub enum Command {
     /// Inspect recorded runs
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Run the DAGs on their schedules until Ctrl-C or SIGTERM (one scheduler per home)
+    Scheduler,
     /// Write a DAG's runs (records as JSON), logs and data into one .tar.gz
     Export {
         /// DAG id
@@ -454,7 +456,20 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         Command::Dags(DagsCommand::NextExecution { dag }) => match find(dags, &dag) {
             Err(code) => code,
             Ok(d) => {
-                let next = crate::timetable::next_interval(d.options(), None, now);
+                // After the last scheduled run recorded in this home, if any.
+                let last = match crate::store::Store::open_home(&global.home()).await {
+                    Ok(store) => store
+                        .last_run(d.id(), Some(crate::store::RunType::Scheduled))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|r| crate::timetable::DataInterval {
+                            start: r.data_interval_start,
+                            end: r.data_interval_end,
+                        }),
+                    Err(_) => None,
+                };
+                let next = crate::timetable::next_interval(d.options(), last.as_ref(), now);
                 if json {
                     print_json(&serde_json::json!({ "dag_id": d.id(), "next": next }));
                 } else {
@@ -544,6 +559,21 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
         }
         Command::Logs(args) => print_logs(&global.home(), &args, json),
+        Command::Scheduler => {
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            crate::logging::init();
+            let runner = Runner::new(global.home()).with_store(store.clone());
+            runner.cancel_on_signals();
+            let stop = runner.cancellation_token();
+            match crate::scheduler::run(dags, runner, store, stop).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e @ crate::scheduler::SchedulerError::AlreadyRunning { .. }) => usage(e),
+                Err(e) => fail(e),
+            }
+        }
         Command::Export { dag, run, out } => {
             let store = match open_store(global).await {
                 Ok(s) => s,

@@ -58,6 +58,7 @@ pub mod logging;
 pub mod retry;
 pub mod runner;
 pub mod schedule;
+pub mod scheduler;
 pub mod shell;
 pub mod signal;
 pub mod store;

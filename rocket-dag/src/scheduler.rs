@@ -1,0 +1,165 @@
+//! The scheduler: runs DAGs on their schedules, catching up as Airflow does, and sleeps until
+//! the next run is due.
+//!
+//! One scheduler per home: a second one on the same home refuses to start (an exclusive lock on
+//! `<home>/scheduler.lock`, released by the kernel if the process dies), so nothing runs twice.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::dag::Dag;
+use crate::runner::{RunRequest, Runner};
+use crate::store::{RunType, Store, StoreError};
+use crate::timetable::{DataInterval, due_intervals, next_interval};
+
+/// How long the scheduler sleeps at most between looks, so that `dags unpause` and new runs
+/// of other processes are noticed without polling in a busy loop.
+pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Why the scheduler cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchedulerError {
+    /// Another scheduler holds the lock of this home.
+    #[error(
+        "another scheduler is already running on {home} (it holds {lock}); refusing to start a second one"
+    )]
+    AlreadyRunning {
+        /// The home.
+        home: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The lock file cannot be created.
+    #[error("cannot create the scheduler lock {lock}: {source}")]
+    Lock {
+        /// The lock file.
+        lock: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The run history failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The lock held while a scheduler runs.
+#[derive(Debug)]
+pub struct SchedulerLock {
+    _lock: nix::fcntl::Flock<File>,
+}
+
+impl SchedulerLock {
+    /// Takes the home's scheduler lock, or says who holds it.
+    pub fn acquire(home: &Path) -> Result<SchedulerLock, SchedulerError> {
+        let lock = home.join("scheduler.lock");
+        let err = |source| SchedulerError::Lock {
+            lock: lock.clone(),
+            source,
+        };
+        std::fs::create_dir_all(home).map_err(err)?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(err)?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(SchedulerLock { _lock: l }),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(SchedulerError::AlreadyRunning {
+                home: home.to_owned(),
+                lock,
+            }),
+            Err((_, e)) => Err(err(std::io::Error::from(e))),
+        }
+    }
+}
+
+/// Runs `dags` on their schedules until `stop` is cancelled: every due interval of every
+/// unpaused DAG gets a `scheduled__…` run (oldest first, at most `max_active_runs` of a DAG at
+/// once), then the scheduler sleeps until the next interval ends. Runs in progress when `stop`
+/// fires are interrupted as by Ctrl-C.
+pub async fn run(
+    dags: &[Dag],
+    runner: Runner,
+    store: Store,
+    stop: CancellationToken,
+) -> Result<(), SchedulerError> {
+    let _lock = SchedulerLock::acquire(runner.home())?;
+    tracing::info!(
+        dags = dags.len(),
+        "scheduler started on {}",
+        runner.home().display()
+    );
+    // Intervals handed to a run, per DAG, so a long run is not started twice.
+    let mut active: HashMap<String, Vec<DataInterval>> = HashMap::new();
+    let mut running: JoinSet<(String, DataInterval)> = JoinSet::new();
+    loop {
+        let now = Utc::now();
+        let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).expect("small");
+        for dag in dags {
+            if store.is_paused(dag.id()).await? {
+                continue;
+            }
+            let last = store
+                .last_run(dag.id(), Some(RunType::Scheduled))
+                .await?
+                .map(|r| DataInterval {
+                    start: r.data_interval_start,
+                    end: r.data_interval_end,
+                });
+            let in_flight = active.entry(dag.id().to_owned()).or_default();
+            let last = in_flight.iter().copied().max().max(last);
+            let free = dag
+                .options()
+                .max_active_runs
+                .saturating_sub(in_flight.len());
+            for interval in due_intervals(dag.options(), last, now)
+                .into_iter()
+                .take(free)
+            {
+                in_flight.push(interval);
+                let (dag, runner) = (dag.clone(), runner.clone());
+                running.spawn(async move {
+                    let request = RunRequest::new(interval.start).run_type(RunType::Scheduled);
+                    let report = runner.run(&dag, request).await;
+                    tracing::info!(
+                        "scheduled run {} of {}: {}",
+                        report.run_id,
+                        dag.id(),
+                        report.state
+                    );
+                    (dag.id().to_owned(), interval)
+                });
+            }
+            let last = active[dag.id()].iter().copied().max().max(last);
+            // Wake when the next interval ends; one already due but held back by
+            // max_active_runs starts when a run finishes (the join below), not by polling.
+            if let Some(next) = next_interval(dag.options(), last.as_ref(), now)
+                && next.end > now
+            {
+                wake = wake.min(next.end);
+            }
+        }
+        let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(sleep) => {}
+            Some(Ok((dag, interval))) = running.join_next(), if !running.is_empty() => {
+                if let Some(v) = active.get_mut(&dag) {
+                    v.retain(|i| *i != interval);
+                }
+            }
+        }
+    }
+    tracing::info!("scheduler stopping: interrupting {} run(s)", running.len());
+    runner.cancellation_token().cancel();
+    while running.join_next().await.is_some() {}
+    Ok(())
+}
