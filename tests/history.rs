@@ -342,3 +342,69 @@ async fn the_scheduler_catches_up_in_order_and_a_second_one_refuses_to_start() {
     // Stopped: the lock is free again.
     rocket_dag::scheduler::SchedulerLock::acquire(home.path()).unwrap();
 }
+
+static TRIGGERED_WITH: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[task]
+async fn on_demand(ctx: &TaskContext) -> Result<(), TaskError> {
+    TRIGGERED_WITH
+        .lock()
+        .unwrap()
+        .push(ctx.param::<String>("who").unwrap_or_default());
+    Ok(())
+}
+
+#[dag]
+fn on_demand_dag() {
+    on_demand();
+}
+
+#[tokio::test]
+async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
+    use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, Output};
+    let home = tempfile::tempdir().unwrap();
+    let global = GlobalArgs {
+        home: Some(home.path().to_owned()),
+        output: Output::Text,
+    };
+    let dags = vec![on_demand_dag()];
+    let trigger = Command::Dags(DagsCommand::Trigger {
+        dag: "on_demand_dag".into(),
+        conf: Some(r#"{"who": "course"}"#.into()),
+        params: Vec::new(),
+    });
+    assert_eq!(
+        rocket_dag::cli::execute(&dags, trigger, &global).await,
+        std::process::ExitCode::SUCCESS
+    );
+    let store = Store::open_home(home.path()).await.unwrap();
+    let queued = store
+        .list_runs(Some("on_demand_dag"), Some(RunStateRecord::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(
+        TRIGGERED_WITH.lock().unwrap().is_empty(),
+        "nothing runs without a scheduler"
+    );
+
+    let runner = Runner::new(home.path()).with_store(store.clone());
+    let stop = runner.cancellation_token();
+    let scheduler = tokio::spawn({
+        let (store, stop) = (store.clone(), stop.clone());
+        async move { rocket_dag::scheduler::run(&dags, runner, store, stop).await }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store
+        .list_runs(Some("on_demand_dag"), Some(RunStateRecord::Success), 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    scheduler.await.unwrap().unwrap();
+    assert_eq!(*TRIGGERED_WITH.lock().unwrap(), ["course"]);
+}

@@ -258,6 +258,17 @@ pub enum DagsCommand {
         #[arg(long, value_name = "JSON")]
         conf: Option<String>,
     },
+    /// Queue a manual run now; a running `scheduler` on this home starts it
+    Trigger {
+        /// DAG id
+        dag: String,
+        /// Params as one JSON object (Airflow's --conf)
+        #[arg(long, value_name = "JSON")]
+        conf: Option<String>,
+        /// A param, repeatable: -p key=value
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
     /// Pause a DAG: the scheduler starts no new run of it
     Pause {
         /// DAG id
@@ -657,6 +668,57 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                     backfill(d, global, from, to, reset, request).await
                 }
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => usage(e),
+            }
+        }
+        Command::Dags(DagsCommand::Trigger { dag, conf, params }) => {
+            let d = match find(dags, &dag) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let request = match (RunArgs {
+                logical_date: None,
+                params,
+                conf,
+            })
+            .request()
+            {
+                Ok(r) => r,
+                Err(e) => return usage(e),
+            };
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let logical = request.logical_date;
+            let (start, end) = d
+                .options()
+                .schedule
+                .data_interval(logical, d.options().timezone);
+            let record = crate::store::DagRunRecord {
+                dag_id: d.id().to_owned(),
+                run_id: crate::runner::run_id("manual", logical),
+                run_type: crate::store::RunType::Manual,
+                logical_date: logical,
+                data_interval_start: start,
+                data_interval_end: end,
+                state: crate::store::RunStateRecord::Queued,
+                start: Utc::now(),
+                end: None,
+                conf: Value::Object(request.params),
+            };
+            match store.upsert_run(&record).await {
+                Err(e) => fail(e),
+                Ok(()) => {
+                    if json {
+                        print_json(&record);
+                    } else {
+                        println!(
+                            "queued {} (a running `scheduler` on this home starts it)",
+                            record.run_id
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
             }
         }
         Command::Dags(DagsCommand::Pause { dag }) => set_paused(dags, global, &dag, true).await,

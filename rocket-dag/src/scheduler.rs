@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dag::Dag;
 use crate::runner::{RunRequest, Runner};
-use crate::store::{RunType, Store, StoreError};
+use crate::store::{RunStateRecord, RunType, Store, StoreError};
 use crate::timetable::{DataInterval, due_intervals, next_interval};
 
 /// How long the scheduler sleeps at most between looks, so that `dags unpause` and new runs
@@ -81,8 +81,8 @@ impl SchedulerLock {
     }
 }
 
-/// Runs `dags` on their schedules until `stop` is cancelled: every due interval of every
-/// unpaused DAG gets a `scheduled__…` run (oldest first, at most `max_active_runs` of a DAG at
+/// Runs `dags` on their schedules until `stop` is cancelled: runs queued by `dags trigger` start
+/// at once; every due interval of every unpaused DAG gets a `scheduled__…` run (oldest first, at most `max_active_runs` of a DAG at
 /// once), then the scheduler sleeps until the next interval ends. Runs in progress when `stop`
 /// fires are interrupted as by Ctrl-C.
 pub async fn run(
@@ -100,6 +100,8 @@ pub async fn run(
     // Intervals handed to a run, per DAG, so a long run is not started twice.
     let mut active: HashMap<String, Vec<DataInterval>> = HashMap::new();
     let mut running: JoinSet<(String, DataInterval)> = JoinSet::new();
+    let mut triggers: JoinSet<()> = JoinSet::new();
+    let mut triggered = std::collections::HashSet::new();
     loop {
         let now = Utc::now();
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).expect("small");
@@ -114,6 +116,33 @@ pub async fn run(
                     start: r.data_interval_start,
                     end: r.data_interval_end,
                 });
+            // Triggered runs (`dags trigger`) first, as they were queued.
+            let mut queued = store
+                .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
+                .await?;
+            queued.reverse();
+            for q in queued {
+                if triggered.insert((q.dag_id.clone(), q.run_id.clone())) {
+                    let (dag, runner) = (dag.clone(), runner.clone());
+                    let conf = match q.conf {
+                        serde_json::Value::Object(m) => m,
+                        _ => Default::default(),
+                    };
+                    triggers.spawn(async move {
+                        let request = RunRequest::new(q.logical_date)
+                            .run_type(q.run_type)
+                            .run_id(q.run_id.clone())
+                            .params(conf);
+                        let report = runner.run(&dag, request).await;
+                        tracing::info!(
+                            "triggered run {} of {}: {}",
+                            report.run_id,
+                            dag.id(),
+                            report.state
+                        );
+                    });
+                }
+            }
             let in_flight = active.entry(dag.id().to_owned()).or_default();
             let last = in_flight.iter().copied().max().max(last);
             let free = dag
@@ -151,6 +180,7 @@ pub async fn run(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(sleep) => {}
+            Some(_) = triggers.join_next(), if !triggers.is_empty() => {}
             Some(Ok((dag, interval))) = running.join_next(), if !running.is_empty() => {
                 if let Some(v) = active.get_mut(&dag) {
                     v.retain(|i| *i != interval);
@@ -161,5 +191,6 @@ pub async fn run(
     tracing::info!("scheduler stopping: interrupting {} run(s)", running.len());
     runner.cancellation_token().cancel();
     while running.join_next().await.is_some() {}
+    while triggers.join_next().await.is_some() {}
     Ok(())
 }
