@@ -157,6 +157,41 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     assert_eq!(r["state"], "success");
     assert_eq!(r["output"].as_array().unwrap().len(), 10);
 
+    // A task that takes upstream outputs reads them from the recorded run of that date.
+    let h = home.path().to_owned();
+    let notify = tokio::task::spawn_blocking(move || {
+        cli(
+            &h,
+            &[
+                "--output",
+                "json",
+                "tasks",
+                "test",
+                "listing_2_10",
+                "notify",
+                "2024-01-01",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        notify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&notify.stderr)
+    );
+    assert_eq!(json(&notify)["output"], 5);
+    let none = cli(
+        home.path(),
+        &["tasks", "test", "listing_2_10", "notify", "2030-01-01"],
+    );
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("no recorded output of `get_pictures`"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+
     // A failing run exits 1.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("launches_url=http://{}/x", dead.local_addr().unwrap());
