@@ -14,6 +14,18 @@ fn cli(home: &std::path::Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// [`cli`] off the async runtime, so a test's local server keeps serving meanwhile.
+async fn run_cli(home: &std::path::Path, args: &[&str]) -> Output {
+    let home = home.to_owned();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&home, &args)
+    })
+    .await
+    .expect("the CLI thread")
+}
+
 fn json(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     // Tasks may print lines of their own (notify prints "There are now N images."); the
@@ -83,25 +95,20 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let home = tempfile::tempdir().unwrap();
     let param = format!("launches_url={}", server.launches_url());
-    let h = home.path().to_owned();
-    let p = param.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &[
-                "--output",
-                "json",
-                "dags",
-                "test",
-                "listing_2_10",
-                "2024-01-01",
-                "-p",
-                &p,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = run_cli(
+        home.path(),
+        &[
+            "--output",
+            "json",
+            "dags",
+            "test",
+            "listing_2_10",
+            "2024-01-01",
+            "-p",
+            &param,
+        ],
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
@@ -112,42 +119,34 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     assert_eq!(report["run_id"], "manual__2024-01-01T00:00:00+00:00");
     assert_eq!(report["tasks"][0]["attempts"][0]["try_number"], 1);
 
-    let h = home.path().to_owned();
-    let logs = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &[
-                "logs",
-                "listing_2_10",
-                "--run",
-                "manual__2024-01-01T00:00:00+00:00",
-                "download_launches",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let logs = run_cli(
+        home.path(),
+        &[
+            "logs",
+            "listing_2_10",
+            "--run",
+            "manual__2024-01-01T00:00:00+00:00",
+            "download_launches",
+        ],
+    )
+    .await;
     assert!(logs.status.success());
     assert!(String::from_utf8_lossy(&logs.stdout).contains("stored the launches"));
 
-    let h = home.path().to_owned();
-    let one = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &[
-                "--output",
-                "json",
-                "tasks",
-                "test",
-                "listing_2_10",
-                "download_launches",
-                "-p",
-                &param,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let one = run_cli(
+        home.path(),
+        &[
+            "--output",
+            "json",
+            "tasks",
+            "test",
+            "listing_2_10",
+            "download_launches",
+            "-p",
+            &param,
+        ],
+    )
+    .await;
     assert!(
         one.status.success(),
         "{}",
@@ -158,23 +157,19 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     assert_eq!(r["output"].as_array().unwrap().len(), 10);
 
     // A task that takes upstream outputs reads them from the recorded run of that date.
-    let h = home.path().to_owned();
-    let notify = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &[
-                "--output",
-                "json",
-                "tasks",
-                "test",
-                "listing_2_10",
-                "notify",
-                "2024-01-01",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let notify = run_cli(
+        home.path(),
+        &[
+            "--output",
+            "json",
+            "tasks",
+            "test",
+            "listing_2_10",
+            "notify",
+            "2024-01-01",
+        ],
+    )
+    .await;
     assert!(
         notify.status.success(),
         "{}",
@@ -196,22 +191,18 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("launches_url=http://{}/x", dead.local_addr().unwrap());
     drop(dead);
-    let h = home.path().to_owned();
-    let failed = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &[
-                "tasks",
-                "test",
-                "listing_2_10",
-                "download_launches",
-                "-p",
-                &url,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let failed = run_cli(
+        home.path(),
+        &[
+            "tasks",
+            "test",
+            "listing_2_10",
+            "download_launches",
+            "-p",
+            &url,
+        ],
+    )
+    .await;
     assert_eq!(failed.status.code(), Some(1));
 }
 
@@ -255,14 +246,7 @@ async fn kill_9_during_get_pictures_then_run_again() {
     child.wait().unwrap();
     assert_eq!(server.requests(dags::mock::LAUNCHES_PATH), 1);
 
-    let h = home.path().to_owned();
-    let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        cli(&h, &a)
-    })
-    .await
-    .unwrap();
+    let out = run_cli(home.path(), &args).await;
     assert!(
         out.status.success(),
         "{}",
@@ -327,27 +311,17 @@ async fn clear_with_downstream_runs_those_tasks_again() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let home = tempfile::tempdir().unwrap();
     let param = format!("launches_url={}", server.launches_url());
-    let h = home.path().to_owned();
-    let p = param.clone();
-    let run = move |h: std::path::PathBuf, p: String| {
-        cli(
-            &h,
-            &[
-                "--output",
-                "json",
-                "dags",
-                "test",
-                "listing_2_10",
-                "2024-01-01",
-                "-p",
-                &p,
-            ],
-        )
-    };
-    let (h2, p2) = (h.clone(), p.clone());
-    let first = tokio::task::spawn_blocking(move || run(h2, p2))
-        .await
-        .unwrap();
+    let args = [
+        "--output",
+        "json",
+        "dags",
+        "test",
+        "listing_2_10",
+        "2024-01-01",
+        "-p",
+        &param,
+    ];
+    let first = run_cli(home.path(), &args).await;
     assert!(first.status.success());
     let images_first = server.total_requests() - 1;
     let cleared = cli(
@@ -366,9 +340,7 @@ async fn clear_with_downstream_runs_those_tasks_again() {
         String::from_utf8_lossy(&cleared.stdout).trim(),
         "cleared: get_pictures, notify"
     );
-    let again = tokio::task::spawn_blocking(move || run(h, p))
-        .await
-        .unwrap();
+    let again = run_cli(home.path(), &args).await;
     assert!(again.status.success());
     assert_eq!(
         server.requests(dags::mock::LAUNCHES_PATH),
@@ -387,15 +359,11 @@ async fn export_writes_records_logs_and_data_in_one_archive() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     let home = tempfile::tempdir().unwrap();
     let param = format!("launches_url={}", server.launches_url());
-    let h = home.path().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        cli(
-            &h,
-            &["dags", "test", "listing_2_10", "2024-01-01", "-p", &param],
-        )
-    })
-    .await
-    .unwrap();
+    let out = run_cli(
+        home.path(),
+        &["dags", "test", "listing_2_10", "2024-01-01", "-p", &param],
+    )
+    .await;
     assert!(out.status.success());
     let archive = home.path().join("exports/run.tar.gz");
     let out = cli(
