@@ -8,7 +8,9 @@
 //!   thread; the run waits for it) — with the home on tmpfs (`/dev/shm`), so the figure is our
 //!   cost, not the disk's;
 //! - `logs_disk`: the same on the disk under the system temp directory (10 to 1,000 tasks: one
-//!   directory and one file per task make this bound by the disk's metadata latency).
+//!   directory and one file per task make this bound by the disk's metadata latency);
+//! - `store_disk`: no log files, but every run, try and output recorded in the SQLite run
+//!   history on disk (10 and 100 tasks; each state change is an fsync'd write).
 //!
 //! `cargo bench --bench runtime`; per task = time per iteration / task count (criterion also
 //! prints it as throughput, in tasks per second).
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rocket_dag::prelude::*;
+use rocket_dag::store::Store;
 use rocket_dag::{Dag, DagBuilder, DagOptions};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -60,13 +63,21 @@ fn bench(c: &mut Criterion) {
     let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
 
     let tmpfs = std::path::Path::new("/dev/shm");
-    let settings: [(&str, bool, Option<&std::path::Path>, usize); 3] = [
-        ("logs_off", false, None, 10_000),
-        ("logs_tmpfs", true, tmpfs.is_dir().then_some(tmpfs), 10_000),
-        ("logs_disk", true, None, 1_000),
+    // (label, log files, home under, largest size, run history)
+    let settings: [(&str, bool, Option<&std::path::Path>, usize, bool); 4] = [
+        ("logs_off", false, None, 10_000, false),
+        (
+            "logs_tmpfs",
+            true,
+            tmpfs.is_dir().then_some(tmpfs),
+            10_000,
+            false,
+        ),
+        ("logs_disk", true, None, 1_000, false),
+        ("store_disk", false, None, 100, true),
     ];
     for (shape, build) in [("chain", chain as fn(usize) -> Dag), ("fan_out", fan_out)] {
-        for (label, logs, base, max) in settings {
+        for (label, logs, base, max, with_store) in settings {
             if label == "logs_tmpfs" && base.is_none() {
                 continue;
             }
@@ -89,8 +100,14 @@ fn bench(c: &mut Criterion) {
                             None => tempfile::tempdir().unwrap(),
                         },
                         |home| {
-                            let runner = Runner::new(home.path()).attempt_logs(logs);
-                            let r = rt.block_on(runner.run(dag, RunRequest::new(date)));
+                            let r = rt.block_on(async {
+                                let mut runner = Runner::new(home.path()).attempt_logs(logs);
+                                if with_store {
+                                    let store = Store::open_home(home.path()).await.unwrap();
+                                    runner = runner.with_store(store);
+                                }
+                                runner.run(dag, RunRequest::new(date)).await
+                            });
                             assert_eq!(r.state, RunState::Success);
                             home
                         },

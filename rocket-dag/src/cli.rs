@@ -387,9 +387,22 @@ fn find<'a>(dags: &'a [Dag], id: &str) -> Result<&'a Dag, ExitCode> {
     })
 }
 
-fn describe(dag: &Dag, now: DateTime<Utc>) -> Value {
+/// The last scheduled run recorded in the home, if any: where the schedule goes on from.
+async fn last_scheduled(dag: &Dag, global: &GlobalArgs) -> Option<crate::timetable::DataInterval> {
+    let store = crate::store::Store::open_home(&global.home()).await.ok()?;
+    let run = store
+        .last_run(dag.id(), Some(crate::store::RunType::Scheduled))
+        .await
+        .ok()??;
+    Some(crate::timetable::DataInterval {
+        start: run.data_interval_start,
+        end: run.data_interval_end,
+    })
+}
+
+fn describe(dag: &Dag, now: DateTime<Utc>, last: Option<crate::timetable::DataInterval>) -> Value {
     let o = dag.options();
-    let next = crate::timetable::next_interval(o, None, now);
+    let next = crate::timetable::next_interval(o, last.as_ref(), now);
     serde_json::json!({
         "dag_id": dag.id(),
         "description": o.description,
@@ -434,7 +447,11 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
     match command {
         Command::Dags(DagsCommand::List) => {
             if json {
-                print_json(&dags.iter().map(|d| describe(d, now)).collect::<Vec<_>>());
+                let mut all = Vec::with_capacity(dags.len());
+                for d in dags {
+                    all.push(describe(d, now, last_scheduled(d, global).await));
+                }
+                print_json(&all);
             } else {
                 println!(
                     "{:<24} {:<14} {:>5}  description",
@@ -455,7 +472,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         Command::Dags(DagsCommand::Show { dag }) => match find(dags, &dag) {
             Err(code) => code,
             Ok(d) => {
-                let v = describe(d, now);
+                let v = describe(d, now, last_scheduled(d, global).await);
                 if json {
                     print_json(&v);
                 } else {
@@ -468,18 +485,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             Err(code) => code,
             Ok(d) => {
                 // After the last scheduled run recorded in this home, if any.
-                let last = match crate::store::Store::open_home(&global.home()).await {
-                    Ok(store) => store
-                        .last_run(d.id(), Some(crate::store::RunType::Scheduled))
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|r| crate::timetable::DataInterval {
-                            start: r.data_interval_start,
-                            end: r.data_interval_end,
-                        }),
-                    Err(_) => None,
-                };
+                let last = last_scheduled(d, global).await;
                 let next = crate::timetable::next_interval(d.options(), last.as_ref(), now);
                 if json {
                     print_json(&serde_json::json!({ "dag_id": d.id(), "next": next }));
@@ -500,7 +506,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             Err(code) => code,
             Ok(d) => {
                 if json {
-                    print_json(&describe(d, now)["tasks"]);
+                    print_json(&describe(d, now, None)["tasks"]);
                 } else {
                     for id in d.topological_ids() {
                         println!("{id}");

@@ -130,11 +130,6 @@ impl Schedule {
         }
     }
 
-    /// The first tick strictly after `after`, in the DAG's time zone.
-    pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.tick_after(after, tz)
-    }
-
     fn find(
         &self,
         t: DateTime<Utc>,
