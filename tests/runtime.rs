@@ -712,3 +712,227 @@ async fn progress_reports_every_task_once_finished() {
             .any(|e| e.0 == "after_fail" && e.1 == TaskState::UpstreamFailed)
     );
 }
+
+// ---------------------------------------------------------------- dynamic task mapping
+
+#[task]
+async fn numbers(ctx: &TaskContext) -> Vec<u32> {
+    ctx.param::<Vec<u32>>("numbers").unwrap_or_default()
+}
+
+static DOUBLE_CALLS: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
+
+/// Fails its first attempt for 3 (a transient error), and for 13 always.
+#[task(retries = 2, retry_delay = "5s")]
+async fn double(ctx: &TaskContext, n: u32) -> Result<u32, TaskError> {
+    DOUBLE_CALLS.lock().unwrap().push((n, ctx.try_number()));
+    assert!(ctx.map_index().is_some());
+    match n {
+        3 if ctx.try_number() == 1 => Err(TaskError::msg("flaky element")),
+        13 => Err(TaskError::fail_now("element 13 is bad")),
+        n => Ok(n * 2),
+    }
+}
+
+#[task]
+async fn total(doubled: Vec<u32>) -> Vec<u32> {
+    doubled
+}
+
+#[task(trigger_rule = "all_done")]
+async fn total_anyway(doubled: Vec<u32>) -> Vec<u32> {
+    doubled
+}
+
+#[dag]
+fn mapped_dag() {
+    let ns = numbers();
+    let doubled = double.expand(ns);
+    total(doubled);
+    total_anyway(doubled);
+}
+
+async fn run_mapped(numbers: &[u32]) -> (DagRunReport, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let report = Runner::new(home.path())
+        .run(
+            &mapped_dag(),
+            RunRequest::new(date()).param("numbers", numbers.to_vec()),
+        )
+        .await;
+    (report, home)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mapped_task_runs_once_per_element_and_hands_on_the_outputs_in_order() {
+    let (r, home) = run_mapped(&[50, 10, 3, 80]).await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let d = r.task("double").unwrap();
+    assert_eq!(d.state, TaskState::Success);
+    assert_eq!(d.mapped.len(), 4);
+    let indexes: Vec<Option<u32>> = d.mapped.iter().map(|m| m.map_index).collect();
+    assert_eq!(indexes, [Some(0), Some(1), Some(2), Some(3)]);
+    assert_eq!(
+        r.task("total").unwrap().output::<Vec<u32>>(),
+        Some(vec![100, 20, 6, 160])
+    );
+    // The element that failed once was retried alone, after its own delay.
+    let el = d.element(2).unwrap();
+    assert_eq!(el.label(), "double[2]");
+    assert_eq!(el.tries(), 2);
+    assert_eq!(el.attempts[0].state, TaskState::UpForRetry);
+    for i in [0, 1, 3] {
+        assert_eq!(d.element(i).unwrap().tries(), 1);
+    }
+    assert_eq!(d.tries(), 5);
+    // (Other tests map `double` over other numbers, concurrently.)
+    let calls: Vec<(u32, u32)> = DOUBLE_CALLS
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|(n, _)| [50, 10, 3, 80].contains(n))
+        .collect();
+    assert_eq!(calls.iter().filter(|(n, _)| *n == 3).count(), 2);
+    assert_eq!(calls.len(), 5);
+    // Airflow's log layout, one folder per element.
+    let log = &el.attempts[1].log_path;
+    assert!(
+        log.ends_with("task_id=double/map_index=2/attempt=2.log"),
+        "{}",
+        log.display()
+    );
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(text.contains("marking task as SUCCESS"), "{text}");
+    assert!(home.path().join("logs").exists());
+    assert!(
+        r.summary_table().contains("double [4]"),
+        "{}",
+        r.summary_table()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_list_skips_the_mapped_task_and_what_needs_it() {
+    let (r, _home) = run_mapped(&[]).await;
+    let d = r.task("double").unwrap();
+    assert_eq!(d.state, TaskState::Skipped);
+    assert!(d.mapped.is_empty());
+    assert!(d.reason.as_deref().unwrap().contains("empty list"));
+    assert_eq!(state(&r, "total"), TaskState::Skipped);
+    assert_eq!(r.state, RunState::Success);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_element_fails_the_mapped_task_and_all_done_gets_the_rest() {
+    let (r, _home) = run_mapped(&[1, 13, 2]).await;
+    assert_eq!(r.state, RunState::Failed);
+    let d = r.task("double").unwrap();
+    assert_eq!(d.state, TaskState::Failed);
+    let bad = d.element(1).unwrap();
+    assert_eq!(
+        (bad.state, bad.tries()),
+        (TaskState::Failed, 1),
+        "fail_now is not retried"
+    );
+    assert!(
+        d.reason
+            .as_deref()
+            .unwrap()
+            .contains("1 of 3 mapped instance(s) failed: [1] element 13 is bad")
+    );
+    assert_eq!(state(&r, "total"), TaskState::UpstreamFailed);
+    let anyway = r.task("total_anyway").unwrap();
+    assert_eq!(anyway.state, TaskState::Success);
+    assert_eq!(anyway.output::<Vec<u32>>(), Some(vec![2, 4]));
+}
+
+#[task]
+async fn words() -> Vec<String> {
+    vec!["a".into(), "b".into()]
+}
+
+#[task]
+async fn counts() -> Vec<u8> {
+    vec![1, 2, 3]
+}
+
+#[task]
+async fn separator() -> String {
+    "-".into()
+}
+
+#[task]
+async fn join(sep: String, word: String, count: u8) -> String {
+    format!("{word}{sep}{count}")
+}
+
+#[dag]
+fn cross_dag() {
+    let sep = separator();
+    let w = words();
+    let joined = join.partial(sep).expand(w, counts());
+    total_strings(joined);
+}
+
+#[task]
+async fn total_strings(all: Vec<String>) -> String {
+    all.join(",")
+}
+
+#[tokio::test(start_paused = true)]
+async fn partial_fixes_arguments_and_several_lists_map_over_their_cross_product() {
+    let dag = cross_dag();
+    assert!(dag.task("join").unwrap().is_mapped());
+    assert_eq!(
+        dag.task("join").unwrap().mapped_inputs(),
+        [false, true, true]
+    );
+    assert!(
+        dag.to_mermaid().contains("[[\"join [ ]\"]]"),
+        "{}",
+        dag.to_mermaid()
+    );
+    let (r, _home) = run(&dag).await;
+    assert_eq!(
+        r.task("total_strings")
+            .unwrap()
+            .output::<String>()
+            .as_deref(),
+        Some("a-1,a-2,a-3,b-1,b-2,b-3")
+    );
+    assert_eq!(r.task("join").unwrap().mapped.len(), 6);
+}
+
+#[tokio::test]
+async fn tasks_test_runs_one_element_of_a_mapped_task() {
+    let home = tempfile::tempdir().unwrap();
+    let runner = Runner::new(home.path());
+    let dag = cross_dag();
+    let inputs = vec![
+        rocket_dag::XCom::encode(&"+").unwrap(),
+        rocket_dag::XCom::encode(&vec!["x", "y"]).unwrap(),
+        rocket_dag::XCom::encode(&vec![7u8, 9]).unwrap(),
+    ];
+    let r = runner
+        .run_task(
+            &dag,
+            "join",
+            Some(3),
+            RunRequest::new(date()),
+            inputs.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.output::<String>().as_deref(), Some("y+9"));
+    let err = runner
+        .run_task(&dag, "join", None, RunRequest::new(date()), inputs.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("mapped"), "{err}");
+    let err = runner
+        .run_task(&dag, "join", Some(4), RunRequest::new(date()), inputs)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("out of range"), "{err}");
+}

@@ -150,7 +150,7 @@ pub fn listing_2_10() {
 }
 
 /// Files in `dir`, leaving out hidden in-progress downloads.
-fn count_images(dir: &Path) -> std::io::Result<usize> {
+pub(crate) fn count_images(dir: &Path) -> std::io::Result<usize> {
     match std::fs::read_dir(dir) {
         Ok(entries) => {
             let mut n = 0;

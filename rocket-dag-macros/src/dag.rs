@@ -136,6 +136,15 @@ struct Node {
     span: Span,
 }
 
+/// A task call before it is checked: the task's path, its arguments (each marked when the call
+/// maps over it) and the parentheses rustc points at for arity errors.
+struct Invocation<'x> {
+    func: &'x Expr,
+    args: Vec<(&'x Expr, bool)>,
+    paren: syn::token::Paren,
+    mapped: bool,
+}
+
 /// The DAG body, read as a graph.
 struct Graph<'e> {
     errors: &'e mut Errors,
@@ -226,23 +235,94 @@ impl Graph<'_> {
         None
     }
 
-    /// A task call, possibly `.task_id("…")`-renamed, possibly with nested calls as arguments.
+    /// A task call as written: `task(a, b)`, `task.expand(list)` or
+    /// `task.partial(a).expand(list)`.
+    fn invocation<'x>(&mut self, expr: &'x Expr) -> Option<Invocation<'x>> {
+        match expr {
+            Expr::Call(ExprCall {
+                func,
+                args,
+                paren_token,
+                ..
+            }) => Some(Invocation {
+                func,
+                args: args.iter().map(|a| (a, false)).collect(),
+                paren: *paren_token,
+                mapped: false,
+            }),
+            Expr::MethodCall(ExprMethodCall {
+                receiver,
+                method,
+                args,
+                paren_token,
+                ..
+            }) if method == "expand" => {
+                if args.is_empty() {
+                    self.errors.push(syn::Error::new(
+                        method.span(),
+                        "`.expand(…)` takes the list(s) to map the task over, such as `get_picture.expand(urls)`",
+                    ));
+                    return None;
+                }
+                let (func, partial): (&Expr, Vec<&Expr>) = match &**receiver {
+                    Expr::MethodCall(m) if m.method == "partial" => {
+                        (&m.receiver, m.args.iter().collect())
+                    }
+                    other => (other, Vec::new()),
+                };
+                let mut all: Vec<(&Expr, bool)> = partial.into_iter().map(|a| (a, false)).collect();
+                all.extend(args.iter().map(|a| (a, true)));
+                Some(Invocation {
+                    func,
+                    args: all,
+                    paren: *paren_token,
+                    mapped: true,
+                })
+            }
+            Expr::MethodCall(m) if m.method == "partial" => {
+                self.errors.push(syn::Error::new(
+                    m.method.span(),
+                    "`.partial(…)` fixes the first arguments of a mapped task; follow it with `.expand(list)`",
+                ));
+                None
+            }
+            Expr::MethodCall(m) => {
+                self.errors.push(syn::Error::new(
+                    m.method.span(),
+                    format!(
+                        "unknown method `{}` on a task call; expected `.task_id(\"…\")`, `.expand(…)` or `.partial(…)`",
+                        m.method
+                    ),
+                ));
+                None
+            }
+            other => {
+                self.errors.push(syn::Error::new_spanned(
+                    other,
+                    "expected a task call, such as `fetch()` or `report(data)`",
+                ));
+                None
+            }
+        }
+    }
+
+    /// A task call, possibly `.task_id("…")`-renamed, possibly mapped, possibly with nested
+    /// calls as arguments.
     fn call(&mut self, expr: &Expr) -> Option<usize> {
-        let (call, rename) = match expr {
-            Expr::Call(c) => (c, None),
+        let (inner, rename) = match expr {
             Expr::MethodCall(ExprMethodCall {
                 receiver,
                 method,
                 args,
                 ..
             }) if method == "task_id" => {
-                let Expr::Call(c) = &**receiver else {
+                if !matches!(&**receiver, Expr::Call(_) | Expr::MethodCall(_)) {
                     self.errors.push(syn::Error::new(
                         method.span(),
                         "`.task_id(\"…\")` goes right after a task call: `let b = fetch(a).task_id(\"fetch_b\");`",
                     ));
                     return None;
-                };
+                }
                 let lit = match args.first() {
                     Some(Expr::Lit(syn::ExprLit {
                         lit: Lit::Str(s), ..
@@ -259,33 +339,17 @@ impl Graph<'_> {
                     self.errors.push(e);
                     return None;
                 }
-                (c, Some(lit))
+                (&**receiver, Some(lit))
             }
-            Expr::MethodCall(m) => {
-                self.errors.push(syn::Error::new(
-                    m.method.span(),
-                    format!(
-                        "unknown method `{}` on a task call; expected `.task_id(\"…\")`",
-                        m.method
-                    ),
-                ));
-                return None;
-            }
-            other => {
-                self.errors.push(syn::Error::new_spanned(
-                    other,
-                    "expected a task call, such as `fetch()` or `report(data)`",
-                ));
-                return None;
-            }
+            other => (other, None),
         };
-        let ExprCall {
+        let Invocation {
             func,
             args,
-            paren_token,
-            ..
-        } = call;
-        let path = match &**func {
+            paren,
+            mapped,
+        } = self.invocation(inner)?;
+        let path = match func {
             Expr::Path(p) if p.qself.is_none() => &p.path,
             other => {
                 self.errors.push(syn::Error::new_spanned(
@@ -304,35 +368,40 @@ impl Graph<'_> {
             return None;
         }
         let fn_ident = &last.ident;
+        let p = quote!(::rocket_dag::__private);
         let mut arg_tokens = Vec::new();
         let mut upstream = Vec::new();
         let mut ok = true;
-        for a in args {
-            let n = match a {
+        for &(a, each) in &args {
+            let (n, tokens) = match a {
                 Expr::Path(p) if p.path.get_ident().is_some() => {
                     let ident = p.path.get_ident().expect("checked");
                     // The user's own token, so a type mismatch points at it.
-                    arg_tokens.push(quote!(#ident));
-                    self.handle(ident)
+                    (self.handle(ident), quote!(#ident))
                 }
                 Expr::Call(_) | Expr::MethodCall(_) => {
                     let n = self.call(a);
-                    if let Some(n) = n {
-                        let var = Ident::new(&self.nodes[n].var.to_string(), a.span());
-                        arg_tokens.push(quote!(#var));
-                    }
-                    n
+                    let var = n.map(|n| Ident::new(&self.nodes[n].var.to_string(), a.span()));
+                    (n, quote!(#var))
                 }
                 other => {
                     self.errors.push(syn::Error::new_spanned(
                         other,
                         "a task argument must be a task handle (a variable bound to a task call) or a task call",
                     ));
-                    None
+                    (None, TokenStream::new())
                 }
             };
             match n {
-                Some(n) => upstream.push(n),
+                Some(n) => {
+                    upstream.push(n);
+                    arg_tokens.push(if each {
+                        let p = quote_spanned!(a.span()=> ::rocket_dag::__private);
+                        quote_spanned!(a.span()=> #p::each(#tokens))
+                    } else {
+                        tokens
+                    });
+                }
                 None => ok = false,
             }
         }
@@ -366,7 +435,6 @@ impl Graph<'_> {
             self.downstream[u].push(n);
         }
         let var = format_ident!("__rocket_dag_n{n}");
-        let p = quote!(::rocket_dag::__private);
         let span = fn_ident.span();
         // One alias per call: an unknown task fn is reported once, at the user's path, and the
         // call and the id check below go through the alias without more errors. The marker is
@@ -378,11 +446,15 @@ impl Graph<'_> {
         // `alias::task(a, b)` with the user's parentheses: the associated fn `#[task]` generates
         // makes arity and type errors point at this call.
         let mut args_group = TokenStream::new();
-        paren_token.surround(&mut args_group, |t| t.extend(quote!(#(#arg_tokens),*)));
+        paren.surround(&mut args_group, |t| t.extend(quote!(#(#arg_tokens),*)));
         let call_tokens = quote_spanned!(span=> #alias::#fn_ident #args_group);
-        let add = match &rename {
-            Some(lit) => quote!(#p::add_as(&mut __rocket_dag_builder, #call_tokens, #lit)),
-            None => quote!(#p::add(&mut __rocket_dag_builder, #call_tokens)),
+        let add = match (&rename, mapped) {
+            (Some(lit), false) => quote!(#p::add_as(&mut __rocket_dag_builder, #call_tokens, #lit)),
+            (None, false) => quote!(#p::add(&mut __rocket_dag_builder, #call_tokens)),
+            (Some(lit), true) => {
+                quote!(#p::add_mapped_as(&mut __rocket_dag_builder, #call_tokens, #lit))
+            }
+            (None, true) => quote!(#p::add_mapped(&mut __rocket_dag_builder, #call_tokens)),
         };
         self.stmts.push(quote!(let #var = #add;));
         let id_expr = match &rename {

@@ -290,7 +290,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             #[doc(hidden)]
             #[allow(clippy::too_many_arguments, clippy::new_ret_no_self)]
             #vis #fn_token #fn_name<#(#bounds),*>(#(#handle_params),*) -> #p::Call<#output_ty> {
-                #p::Call::new::<Self>(&[#(#p::Handle::index(&#input_params)),*])
+                #p::Call::new::<Self>(&[#(#p::Handle::input(&#input_params)),*])
             }
         }
     };

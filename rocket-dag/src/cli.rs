@@ -6,7 +6,7 @@
 //! argument), 130 interrupted by Ctrl-C or SIGTERM.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
@@ -220,6 +220,17 @@ pub enum RunsCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Set the state of a recorded run (Airflow's "mark run as success/failed")
+    Mark {
+        /// DAG id
+        dag: String,
+        /// Run id
+        #[arg(long)]
+        run: String,
+        /// success or failed
+        #[arg(long, value_parser = ["success", "failed"])]
+        state: String,
+    },
 }
 
 /// `dags …`
@@ -298,7 +309,8 @@ pub enum TasksCommand {
         /// DAG id
         dag: String,
     },
-    /// The state of a task in a recorded run (its latest try)
+    /// The state of a task in a recorded run (its latest try; for a mapped task, the state
+    /// its elements add up to, or one element's with --map-index)
     State {
         /// DAG id
         dag: String,
@@ -307,6 +319,9 @@ pub enum TasksCommand {
         run: String,
         /// Task id
         task: String,
+        /// One element of a mapped task
+        #[arg(long)]
+        map_index: Option<u32>,
     },
     /// Clear a task of a recorded run (and with --downstream everything after it) so that the
     /// next `dags test` of that run runs it again
@@ -328,9 +343,32 @@ pub enum TasksCommand {
         dag: String,
         /// Task id
         task: String,
+        /// For a mapped task: which element to run
+        #[arg(long)]
+        map_index: Option<u32>,
         /// The run's date and params.
         #[command(flatten)]
         run: RunArgs,
+    },
+    /// Set the state of a task of a recorded run (Airflow's "mark success/failed"): marked
+    /// success, it is not run again when the run resumes; marked failed, it is
+    Mark {
+        /// DAG id
+        dag: String,
+        /// Run id
+        #[arg(long)]
+        run: String,
+        /// Task id
+        task: String,
+        /// success or failed
+        #[arg(long, value_parser = ["success", "failed"])]
+        state: String,
+        /// Only this element of a mapped task [default: every element]
+        #[arg(long)]
+        map_index: Option<u32>,
+        /// Mark every task downstream of it too
+        #[arg(long)]
+        downstream: bool,
     },
 }
 
@@ -347,6 +385,12 @@ pub struct LogsArgs {
     /// Attempt number [default: the latest]
     #[arg(long)]
     pub attempt: Option<u32>,
+    /// For a mapped task: the element's log
+    #[arg(long)]
+    pub map_index: Option<u32>,
+    /// Keep printing what is appended to the log until the attempt ends (Ctrl-C stops)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }
 
 /// Parses the process's arguments and runs the command over `dags` on a new tokio runtime:
@@ -515,7 +559,12 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 ExitCode::SUCCESS
             }
         },
-        Command::Tasks(TasksCommand::Test { dag, task, run }) => {
+        Command::Tasks(TasksCommand::Test {
+            dag,
+            task,
+            map_index,
+            run,
+        }) => {
             let d = match find(dags, &dag) {
                 Ok(d) => d,
                 Err(code) => return code,
@@ -543,12 +592,13 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             crate::logging::init();
             let runner = Runner::new(global.home());
             runner.cancel_on_signals();
-            match runner.run_task(d, &task, request, inputs).await {
+            match runner.run_task(d, &task, map_index, request, inputs).await {
                 Err(e) => usage(e),
                 Ok(report) => {
                     if json {
                         print_json(&serde_json::json!({
                             "task_id": report.task_id,
+                            "map_index": report.map_index,
                             "state": report.state,
                             "duration_secs": report.duration().as_secs_f64(),
                             "error": report.reason,
@@ -556,7 +606,8 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                         }));
                     } else {
                         println!(
-                            "{task}: {} in {:.3}s{}",
+                            "{}: {} in {:.3}s{}",
+                            report.label(),
                             report.state,
                             report.duration().as_secs_f64(),
                             report
@@ -578,7 +629,77 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 }
             }
         }
-        Command::Logs(args) => print_logs(&global.home(), &args, json),
+        Command::Logs(args) => print_logs(global, &args, json).await,
+        Command::Runs(RunsCommand::Mark { dag, run, state }) => {
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let state: crate::store::RunStateRecord = match state.parse() {
+                Ok(s) => s,
+                Err(e) => return usage(e),
+            };
+            match store
+                .set_run_state(&dag, &run, state, Some(Utc::now()))
+                .await
+            {
+                Err(e) => fail(e),
+                Ok(false) => usage(format!("no run `{run}` of DAG `{dag}` is recorded")),
+                Ok(true) => {
+                    if json {
+                        print_json(
+                            &serde_json::json!({"dag_id": dag, "run_id": run, "state": state}),
+                        );
+                    } else {
+                        println!("run {run} of {dag} marked {}", state.as_str());
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Command::Tasks(TasksCommand::Mark {
+            dag,
+            run,
+            task,
+            state,
+            map_index,
+            downstream,
+        }) => {
+            let d = match find(dags, &dag) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let Some(start) = d.task_index(&task) else {
+                return usage(format!("DAG `{dag}` has no task `{task}`"));
+            };
+            let state: crate::store::TaskStateRecord = match state.parse() {
+                Ok(s) => s,
+                Err(e) => return usage(e),
+            };
+            let store = match open_store(global).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match store.get_run(&dag, &run).await {
+                Err(e) => return fail(e),
+                Ok(None) => return usage(format!("no run `{run}` of DAG `{dag}` is recorded")),
+                Ok(Some(_)) => {}
+            }
+            let tasks = with_downstream(d, start, downstream);
+            let ids: Vec<&str> = tasks.iter().map(|&i| d.tasks()[i].id()).collect();
+            let only = map_index.map(|m| (ids[0], m as i32));
+            match mark_tasks(&store, &dag, &run, &ids, only, state).await {
+                Err(e) => fail(e),
+                Ok(marked) => {
+                    if json {
+                        print_json(&serde_json::json!({"marked": marked, "state": state}));
+                    } else {
+                        println!("marked {}: {}", state.as_str(), marked.join(", "));
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
         Command::Scheduler => {
             let store = match open_store(global).await {
                 Ok(s) => s,
@@ -732,31 +853,68 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         }
         Command::Dags(DagsCommand::Pause { dag }) => set_paused(dags, global, &dag, true).await,
         Command::Dags(DagsCommand::Unpause { dag }) => set_paused(dags, global, &dag, false).await,
-        Command::Tasks(TasksCommand::State { dag, run, task }) => {
+        Command::Tasks(TasksCommand::State {
+            dag,
+            run,
+            task,
+            map_index,
+        }) => {
             let store = match open_store(global).await {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match store.task_instances(&dag, &run).await {
-                Err(e) => fail(e),
-                Ok(tis) => {
-                    let latest = tis
-                        .into_iter()
-                        .filter(|t| t.task_id == task && t.map_index == crate::store::NOT_MAPPED)
-                        .max_by_key(|t| t.try_number);
-                    match latest {
-                        None => usage(format!(
-                            "no task `{task}` recorded in run `{run}` of DAG `{dag}`"
-                        )),
-                        Some(t) if json => {
-                            print_json(&t);
-                            ExitCode::SUCCESS
-                        }
-                        Some(t) => {
-                            println!("{}", t.state.as_str());
-                            ExitCode::SUCCESS
-                        }
+            let tis = match store.task_instances(&dag, &run).await {
+                Err(e) => return fail(e),
+                Ok(tis) => tis,
+            };
+            let latest = latest_tries(&tis, &task);
+            let elements: Vec<&crate::store::TaskInstanceRecord> = latest
+                .iter()
+                .filter(|t| t.map_index >= 0)
+                .copied()
+                .collect();
+            let wanted = match map_index {
+                Some(m) => latest.iter().find(|t| t.map_index == m as i32).copied(),
+                None if elements.is_empty() => latest.first().copied(),
+                None => {
+                    // A mapped task: the state its elements add up to, as the runner decides it.
+                    let state = mapped_state(&elements);
+                    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+                    for t in &elements {
+                        *counts.entry(t.state.as_str()).or_default() += 1;
                     }
+                    if json {
+                        print_json(&serde_json::json!({
+                            "task_id": task, "state": state, "map_indexes": elements.len(),
+                            "states": counts,
+                        }));
+                    } else {
+                        let counts: Vec<String> =
+                            counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                        println!(
+                            "{} ({} mapped: {})",
+                            state.as_str(),
+                            elements.len(),
+                            counts.join(", ")
+                        );
+                    }
+                    return ExitCode::SUCCESS;
+                }
+            };
+            match wanted {
+                None => usage(format!(
+                    "no task `{task}`{} recorded in run `{run}` of DAG `{dag}`",
+                    map_index
+                        .map(|m| format!(" map index {m}"))
+                        .unwrap_or_default()
+                )),
+                Some(t) if json => {
+                    print_json(t);
+                    ExitCode::SUCCESS
+                }
+                Some(t) => {
+                    println!("{}", t.state.as_str());
+                    ExitCode::SUCCESS
                 }
             }
         }
@@ -773,18 +931,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             let Some(start) = d.task_index(&task) else {
                 return usage(format!("DAG `{dag}` has no task `{task}`"));
             };
-            let mut clear = vec![start];
-            if downstream {
-                let mut i = 0;
-                while i < clear.len() {
-                    for &n in d.tasks()[clear[i]].downstream() {
-                        if !clear.contains(&n) {
-                            clear.push(n);
-                        }
-                    }
-                    i += 1;
-                }
-            }
+            let clear = with_downstream(d, start, downstream);
             let store = match open_store(global).await {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -926,11 +1073,22 @@ async fn recorded_inputs(
         let mut inputs = Vec::new();
         for &u in node.inputs() {
             let up = dag.tasks()[u].id();
-            match xcoms
-                .iter()
-                .find(|(t, m, _)| t == up && *m == crate::store::NOT_MAPPED)
-            {
-                Some((_, _, v)) => inputs.push(crate::task::XCom(v.as_str().into())),
+            let value = if dag.tasks()[u].is_mapped() {
+                // A mapped task's output is the list of its elements' outputs.
+                let items: Vec<&str> = xcoms
+                    .iter()
+                    .filter(|(t, m, _)| t == up && *m >= 0)
+                    .map(|(_, _, v)| v.as_str())
+                    .collect();
+                (!items.is_empty()).then(|| format!("[{}]", items.join(",")))
+            } else {
+                xcoms
+                    .iter()
+                    .find(|(t, m, _)| t == up && *m == crate::store::NOT_MAPPED)
+                    .map(|(_, _, v)| v.clone())
+            };
+            match value {
+                Some(v) => inputs.push(crate::task::XCom(v.into())),
                 None => {
                     last_err = format!("no recorded output of `{up}`");
                     break;
@@ -999,20 +1157,112 @@ async fn clear_tasks(
     let tis = store.task_instances(dag, run).await?;
     for task in tasks {
         store.delete_xcom(dag, run, task).await?;
-        let latest = tis
-            .iter()
-            .filter(|t| t.task_id == *task)
-            .max_by_key(|t| t.try_number);
-        if let Some(t) = latest
-            && t.state != crate::store::TaskStateRecord::NoStatus
-        {
-            let mut cleared = t.clone();
-            cleared.state = crate::store::TaskStateRecord::NoStatus;
-            cleared.error = Some("cleared by `tasks clear`".into());
-            store.upsert_task_instance(&cleared).await?;
+        // Every element of a mapped task too.
+        for t in latest_tries(&tis, task) {
+            if t.state != crate::store::TaskStateRecord::NoStatus {
+                let mut cleared = t.clone();
+                cleared.state = crate::store::TaskStateRecord::NoStatus;
+                cleared.error = Some("cleared by `tasks clear`".into());
+                store.upsert_task_instance(&cleared).await?;
+            }
         }
     }
     Ok(())
+}
+
+/// The latest try of each instance of a task (one per map index), by map index.
+fn latest_tries<'a>(
+    tis: &'a [crate::store::TaskInstanceRecord],
+    task: &str,
+) -> Vec<&'a crate::store::TaskInstanceRecord> {
+    let mut latest = std::collections::BTreeMap::new();
+    for t in tis.iter().filter(|t| t.task_id == task) {
+        let e = latest.entry(t.map_index).or_insert(t);
+        if t.try_number > e.try_number {
+            *e = t;
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The state a mapped task's elements add up to (as the runner decides it).
+fn mapped_state(elements: &[&crate::store::TaskInstanceRecord]) -> crate::store::TaskStateRecord {
+    use crate::store::TaskStateRecord as S;
+    let has = |f: fn(S) -> bool| elements.iter().any(|t| f(t.state));
+    if has(|s| matches!(s, S::Failed | S::UpstreamFailed)) {
+        S::Failed
+    } else if has(|s| !matches!(s, S::Success | S::Skipped)) {
+        S::Running
+    } else if has(|s| s == S::Success) {
+        S::Success
+    } else {
+        S::Skipped
+    }
+}
+
+/// `start` and, with `downstream`, every task after it (breadth first).
+fn with_downstream(dag: &Dag, start: usize, downstream: bool) -> Vec<usize> {
+    let mut out = vec![start];
+    if downstream {
+        let mut i = 0;
+        while i < out.len() {
+            for &n in dag.tasks()[out[i]].downstream() {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Sets the latest try of each instance of `tasks` to `state` (only map index `only.1` of
+/// task `only.0` when given); a task never tried gets a try-0 row. Returns the instances marked.
+async fn mark_tasks(
+    store: &crate::store::Store,
+    dag: &str,
+    run: &str,
+    tasks: &[&str],
+    only: Option<(&str, i32)>,
+    state: crate::store::TaskStateRecord,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    let tis = store.task_instances(dag, run).await?;
+    let mut marked = Vec::new();
+    for task in tasks {
+        let mut rows: Vec<crate::store::TaskInstanceRecord> = latest_tries(&tis, task)
+            .into_iter()
+            .filter(|t| only.is_none_or(|(id, m)| id != *task || t.map_index == m))
+            .cloned()
+            .collect();
+        if rows.is_empty() {
+            rows.push(crate::store::TaskInstanceRecord {
+                dag_id: dag.to_owned(),
+                run_id: run.to_owned(),
+                task_id: (*task).to_owned(),
+                map_index: only
+                    .filter(|(id, _)| id == task)
+                    .map_or(crate::store::NOT_MAPPED, |(_, m)| m),
+                try_number: 0,
+                state,
+                start: Utc::now(),
+                end: None,
+                duration: None,
+                hostname: crate::runner::hostname(),
+                pid: None,
+                log_path: None,
+                error: None,
+            });
+        }
+        for mut t in rows {
+            t.state = state;
+            t.end = t.end.or(Some(Utc::now()));
+            t.error = Some(format!("marked {} by `tasks mark`", state.as_str()));
+            store.upsert_task_instance(&t).await?;
+            marked.push(t.label());
+        }
+    }
+    Ok(marked)
 }
 
 fn print_show(d: &Dag, v: &Value) {
@@ -1075,12 +1325,16 @@ fn print_show(d: &Dag, v: &Value) {
     }
 }
 
-fn print_logs(home: &std::path::Path, args: &LogsArgs, json: bool) -> ExitCode {
-    let dir = home
+async fn print_logs(global: &GlobalArgs, args: &LogsArgs, json: bool) -> ExitCode {
+    let mut dir = global
+        .home()
         .join("logs")
         .join(format!("dag_id={}", args.dag))
         .join(format!("run_id={}", args.run))
         .join(format!("task_id={}", args.task));
+    if let Some(m) = args.map_index {
+        dir.push(format!("map_index={m}"));
+    }
     let attempt = match args.attempt {
         Some(n) => n,
         None => {
@@ -1098,11 +1352,15 @@ fn print_logs(home: &std::path::Path, args: &LogsArgs, json: bool) -> ExitCode {
             });
             match latest {
                 Some(n) => n,
+                None if args.follow => 1,
                 None => return usage(format!("no logs in {}", dir.display())),
             }
         }
     };
     let path = dir.join(format!("attempt={attempt}.log"));
+    if args.follow {
+        return follow_log(global, args, attempt, &path).await;
+    }
     match std::fs::read_to_string(&path) {
         Ok(text) if json => {
             print_json(&serde_json::json!({"path": path, "attempt": attempt, "log": text}));
@@ -1113,5 +1371,54 @@ fn print_logs(home: &std::path::Path, args: &LogsArgs, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => usage(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// `logs --follow`: prints the log as it grows until the store says the attempt has ended
+/// (and everything written before that is printed), as `tail -f` that knows when to stop.
+async fn follow_log(global: &GlobalArgs, args: &LogsArgs, attempt: u32, path: &Path) -> ExitCode {
+    use std::io::{Read, Seek, Write};
+    const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let map_index = args
+        .map_index
+        .map_or(crate::store::NOT_MAPPED, |m| m as i32);
+    let mut offset = 0u64;
+    let mut waiting_said = false;
+    loop {
+        // Read the state first: once the attempt has ended, one more read gets the rest.
+        let ended = match store.task_instances(&args.dag, &args.run).await {
+            Ok(tis) => tis.iter().any(|t| {
+                t.task_id == args.task
+                    && t.map_index == map_index
+                    && t.try_number == attempt
+                    && t.state != crate::store::TaskStateRecord::Running
+            }),
+            Err(e) => return fail(e),
+        };
+        match std::fs::File::open(path) {
+            Ok(mut f) => {
+                let mut buf = Vec::new();
+                if f.seek(std::io::SeekFrom::Start(offset)).is_ok()
+                    && f.read_to_end(&mut buf).is_ok()
+                {
+                    offset += buf.len() as u64;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&buf).and_then(|_| out.flush());
+                }
+            }
+            Err(_) if !waiting_said => {
+                eprintln!("waiting for {} …", path.display());
+                waiting_said = true;
+            }
+            Err(_) => {}
+        }
+        if ended {
+            return ExitCode::SUCCESS;
+        }
+        tokio::time::sleep(POLL).await;
     }
 }

@@ -30,6 +30,7 @@ pub(crate) struct RunInfo {
 pub struct TaskContext {
     pub(crate) run: Arc<RunInfo>,
     pub(crate) task_id: Arc<str>,
+    pub(crate) map_index: Option<u32>,
     pub(crate) try_number: u32,
     pub(crate) max_tries: u32,
     pub(crate) cancel: CancellationToken,
@@ -43,6 +44,10 @@ impl TaskContext {
     /// The task id.
     pub fn task_id(&self) -> &str {
         &self.task_id
+    }
+    /// For an element of a mapped task (`task.expand(list)`), its index in the list.
+    pub fn map_index(&self) -> Option<u32> {
+        self.map_index
     }
     /// The run id, e.g. `manual__2024-01-01T00:00:00+00:00`.
     pub fn run_id(&self) -> &str {
@@ -139,6 +144,7 @@ impl TaskContext {
             try_number: 1,
             max_tries: 1,
             interval: None,
+            map_index: None,
         }
     }
 }
@@ -154,6 +160,7 @@ pub struct TaskContextBuilder {
     try_number: u32,
     max_tries: u32,
     interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    map_index: Option<u32>,
 }
 
 impl TaskContextBuilder {
@@ -183,6 +190,11 @@ impl TaskContextBuilder {
         self.max_tries = max;
         self
     }
+    /// Sets the map index (an element of a mapped task).
+    pub fn map_index(mut self, i: u32) -> Self {
+        self.map_index = Some(i);
+        self
+    }
     /// Builds the context and creates its data directory.
     pub fn build(self) -> TaskContext {
         let home = self.home.unwrap_or_else(crate::home::default_home);
@@ -203,6 +215,7 @@ impl TaskContextBuilder {
                 http: Arc::new(OnceLock::new()),
             }),
             task_id: self.task_id.into(),
+            map_index: self.map_index,
             try_number: self.try_number,
             max_tries: self.max_tries,
             cancel: CancellationToken::new(),

@@ -138,6 +138,8 @@ pub struct TaskNode {
     declared: TaskOptions,
     options: ResolvedTaskOptions,
     inputs: Vec<usize>,
+    /// Per input: whether the task is mapped over it (one instance per element).
+    mapped: Vec<bool>,
     upstream: Vec<usize>,
     downstream: Vec<usize>,
     pub(crate) erased: Arc<dyn ErasedTask>,
@@ -164,6 +166,14 @@ impl TaskNode {
     pub fn inputs(&self) -> &[usize] {
         &self.inputs
     }
+    /// Per input (parameter order): whether the task is mapped over it, as `.expand(…)` does.
+    pub fn mapped_inputs(&self) -> &[bool] {
+        &self.mapped
+    }
+    /// Whether the task runs once per element of an upstream list (`task.expand(list)`).
+    pub fn is_mapped(&self) -> bool {
+        self.mapped.contains(&true)
+    }
     /// Every upstream task (data and ordering), without repeats.
     pub fn upstream(&self) -> &[usize] {
         &self.upstream
@@ -180,6 +190,7 @@ impl fmt::Debug for TaskNode {
             .field("id", &self.id)
             .field("options", &self.options)
             .field("inputs", &self.inputs)
+            .field("mapped", &self.mapped)
             .field("upstream", &self.upstream)
             .finish_non_exhaustive()
     }
@@ -260,7 +271,16 @@ impl Dag {
     pub fn to_mermaid(&self) -> String {
         let mut out = format!("---\ntitle: {}\n---\nflowchart LR\n", self.id);
         for &i in &self.topo {
-            out.push_str(&format!("    t{i}[\"{}\"]\n", self.tasks[i].id));
+            // A mapped task is drawn once, as a stack (Mermaid's subroutine shape).
+            let (open, close, suffix) = if self.tasks[i].is_mapped() {
+                ("[[", "]]", " [ ]")
+            } else {
+                ("[", "]", "")
+            };
+            out.push_str(&format!(
+                "    t{i}{open}\"{}{suffix}\"{close}\n",
+                self.tasks[i].id
+            ));
         }
         for e in &self.edges {
             let arrow = match e.kind {
@@ -288,6 +308,8 @@ pub fn is_valid_task_id(id: &str) -> bool {
 /// A task added to a [`DagBuilder`], typed by its output.
 pub struct Handle<T> {
     node: usize,
+    /// Set on the handle `.expand(…)` passes: the task is mapped over this input.
+    mapped: bool,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -296,6 +318,34 @@ impl<T> Handle<T> {
     pub fn index(&self) -> usize {
         self.node
     }
+
+    /// The same task's output seen one element at a time (what `.expand(list)` passes to the
+    /// task call).
+    #[doc(hidden)]
+    pub fn each<E>(self) -> Handle<E> {
+        Handle {
+            node: self.node,
+            mapped: true,
+            _output: PhantomData,
+        }
+    }
+
+    /// The input a call records for this handle (used by `#[task]`).
+    #[doc(hidden)]
+    pub fn input(&self) -> Input {
+        Input {
+            node: self.node,
+            mapped: self.mapped,
+        }
+    }
+}
+
+/// One input of a task call: an upstream task, and whether the call maps over it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Input {
+    node: usize,
+    mapped: bool,
 }
 
 impl<T> Clone for Handle<T> {
@@ -317,13 +367,13 @@ impl<T> fmt::Debug for Handle<T> {
 pub struct Call<T> {
     spec: TaskSpec,
     erased: Arc<dyn ErasedTask>,
-    inputs: Vec<usize>,
+    inputs: Vec<Input>,
     _output: PhantomData<fn() -> T>,
 }
 
 impl<T> Call<T> {
-    /// A call of `D` with the given upstream task indices.
-    pub fn new<D: Task<Output = T>>(inputs: &[usize]) -> Self {
+    /// A call of `D` with the given inputs.
+    pub fn new<D: Task<Output = T>>(inputs: &[Input]) -> Self {
         Call {
             spec: D::spec(),
             erased: Arc::new(Erased::<D>::new()),
@@ -378,7 +428,7 @@ struct Pending {
 struct PendingNode {
     spec: TaskSpec,
     erased: Arc<dyn ErasedTask>,
-    inputs: Vec<usize>,
+    inputs: Vec<Input>,
 }
 
 impl fmt::Debug for PendingNode {
@@ -420,9 +470,9 @@ impl DagBuilder {
     #[doc(hidden)]
     pub fn add_call<T>(&mut self, call: Call<T>, id: Option<String>) -> Handle<T> {
         let node = self.tasks.len();
-        for &from in &call.inputs {
+        for input in &call.inputs {
             self.edges.push(Edge {
-                from,
+                from: input.node,
                 to: node,
                 kind: EdgeKind::Data,
             });
@@ -437,6 +487,19 @@ impl DagBuilder {
         });
         Handle {
             node,
+            mapped: false,
+            _output: PhantomData,
+        }
+    }
+
+    /// Adds a call made through `.expand(…)`: the task runs once per element (the cross
+    /// product when it maps over several lists) and downstream tasks get the outputs in order.
+    #[doc(hidden)]
+    pub fn add_mapped_call<T>(&mut self, call: Call<T>, id: Option<String>) -> Handle<Vec<T>> {
+        let h = self.add_call(call, id);
+        Handle {
+            node: h.node,
+            mapped: false,
             _output: PhantomData,
         }
     }
@@ -541,7 +604,8 @@ impl DagBuilder {
                 options: p.node.spec.options.or(defaults).resolve(),
                 id: p.id,
                 spec: p.node.spec,
-                inputs: p.node.inputs,
+                mapped: p.node.inputs.iter().map(|i| i.mapped).collect(),
+                inputs: p.node.inputs.iter().map(|i| i.node).collect(),
                 upstream: up,
                 downstream: down,
                 erased: p.node.erased,

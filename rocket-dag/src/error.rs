@@ -253,6 +253,17 @@ pub enum DagError {
         /// The id looked for.
         task: String,
     },
+    /// A map index that does not fit the task: given for a task that is not mapped, missing
+    /// for one that is, or past the end of its lists.
+    #[error("DAG `{dag}`, task `{task}`: {message}")]
+    MapIndex {
+        /// The DAG.
+        dag: String,
+        /// The task.
+        task: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Edges form a cycle; the path names every task on it.
     #[error("DAG `{dag}` has a cycle: {}", path.join(" -> "))]
     Cycle {

@@ -85,7 +85,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::context::TaskContext;
-    pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle};
+    pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle, Input};
     pub use crate::error::TaskError;
     pub use crate::schedule::Schedule;
     pub use crate::task::{Layer, Task, TaskKind, TaskOptions, TaskSpec, TriggerRule, XCom};
@@ -206,6 +206,37 @@ pub mod __private {
         s.source = source;
         s.output_type = output_type;
         s
+    }
+
+    /// A list an upstream task returns, which `.expand(…)` maps a task over; its message is
+    /// what a user sees for `.expand(x)` where `x` is not a list.
+    #[diagnostic::on_unimplemented(
+        message = "`.expand(…)` maps a task over a list, but this upstream task returns `{Self}`",
+        label = "returns `{Self}`, not a `Vec<_>`",
+        note = "the upstream task must return `Vec<T>` (or `Result<Vec<T>, _>`); the mapped task then takes one `T`"
+    )]
+    pub trait Expandable {
+        /// One element.
+        type Item;
+    }
+
+    impl<T> Expandable for Vec<T> {
+        type Item = T;
+    }
+
+    /// `.expand(list)`: the list's task, seen one element at a time.
+    pub fn each<L: Expandable>(list: Handle<L>) -> Handle<L::Item> {
+        list.each()
+    }
+
+    /// Adds a mapped task call (`task.expand(list)`) under its default id.
+    pub fn add_mapped<T>(b: &mut DagBuilder, call: Call<T>) -> Handle<Vec<T>> {
+        b.add_mapped_call(call, None)
+    }
+
+    /// Adds a mapped task call under the id given with `.task_id("…")`.
+    pub fn add_mapped_as<T>(b: &mut DagBuilder, call: Call<T>, id: &'static str) -> Handle<Vec<T>> {
+        b.add_mapped_call(call, Some(id.to_owned()))
     }
 
     /// Adds a task call under its default id.

@@ -1,7 +1,7 @@
 //! Runs one DAG run: starts each task as soon as its trigger rule allows, retries, times out,
 //! isolates panics and stops cleanly when interrupted.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -124,25 +124,45 @@ pub struct AttemptReport {
 pub struct TaskInstanceReport {
     /// The task id.
     pub task_id: String,
+    /// The element's index, for one element of a mapped task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_index: Option<u32>,
     /// Final state.
     pub state: TaskState,
     /// Every attempt, in order.
     pub attempts: Vec<AttemptReport>,
     /// Why it did not succeed (for upstream_failed and skipped too).
     pub reason: Option<String>,
-    /// Its output as JSON (Airflow's XCom), when it succeeded.
+    /// Its output as JSON (Airflow's XCom), when it succeeded; for a mapped task, the list of
+    /// what its succeeded elements returned, even when others failed.
     #[serde(skip)]
     pub output: Option<XCom>,
+    /// For a mapped task, one report per element, in map index order (the task's own
+    /// `attempts` are then empty and its state sums theirs up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapped: Vec<TaskInstanceReport>,
 }
 
 impl TaskInstanceReport {
-    /// Number of attempts made.
+    /// Number of attempts made (by every element, for a mapped task).
     pub fn tries(&self) -> u32 {
-        self.attempts.len() as u32
+        self.attempts.len() as u32 + self.mapped.iter().map(Self::tries).sum::<u32>()
     }
-    /// Sum of the attempts' durations.
+    /// Sum of the attempts' durations (of every element, for a mapped task).
     pub fn duration(&self) -> Duration {
-        self.attempts.iter().map(|a| a.duration).sum()
+        self.attempts.iter().map(|a| a.duration).sum::<Duration>()
+            + self.mapped.iter().map(Self::duration).sum::<Duration>()
+    }
+    /// `task` or, for an element of a mapped task, `task[3]`.
+    pub fn label(&self) -> String {
+        match self.map_index {
+            Some(i) => format!("{}[{i}]", self.task_id),
+            None => self.task_id.clone(),
+        }
+    }
+    /// One element of a mapped task.
+    pub fn element(&self, map_index: u32) -> Option<&TaskInstanceReport> {
+        self.mapped.iter().find(|m| m.map_index == Some(map_index))
     }
     /// The output, deserialized.
     pub fn output<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
@@ -183,10 +203,17 @@ impl DagRunReport {
 
     /// The end-of-run table: task, state, tries, duration.
     pub fn summary_table(&self) -> String {
+        let name = |t: &TaskInstanceReport| {
+            if t.mapped.is_empty() {
+                t.task_id.clone()
+            } else {
+                format!("{} [{}]", t.task_id, t.mapped.len())
+            }
+        };
         let w = self
             .tasks
             .iter()
-            .map(|t| t.task_id.len())
+            .map(|t| name(t).len())
             .max()
             .unwrap_or(4)
             .max(4);
@@ -208,7 +235,7 @@ impl DagRunReport {
         for t in &self.tasks {
             out.push_str(&format!(
                 "{:<w$}  {:<15}  {:>5}  {:>10}\n",
-                t.task_id,
+                name(t),
                 t.state.as_str(),
                 t.tries(),
                 format!("{:.3}s", t.duration().as_secs_f64()),
@@ -396,18 +423,28 @@ impl Runner {
         });
     }
 
-    /// Path of an attempt's log: `<home>/logs/dag_id=…/run_id=…/task_id=…/attempt=N.log`.
-    pub fn log_path(&self, dag_id: &str, run_id: &str, task_id: &str, try_number: u32) -> PathBuf {
-        attempt_log_path(&self.home, dag_id, run_id, task_id, try_number)
+    /// Path of an attempt's log: `<home>/logs/dag_id=…/run_id=…/task_id=…/attempt=N.log`, with
+    /// `map_index=I/` before the file for an element of a mapped task (Airflow's layout).
+    pub fn log_path(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        map_index: Option<u32>,
+        try_number: u32,
+    ) -> PathBuf {
+        attempt_log_path(&self.home, dag_id, run_id, task_id, map_index, try_number)
     }
 
     /// Runs one attempt of one task now, as `airflow tasks test` does: no dependency checks, no
     /// retries, no attempt log file (events go to the console). `inputs` are the upstream
-    /// outputs in parameter order.
+    /// outputs in parameter order; for a mapped task, `map_index` picks the element to run
+    /// (the lists it maps over are given whole, as their tasks returned them).
     pub async fn run_task(
         &self,
         dag: &Dag,
         task_id: &str,
+        map_index: Option<u32>,
         request: RunRequest,
         inputs: Vec<XCom>,
     ) -> Result<TaskInstanceReport, crate::error::DagError> {
@@ -426,10 +463,40 @@ impl Runner {
                 given: inputs.len(),
             });
         }
+        let map_error = |message: String| crate::error::DagError::MapIndex {
+            dag: dag.id().to_owned(),
+            task: task_id.to_owned(),
+            message,
+        };
+        let inputs = match (node.is_mapped(), map_index) {
+            (false, None) => inputs,
+            (false, Some(_)) => return Err(map_error("the task is not mapped".into())),
+            (true, None) => {
+                return Err(map_error(
+                    "the task is mapped: choose the element to run with a map index".into(),
+                ));
+            }
+            (true, Some(i)) => {
+                let task = dag.task_index(task_id).expect("found above");
+                let lists = Mapping::new(dag, task, inputs).map_err(map_error)?;
+                if i as usize >= lists.len() {
+                    return Err(map_error(format!(
+                        "map index {i} is out of range: the task has {} element(s)",
+                        lists.len()
+                    )));
+                }
+                lists.element(i as usize)
+            }
+        };
+        let label = match map_index {
+            Some(i) => format!("{task_id}[{i}]"),
+            None => task_id.to_owned(),
+        };
         let info = self.run_info(dag, &request);
         let ctx = TaskContext {
             run: info.clone(),
             task_id: task_id.into(),
+            map_index,
             try_number: 1,
             max_tries: 1,
             cancel: self.cancel.child_token(),
@@ -437,7 +504,7 @@ impl Runner {
         let span = tracing::error_span!(
             target: "rocket_dag::task",
             "task",
-            task_id,
+            task_id = label,
             dag_id = dag.id(),
             run_id = &*info.run_id,
             try_number = 1,
@@ -459,6 +526,7 @@ impl Runner {
         };
         Ok(TaskInstanceReport {
             task_id: task_id.to_owned(),
+            map_index,
             state,
             attempts: vec![AttemptReport {
                 try_number: 1,
@@ -470,6 +538,7 @@ impl Runner {
             }],
             reason: error,
             output,
+            mapped: Vec::new(),
         })
     }
 
@@ -517,17 +586,28 @@ impl Runner {
     }
 }
 
-fn attempt_log_path(home: &Path, dag: &str, run: &str, task: &str, try_number: u32) -> PathBuf {
-    home.join("logs")
+fn attempt_log_path(
+    home: &Path,
+    dag: &str,
+    run: &str,
+    task: &str,
+    map_index: Option<u32>,
+    try_number: u32,
+) -> PathBuf {
+    let mut path = home
+        .join("logs")
         .join(format!("dag_id={dag}"))
         .join(format!("run_id={run}"))
-        .join(format!("task_id={task}"))
-        .join(format!("attempt={try_number}.log"))
+        .join(format!("task_id={task}"));
+    if let Some(i) = map_index {
+        path.push(format!("map_index={i}"));
+    }
+    path.join(format!("attempt={try_number}.log"))
 }
 
 enum Event {
     Done {
-        idx: usize,
+        unit: usize,
         start: DateTime<Utc>,
         elapsed: Duration,
         result: Result<XCom, TaskError>,
@@ -565,14 +645,78 @@ impl Counts {
     }
 }
 
+/// What runs: a task, or one element of a mapped task. Units `0..n` are the DAG's tasks (for a
+/// mapped task, the unit holds the state of the whole mapped task); elements follow.
+#[derive(Debug)]
+struct Unit {
+    task: usize,
+    map_index: Option<u32>,
+    /// `task` or `task[3]`: how logs and messages name it.
+    label: Arc<str>,
+    state: TaskState,
+    reason: Option<String>,
+    attempts: Vec<AttemptReport>,
+    /// Tries made before this execution (a resumed run continues their numbering).
+    base_tries: u32,
+    /// When the running attempt started.
+    started: Option<(DateTime<Utc>, Instant)>,
+    /// An element's own inputs; a task reads its upstream outputs when it starts.
+    inputs: Option<Vec<XCom>>,
+    output: Option<XCom>,
+}
+
+impl Unit {
+    fn new(task: usize, map_index: Option<u32>, label: Arc<str>) -> Self {
+        Unit {
+            task,
+            map_index,
+            label,
+            state: TaskState::NoStatus,
+            reason: None,
+            attempts: Vec::new(),
+            base_tries: 0,
+            started: None,
+            inputs: None,
+            output: None,
+        }
+    }
+
+    fn report(&mut self, task_id: &str) -> TaskInstanceReport {
+        TaskInstanceReport {
+            task_id: task_id.to_owned(),
+            map_index: self.map_index,
+            state: self.state,
+            attempts: std::mem::take(&mut self.attempts),
+            reason: self.reason.take(),
+            output: self.output.take(),
+            mapped: Vec::new(),
+        }
+    }
+}
+
+/// The elements of a mapped task that has been expanded.
+#[derive(Debug)]
+struct Expanded {
+    units: std::ops::Range<usize>,
+    unfinished: usize,
+}
+
+/// What the store knew of one element of a mapped task when the run resumed.
+#[derive(Debug)]
+struct StoredElement {
+    attempts: Vec<AttemptReport>,
+    state: Option<TaskState>,
+    reason: Option<String>,
+    output: Option<XCom>,
+}
+
 struct DagRun<'a> {
     dag: &'a Dag,
     info: Arc<RunInfo>,
     runner: &'a Runner,
-    states: Vec<TaskState>,
-    reasons: Vec<Option<String>>,
-    attempts: Vec<Vec<AttemptReport>>,
-    outputs: Vec<Option<XCom>>,
+    units: Vec<Unit>,
+    /// Per task: its elements, once a mapped task is expanded.
+    expanded: Vec<Option<Expanded>>,
     /// Over every upstream task.
     upstream: Vec<Counts>,
     /// Over the distinct tasks whose outputs the task takes.
@@ -580,23 +724,20 @@ struct DagRun<'a> {
     input_totals: Vec<usize>,
     ready: VecDeque<usize>,
     running: usize,
-    /// When the running attempt of each task started.
-    started: Vec<Option<(DateTime<Utc>, Instant)>>,
     set: JoinSet<Event>,
-    task_ids: Vec<Arc<str>>,
     finished_count: usize,
-    /// Tries made before this execution (a resumed run continues their numbering).
-    base_tries: Vec<u32>,
+    /// Elements of mapped tasks recorded by an earlier execution of this run.
+    stored_elements: HashMap<(usize, u32), StoredElement>,
 }
 
 impl<'a> DagRun<'a> {
-    fn report_progress(&self, idx: usize) {
+    fn report_progress(&self, unit: usize) {
         if let Some(hook) = &self.runner.progress {
             (hook.0)(&Progress {
-                task_id: &self.task_ids[idx],
-                state: self.states[idx],
+                task_id: &self.units[unit].label,
+                state: self.units[unit].state,
                 finished: self.finished_count,
-                total: self.states.len(),
+                total: self.dag.tasks().len(),
             });
         }
     }
@@ -617,21 +758,26 @@ impl<'a> DagRun<'a> {
             dag,
             info,
             runner,
-            states: vec![TaskState::NoStatus; n],
-            reasons: vec![None; n],
-            attempts: vec![Vec::new(); n],
-            outputs: vec![None; n],
+            units: dag
+                .tasks()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Unit::new(i, None, t.id().into()))
+                .collect(),
+            expanded: (0..n).map(|_| None).collect(),
             upstream: vec![Counts::default(); n],
             inputs: vec![Counts::default(); n],
             input_totals,
             ready: VecDeque::new(),
             running: 0,
-            started: vec![None; n],
             set: JoinSet::new(),
-            task_ids: dag.tasks().iter().map(|t| Arc::from(t.id())).collect(),
             finished_count: 0,
-            base_tries: vec![0; n],
+            stored_elements: HashMap::new(),
         }
+    }
+
+    fn task_id(&self, unit: usize) -> &str {
+        self.dag.tasks()[self.units[unit].task].id()
     }
 
     /// Loads what the store knows of this run: finished tasks keep their state and output,
@@ -650,7 +796,7 @@ impl<'a> DagRun<'a> {
                 for ti in dead {
                     tracing::warn!(
                         "task `{}` try {} was left running by a process that died: recorded as failed",
-                        ti.task_id,
+                        ti.label(),
                         ti.try_number
                     );
                 }
@@ -664,27 +810,33 @@ impl<'a> DagRun<'a> {
                 return;
             }
         };
-        let xcoms: std::collections::HashMap<String, String> =
+        let mut xcoms: HashMap<(String, i32), String> =
             match store.load_xcoms(&dag_id, &run_id).await {
-                Ok(x) => x
-                    .into_iter()
-                    .filter(|(_, m, _)| *m == NOT_MAPPED)
-                    .map(|(t, _, v)| (t, v))
-                    .collect(),
+                Ok(x) => x.into_iter().map(|(t, m, v)| ((t, m), v)).collect(),
                 Err(e) => {
                     tracing::error!("{e}");
                     Default::default()
                 }
             };
+        let index: HashMap<&str, usize> = self
+            .dag
+            .tasks()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id(), i))
+            .collect();
+        // Tries per (task, map index), in order.
+        let mut tries: std::collections::BTreeMap<(usize, i32), Vec<&TaskInstanceRecord>> =
+            Default::default();
+        for t in tis.iter().filter(|t| t.try_number > 0) {
+            if let Some(&i) = index.get(t.task_id.as_str()) {
+                tries.entry((i, t.map_index)).or_default().push(t);
+            }
+        }
         let mut resumed = 0;
-        for (idx, id) in self.task_ids.clone().iter().enumerate() {
-            let mut tries: Vec<&TaskInstanceRecord> = tis
-                .iter()
-                .filter(|t| *t.task_id == **id && t.map_index == NOT_MAPPED && t.try_number > 0)
-                .collect();
+        for ((idx, map_index), mut tries) in tries {
             tries.sort_by_key(|t| t.try_number);
-            self.base_tries[idx] = tries.last().map_or(0, |t| t.try_number);
-            self.attempts[idx] = tries
+            let attempts: Vec<AttemptReport> = tries
                 .iter()
                 .map(|t| AttemptReport {
                     try_number: t.try_number,
@@ -695,24 +847,46 @@ impl<'a> DagRun<'a> {
                     log_path: t.log_path.clone().map(PathBuf::from).unwrap_or_default(),
                 })
                 .collect();
-            let Some(last) = tries.last() else { continue };
-            match (last.state, xcoms.get(&**id)) {
-                (TaskStateRecord::Success, Some(value)) => {
-                    self.states[idx] = TaskState::Success;
-                    self.outputs[idx] = Some(XCom(value.as_str().into()));
-                    resumed += 1;
+            let last = tries.last().expect("grouped tries are not empty");
+            let output = xcoms
+                .remove(&(last.task_id.clone(), map_index))
+                .map(|v| XCom(v.into()));
+            let (state, output) = match (last.state, output) {
+                (TaskStateRecord::Success, Some(out)) => (Some(TaskState::Success), Some(out)),
+                // Marked success by hand (`tasks mark`): it produced nothing.
+                (TaskStateRecord::Success, None) => {
+                    (Some(TaskState::Success), Some(XCom("null".into())))
                 }
-                (TaskStateRecord::Skipped, _) => {
-                    self.states[idx] = TaskState::Skipped;
-                    self.reasons[idx] = last.error.clone();
-                    resumed += 1;
+                (TaskStateRecord::Skipped, _) => (Some(TaskState::Skipped), None),
+                _ => (None, None),
+            };
+            resumed += usize::from(state.is_some());
+            if map_index == NOT_MAPPED {
+                let unit = &mut self.units[idx];
+                unit.base_tries = last.try_number;
+                unit.attempts = attempts;
+                if let Some(state) = state {
+                    unit.state = state;
+                    unit.output = output;
+                    unit.reason = (state == TaskState::Skipped)
+                        .then(|| last.error.clone())
+                        .flatten();
                 }
-                _ => {}
+            } else if let Ok(m) = u32::try_from(map_index) {
+                self.stored_elements.insert(
+                    (idx, m),
+                    StoredElement {
+                        attempts,
+                        state,
+                        reason: last.error.clone(),
+                        output,
+                    },
+                );
             }
         }
         if resumed > 0 {
             tracing::info!(
-                "resuming run {run_id}: {resumed} task(s) already finished are not run again"
+                "resuming run {run_id}: {resumed} task instance(s) already finished are not run again"
             );
         }
     }
@@ -745,31 +919,19 @@ impl<'a> DagRun<'a> {
         }
     }
 
-    /// Records one try of a task (or, with try 0, a task decided without running).
-    async fn persist_try(&self, idx: usize, attempt: &AttemptReport, output: Option<&XCom>) {
+    /// Records one try of a unit (or, with try 0, one decided without running), with its
+    /// output when it succeeded, in one transaction.
+    async fn persist_try(&self, unit: usize, attempt: &AttemptReport, output: Option<&XCom>) {
         let Some(store) = &self.runner.store else {
             return;
         };
-        let (dag_id, run_id) = (&*self.info.dag_id, &*self.info.run_id);
-        if let Some(out) = output
-            && let Err(e) = store
-                .save_xcom(
-                    dag_id,
-                    run_id,
-                    &self.task_ids[idx],
-                    NOT_MAPPED,
-                    out.as_json(),
-                )
-                .await
-        {
-            tracing::error!("{e}");
-        }
+        let u = &self.units[unit];
         let running = attempt.state == TaskState::Running;
         let record = TaskInstanceRecord {
-            dag_id: dag_id.to_owned(),
-            run_id: run_id.to_owned(),
-            task_id: self.task_ids[idx].to_string(),
-            map_index: NOT_MAPPED,
+            dag_id: self.info.dag_id.to_string(),
+            run_id: self.info.run_id.to_string(),
+            task_id: self.task_id(unit).to_owned(),
+            map_index: u.map_index.map_or(NOT_MAPPED, |m| m as i32),
             try_number: attempt.try_number,
             state: attempt.state.as_str().parse_record(),
             start: attempt.start,
@@ -781,7 +943,7 @@ impl<'a> DagRun<'a> {
                 .then(|| attempt.log_path.display().to_string()),
             error: attempt.error.clone(),
         };
-        if let Err(e) = store.upsert_task_instance(&record).await {
+        if let Err(e) = store.record_try(&record, output.map(XCom::as_json)).await {
             tracing::error!("{e}");
         }
     }
@@ -799,14 +961,14 @@ impl<'a> DagRun<'a> {
             self.resume(&store).await;
             self.persist_run(RunStateRecord::Running, None).await;
             for &i in self.dag.topological_order() {
-                if self.states[i].is_finished() {
+                if self.units[i].state.is_finished() {
                     self.finished(i);
                 }
             }
         }
         // Roots, and tasks whose rule needs no upstream (`always`), may start right away.
         for &i in self.dag.topological_order() {
-            if self.states[i] == TaskState::NoStatus && self.evaluate(i) {
+            if self.units[i].state == TaskState::NoStatus && self.evaluate(i) {
                 self.finished(i);
             }
         }
@@ -815,10 +977,10 @@ impl<'a> DagRun<'a> {
         let mut interrupted = false;
         loop {
             while self.running < max_active && !cancel.is_cancelled() {
-                let Some(idx) = self.ready.pop_front() else {
+                let Some(unit) = self.ready.pop_front() else {
                     break;
                 };
-                self.start_attempt(idx).await;
+                self.start_attempt(unit).await;
             }
             if self.set.is_empty() {
                 break;
@@ -837,8 +999,10 @@ impl<'a> DagRun<'a> {
                 },
             }
         }
-        let failed = self.states.iter().any(|s| {
-            matches!(s, TaskState::Failed | TaskState::UpstreamFailed) || !s.is_finished()
+        let n = self.dag.tasks().len();
+        let failed = self.units[..n].iter().any(|u| {
+            matches!(u.state, TaskState::Failed | TaskState::UpstreamFailed)
+                || !u.state.is_finished()
         });
         let state = if failed || interrupted {
             RunState::Failed
@@ -846,21 +1010,25 @@ impl<'a> DagRun<'a> {
             RunState::Success
         };
         if self.runner.store.is_some() {
-            // Tasks decided without running (upstream_failed, skipped by rule, never reached).
+            // Units decided without running (upstream_failed, skipped by rule, never reached);
+            // an expanded mapped task is recorded by its elements.
             let now = Utc::now();
-            for i in 0..self.states.len() {
-                if self.attempts[i].len() as u32 == self.base_tries[i]
-                    && self.states[i] != TaskState::Success
+            for u in 0..self.units.len() {
+                let unit = &self.units[u];
+                let expanded = u < n && self.expanded[u].is_some();
+                if !expanded
+                    && unit.attempts.len() as u32 == unit.base_tries
+                    && unit.state != TaskState::Success
                 {
                     let decided = AttemptReport {
                         try_number: 0,
-                        state: self.states[i],
+                        state: unit.state,
                         start: now,
                         duration: Duration::ZERO,
-                        error: self.reasons[i].clone(),
+                        error: unit.reason.clone(),
                         log_path: PathBuf::new(),
                     };
-                    self.persist_try(i, &decided, None).await;
+                    self.persist_try(u, &decided, None).await;
                 }
             }
             let record_state = match state {
@@ -869,6 +1037,19 @@ impl<'a> DagRun<'a> {
             };
             self.persist_run(record_state, Some(Utc::now())).await;
         }
+        let tasks = self
+            .dag
+            .topological_order()
+            .iter()
+            .map(|&i| {
+                let mut report = self.units[i].report(self.dag.tasks()[i].id());
+                if let Some(e) = &self.expanded[i] {
+                    let id = self.dag.tasks()[i].id();
+                    report.mapped = e.units.clone().map(|u| self.units[u].report(id)).collect();
+                }
+                report
+            })
+            .collect();
         let report = DagRunReport {
             dag_id: self.dag.id().to_owned(),
             run_id: self.info.run_id.to_string(),
@@ -878,18 +1059,7 @@ impl<'a> DagRun<'a> {
             interrupted,
             start,
             duration: clock.elapsed(),
-            tasks: self
-                .dag
-                .topological_order()
-                .iter()
-                .map(|&i| TaskInstanceReport {
-                    task_id: self.dag.tasks()[i].id().to_owned(),
-                    state: self.states[i],
-                    attempts: std::mem::take(&mut self.attempts[i]),
-                    reason: self.reasons[i].take(),
-                    output: self.outputs[i].take(),
-                })
-                .collect(),
+            tasks,
         };
         crate::logging::flush().await;
         match state {
@@ -933,13 +1103,20 @@ impl<'a> DagRun<'a> {
                 self.handle(event, false).await;
             }
         }
-        for i in 0..self.states.len() {
-            match self.states[i] {
+        let n = self.dag.tasks().len();
+        for u in 0..self.units.len() {
+            if u < n && self.expanded[u].is_some() {
+                // Decided below, from its elements.
+                continue;
+            }
+            match self.units[u].state {
                 TaskState::Running => {
                     let err = TaskError::cancelled("the run was interrupted");
-                    let (start, clock) = self.started[i].unwrap_or((Utc::now(), Instant::now()));
-                    let try_number = self.attempts[i].len() as u32 + 1;
-                    let log_path = self.log_path(i, try_number);
+                    let (start, clock) = self.units[u]
+                        .started
+                        .unwrap_or((Utc::now(), Instant::now()));
+                    let try_number = self.units[u].attempts.len() as u32 + 1;
+                    let log_path = self.log_path(u, try_number);
                     if self.runner.attempt_logs {
                         crate::logging::append(
                             log_path.clone(),
@@ -957,58 +1134,73 @@ impl<'a> DagRun<'a> {
                         error: Some(err.to_string()),
                         log_path,
                     };
-                    self.persist_try(i, &attempt, None).await;
-                    self.attempts[i].push(attempt);
-                    self.fail(i, err.to_string());
+                    self.persist_try(u, &attempt, None).await;
+                    self.units[u].attempts.push(attempt);
+                    self.fail(u, err.to_string());
                 }
-                TaskState::UpForRetry => self.fail(i, "interrupted while waiting to retry".into()),
+                TaskState::UpForRetry => self.fail(u, "interrupted while waiting to retry".into()),
                 TaskState::Queued => {
-                    self.states[i] = TaskState::NoStatus;
-                    self.reasons[i] = Some("not started: the run was interrupted".into());
+                    self.units[u].state = TaskState::NoStatus;
+                    self.units[u].reason = Some("not started: the run was interrupted".into());
                 }
                 _ => {}
+            }
+        }
+        for t in 0..n {
+            if self.expanded[t].is_some() && !self.units[t].state.is_finished() {
+                self.fail(
+                    t,
+                    "the run was interrupted while its mapped instances ran".into(),
+                );
             }
         }
         self.ready.clear();
     }
 
-    fn fail(&mut self, idx: usize, reason: String) {
-        self.states[idx] = TaskState::Failed;
-        self.reasons[idx] = Some(reason);
+    fn fail(&mut self, unit: usize, reason: String) {
+        self.units[unit].state = TaskState::Failed;
+        self.units[unit].reason = Some(reason);
     }
 
-    fn log_path(&self, idx: usize, try_number: u32) -> PathBuf {
+    fn log_path(&self, unit: usize, try_number: u32) -> PathBuf {
         attempt_log_path(
             &self.runner.home,
             &self.info.dag_id,
             &self.info.run_id,
-            &self.task_ids[idx],
+            self.task_id(unit),
+            self.units[unit].map_index,
             try_number,
         )
     }
 
-    async fn start_attempt(&mut self, idx: usize) {
-        let node = &self.dag.tasks()[idx];
+    async fn start_attempt(&mut self, unit: usize) {
+        let task = self.units[unit].task;
+        let node = &self.dag.tasks()[task];
         let opts = *node.options();
-        let try_number = self.attempts[idx].len() as u32 + 1;
-        let max_tries = self.base_tries[idx] + opts.max_tries();
-        let inputs: Vec<XCom> = node
-            .inputs()
-            .iter()
-            .map(|&u| {
-                self.outputs[u]
-                    .clone()
-                    .expect("data inputs are checked before a task is queued")
-            })
-            .collect();
+        let try_number = self.units[unit].attempts.len() as u32 + 1;
+        let max_tries = self.units[unit].base_tries + opts.max_tries();
+        let inputs: Vec<XCom> = match &self.units[unit].inputs {
+            Some(own) => own.clone(),
+            None => node
+                .inputs()
+                .iter()
+                .map(|&u| {
+                    self.units[u]
+                        .output
+                        .clone()
+                        .expect("data inputs are checked before a task is queued")
+                })
+                .collect(),
+        };
         let ctx = TaskContext {
             run: self.info.clone(),
-            task_id: self.task_ids[idx].clone(),
+            task_id: node.id().into(),
+            map_index: self.units[unit].map_index,
             try_number,
             max_tries,
             cancel: self.runner.cancel.child_token(),
         };
-        self.started[idx] = Some((Utc::now(), Instant::now()));
+        self.units[unit].started = Some((Utc::now(), Instant::now()));
         // Durable before the attempt runs: a crash from here on is seen on the next start.
         let running = AttemptReport {
             try_number,
@@ -1016,12 +1208,11 @@ impl<'a> DagRun<'a> {
             start: Utc::now(),
             duration: Duration::ZERO,
             error: None,
-            log_path: self.log_path(idx, try_number),
+            log_path: self.log_path(unit, try_number),
         };
-        self.persist_try(idx, &running, None).await;
-        let node = &self.dag.tasks()[idx];
+        self.persist_try(unit, &running, None).await;
         let log_field = if self.runner.attempt_logs {
-            self.log_path(idx, try_number).display().to_string()
+            running.log_path.display().to_string()
         } else {
             String::new()
         };
@@ -1030,22 +1221,22 @@ impl<'a> DagRun<'a> {
         let span = tracing::error_span!(
             target: "rocket_dag::task",
             "task",
-            task_id = &*self.task_ids[idx],
+            task_id = &*self.units[unit].label,
             dag_id = &*self.info.dag_id,
             run_id = &*self.info.run_id,
             try_number,
             log = log_field,
         );
-        let erased = node.erased.clone();
+        let erased = self.dag.tasks()[task].erased.clone();
         let grace = self.runner.cancel_grace;
-        self.states[idx] = TaskState::Running;
+        self.units[unit].state = TaskState::Running;
         self.running += 1;
-        self.report_progress(idx);
+        self.report_progress(unit);
         self.set.spawn(
             async move {
                 let (start, elapsed, result) = attempt(ctx, erased, inputs, opts, grace).await;
                 Event::Done {
-                    idx,
+                    unit,
                     start,
                     elapsed,
                     result,
@@ -1057,81 +1248,83 @@ impl<'a> DagRun<'a> {
 
     /// Applies an event; `retry` is false while the run is being interrupted.
     async fn handle(&mut self, event: Event, retry: bool) {
-        let (idx, start, elapsed, result) = match event {
-            Event::RetryDue(idx) => {
-                if self.states[idx] == TaskState::UpForRetry {
-                    self.states[idx] = TaskState::Queued;
-                    self.ready.push_back(idx);
+        let (unit, start, elapsed, result) = match event {
+            Event::RetryDue(unit) => {
+                if self.units[unit].state == TaskState::UpForRetry {
+                    self.units[unit].state = TaskState::Queued;
+                    self.ready.push_back(unit);
                 }
                 return;
             }
             Event::Done {
-                idx,
+                unit,
                 start,
                 elapsed,
                 result,
-            } => (idx, start, elapsed, result),
+            } => (unit, start, elapsed, result),
         };
         self.running -= 1;
-        self.started[idx] = None;
-        let try_number = self.attempts[idx].len() as u32 + 1;
-        let opts = *self.dag.tasks()[idx].options();
-        let task_id = self.task_ids[idx].clone();
+        self.units[unit].started = None;
+        let try_number = self.units[unit].attempts.len() as u32 + 1;
+        let opts = *self.dag.tasks()[self.units[unit].task].options();
+        let label = self.units[unit].label.clone();
         let mut attempt = AttemptReport {
             try_number,
             state: TaskState::Success,
             start,
             duration: elapsed,
             error: None,
-            log_path: self.log_path(idx, try_number),
+            log_path: self.log_path(unit, try_number),
         };
         let error = match result {
             Ok(out) => {
                 // The output and the success are durable before any downstream task starts.
-                self.persist_try(idx, &attempt, Some(&out)).await;
-                self.attempts[idx].push(attempt);
-                self.outputs[idx] = Some(out);
-                self.states[idx] = TaskState::Success;
-                self.finished(idx);
+                self.persist_try(unit, &attempt, Some(&out)).await;
+                let u = &mut self.units[unit];
+                u.attempts.push(attempt);
+                u.output = Some(out);
+                u.state = TaskState::Success;
+                self.unit_finished(unit);
                 return;
             }
             Err(e) => e,
         };
         let msg = error.to_string();
         attempt.error = Some(msg.clone());
-        let max_tries = self.base_tries[idx] + opts.max_tries();
+        let max_tries = self.units[unit].base_tries + opts.max_tries();
         if error.is_skip() {
             attempt.state = TaskState::Skipped;
-            self.persist_try(idx, &attempt, None).await;
-            self.attempts[idx].push(attempt);
-            self.states[idx] = TaskState::Skipped;
-            self.reasons[idx] = Some(format!("skipped: {msg}"));
-            self.finished(idx);
+            self.persist_try(unit, &attempt, None).await;
+            let u = &mut self.units[unit];
+            u.attempts.push(attempt);
+            u.state = TaskState::Skipped;
+            u.reason = Some(format!("skipped: {msg}"));
+            self.unit_finished(unit);
         } else if retry && error.is_retryable() && try_number < max_tries {
             let delay = retry::delay(
                 &opts,
                 &self.info.dag_id,
-                &task_id,
+                &label,
                 &self.info.run_id,
                 try_number,
             );
             attempt.state = TaskState::UpForRetry;
-            self.persist_try(idx, &attempt, None).await;
-            self.attempts[idx].push(attempt);
-            self.states[idx] = TaskState::UpForRetry;
+            self.persist_try(unit, &attempt, None).await;
+            self.units[unit].attempts.push(attempt);
+            self.units[unit].state = TaskState::UpForRetry;
             tracing::warn!(
-                task_id = &*task_id,
+                task_id = &*label,
                 "attempt {try_number} of {max_tries} failed: {msg}; retrying in {}",
                 crate::task::format_duration(delay)
             );
             self.set.spawn(async move {
                 tokio::time::sleep(delay).await;
-                Event::RetryDue(idx)
+                Event::RetryDue(unit)
             });
         } else {
             attempt.state = TaskState::Failed;
-            self.persist_try(idx, &attempt, None).await;
-            self.attempts[idx].push(attempt);
+            self.persist_try(unit, &attempt, None).await;
+            self.units[unit].attempts.push(attempt);
             let reason = if !retry {
                 format!("the run was interrupted; the attempt ended with: {msg}")
             } else if error.kind() == TaskErrorKind::FailNow || try_number == 1 {
@@ -1140,24 +1333,43 @@ impl<'a> DagRun<'a> {
                 format!("{msg} (after {try_number} attempts)")
             };
             tracing::error!(
-                task_id = &*task_id,
+                task_id = &*label,
                 "task failed: DAG `{}`, task `{}`, attempt {try_number} of {max_tries}: {msg}",
                 self.info.dag_id,
-                task_id,
+                label,
             );
-            self.fail(idx, reason);
+            self.fail(unit, reason);
             // An interrupted run decides nothing more downstream: those tasks stay unstarted.
             if retry {
-                self.finished(idx);
+                self.unit_finished(unit);
             }
         }
+    }
+
+    /// A unit reached a final state: a task is counted for its downstream tasks; the last
+    /// element of a mapped task decides the mapped task.
+    fn unit_finished(&mut self, unit: usize) {
+        let task = self.units[unit].task;
+        if unit != task {
+            let e = self.expanded[task]
+                .as_mut()
+                .expect("an element belongs to an expanded task");
+            e.unfinished -= 1;
+            let done = e.unfinished == 0;
+            self.report_progress(unit);
+            if !done {
+                return;
+            }
+            self.collect(task);
+        }
+        self.finished(task);
     }
 
     /// A task reached a final state: count it for its downstream tasks and decide those.
     fn finished(&mut self, idx: usize) {
         let mut stack = vec![idx];
         while let Some(i) = stack.pop() {
-            let state = self.states[i];
+            let state = self.units[i].state;
             self.finished_count += 1;
             self.report_progress(i);
             for &d in self.dag.tasks()[i].downstream() {
@@ -1165,7 +1377,7 @@ impl<'a> DagRun<'a> {
                 if self.dag.tasks()[d].inputs().contains(&i) {
                     self.inputs[d].add(state);
                 }
-                if self.states[d] == TaskState::NoStatus && self.evaluate(d) {
+                if self.units[d].state == TaskState::NoStatus && self.evaluate(d) {
                     stack.push(d);
                 }
             }
@@ -1177,22 +1389,154 @@ impl<'a> DagRun<'a> {
     fn evaluate(&mut self, idx: usize) -> bool {
         match self.decide(idx) {
             Decision::Wait => false,
+            Decision::Run if self.dag.tasks()[idx].is_mapped() => self.expand(idx),
             Decision::Run => {
-                self.states[idx] = TaskState::Queued;
+                self.units[idx].state = TaskState::Queued;
                 self.ready.push_back(idx);
                 false
             }
             Decision::Skip(why) => {
-                self.states[idx] = TaskState::Skipped;
-                self.reasons[idx] = Some(why);
+                self.units[idx].state = TaskState::Skipped;
+                self.units[idx].reason = Some(why);
                 true
             }
             Decision::UpstreamFailed(why) => {
-                self.states[idx] = TaskState::UpstreamFailed;
-                self.reasons[idx] = Some(why);
+                self.units[idx].state = TaskState::UpstreamFailed;
+                self.units[idx].reason = Some(why);
                 true
             }
         }
+    }
+
+    /// Creates one unit per element of a mapped task and queues those not finished by an
+    /// earlier execution; returns `true` if the task is decided already (an empty list, a
+    /// list that is not one, or every element resumed).
+    fn expand(&mut self, task: usize) -> bool {
+        let node = &self.dag.tasks()[task];
+        let outputs: Vec<XCom> = node
+            .inputs()
+            .iter()
+            .map(|&u| self.units[u].output.clone().expect("inputs are available"))
+            .collect();
+        let lists = match Mapping::new(self.dag, task, outputs) {
+            Ok(m) => m,
+            Err(why) => {
+                tracing::error!(task_id = node.id(), "{why}");
+                self.fail(task, why);
+                return true;
+            }
+        };
+        let total = lists.len();
+        if total == 0 {
+            self.units[task].state = TaskState::Skipped;
+            self.units[task].reason = Some("skipped: mapped over an empty list".into());
+            return true;
+        }
+        let first = self.units.len();
+        let mut unfinished = 0;
+        for i in 0..total {
+            let m = i as u32;
+            let mut unit = Unit::new(task, Some(m), format!("{}[{i}]", node.id()).into());
+            unit.inputs = Some(lists.element(i));
+            if let Some(stored) = self.stored_elements.remove(&(task, m)) {
+                unit.base_tries = stored.attempts.last().map_or(0, |a| a.try_number);
+                unit.attempts = stored.attempts;
+                if let Some(state) = stored.state {
+                    unit.state = state;
+                    unit.output = stored.output;
+                    unit.reason = (state == TaskState::Skipped)
+                        .then_some(stored.reason)
+                        .flatten();
+                }
+            }
+            if !unit.state.is_finished() {
+                unit.state = TaskState::Queued;
+                self.ready.push_back(first + i);
+                unfinished += 1;
+            }
+            self.units.push(unit);
+        }
+        tracing::info!(
+            task_id = node.id(),
+            "mapped over {total} element(s); {unfinished} to run"
+        );
+        self.expanded[task] = Some(Expanded {
+            units: first..first + total,
+            unfinished,
+        });
+        self.units[task].state = TaskState::Running;
+        if unfinished == 0 {
+            self.collect(task);
+            return true;
+        }
+        false
+    }
+
+    /// Decides a mapped task from its elements: failed if one failed, success if one succeeded,
+    /// else skipped. Its output lists the succeeded elements' outputs in map index order.
+    fn collect(&mut self, task: usize) {
+        let range = self.expanded[task]
+            .as_ref()
+            .expect("collect follows expand")
+            .units
+            .clone();
+        let total = range.len();
+        let elements = &self.units[range];
+        let failed: Vec<&Unit> = elements
+            .iter()
+            .filter(|u| matches!(u.state, TaskState::Failed | TaskState::UpstreamFailed))
+            .collect();
+        let succeeded = elements
+            .iter()
+            .filter(|u| u.state == TaskState::Success)
+            .count();
+        let (state, reason) = if !failed.is_empty() {
+            const SHOWN: usize = 3;
+            let mut why = format!("{} of {total} mapped instance(s) failed: ", failed.len());
+            let shown: Vec<String> = failed
+                .iter()
+                .take(SHOWN)
+                .map(|u| {
+                    format!(
+                        "[{}] {}",
+                        u.map_index.unwrap_or(0),
+                        u.reason.as_deref().unwrap_or("")
+                    )
+                })
+                .collect();
+            why.push_str(&shown.join("; "));
+            if failed.len() > SHOWN {
+                why.push_str(&format!("; and {} more", failed.len() - SHOWN));
+            }
+            (TaskState::Failed, Some(why))
+        } else if succeeded > 0 {
+            (TaskState::Success, None)
+        } else {
+            (
+                TaskState::Skipped,
+                Some("skipped: every mapped instance was skipped".into()),
+            )
+        };
+        // Failed or not, the outputs of the elements that succeeded (see `inputs_available`).
+        let output = (succeeded > 0).then(|| {
+            let mut json = String::from("[");
+            for (k, out) in elements
+                .iter()
+                .filter_map(|u| u.output.as_ref())
+                .enumerate()
+            {
+                if k > 0 {
+                    json.push(',');
+                }
+                json.push_str(out.as_json());
+            }
+            json.push(']');
+            XCom(json.into())
+        });
+        let t = &mut self.units[task];
+        t.state = state;
+        t.reason = reason;
+        t.output = output;
     }
 
     fn decide(&self, idx: usize) -> Decision {
@@ -1262,10 +1606,20 @@ impl<'a> DagRun<'a> {
             return Decision::Run;
         }
         let node = &self.dag.tasks()[idx];
+        // A mapped task with failed elements still hands on what its other elements returned,
+        // to a task whose rule runs it anyway (`all_done`, …), as Airflow does.
+        if c.done() == total
+            && node
+                .inputs()
+                .iter()
+                .all(|&u| self.units[u].output.is_some())
+        {
+            return Decision::Run;
+        }
         let name_of = |wanted: fn(TaskState) -> bool| {
             node.inputs()
                 .iter()
-                .find(|&&u| wanted(self.states[u]))
+                .find(|&&u| wanted(self.units[u].state))
                 .map(|&u| self.dag.tasks()[u].id().to_owned())
                 .unwrap_or_default()
         };
@@ -1280,6 +1634,77 @@ impl<'a> DagRun<'a> {
         } else {
             Decision::Wait
         }
+    }
+}
+
+/// The inputs of a mapped task's elements: each list it maps over split into its elements
+/// (the cross product when there are several, the last list varying fastest, as Airflow),
+/// the other inputs passed whole.
+struct Mapping {
+    inputs: Vec<MappedInput>,
+    len: usize,
+}
+
+enum MappedInput {
+    Whole(XCom),
+    Each(Vec<XCom>),
+}
+
+impl Mapping {
+    /// Splits the upstream outputs of task `task` (in parameter order).
+    fn new(dag: &Dag, task: usize, outputs: Vec<XCom>) -> Result<Mapping, String> {
+        let node = &dag.tasks()[task];
+        let mut len = 1usize;
+        let mut inputs = Vec::with_capacity(outputs.len());
+        for ((out, &mapped), &from) in outputs
+            .into_iter()
+            .zip(node.mapped_inputs())
+            .zip(node.inputs())
+        {
+            if !mapped {
+                inputs.push(MappedInput::Whole(out));
+                continue;
+            }
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(out.as_json())
+                .map_err(|e| {
+                    format!(
+                        "cannot map `{}` over the output of `{}`: it is not a list ({e})",
+                        node.id(),
+                        dag.tasks()[from].id()
+                    )
+                })?;
+            len = len.checked_mul(items.len()).ok_or_else(|| {
+                format!(
+                    "cannot map `{}`: the cross product of its lists is too large",
+                    node.id()
+                )
+            })?;
+            inputs.push(MappedInput::Each(
+                items.into_iter().map(|r| XCom(r.get().into())).collect(),
+            ));
+        }
+        Ok(Mapping { inputs, len })
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The inputs of element `i`.
+    fn element(&self, mut i: usize) -> Vec<XCom> {
+        let mut out: Vec<XCom> = Vec::with_capacity(self.inputs.len());
+        for input in self.inputs.iter().rev() {
+            out.push(match input {
+                MappedInput::Whole(x) => x.clone(),
+                MappedInput::Each(items) => {
+                    let x = items[i % items.len()].clone();
+                    i /= items.len();
+                    x
+                }
+            });
+        }
+        out.reverse();
+        out
     }
 }
 
@@ -1307,7 +1732,7 @@ impl ParseState for &str {
     }
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         nix::unistd::gethostname()

@@ -385,35 +385,41 @@ impl Store {
     /// Inserts one try of a task instance, or overwrites the row with the same
     /// `(dag_id, run_id, task_id, map_index, try_number)`. The run must exist.
     pub async fn upsert_task_instance(&self, ti: &TaskInstanceRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO task_instances (dag_id, run_id, task_id, map_index, try_number, state, \
-                 start_us, end_us, duration_us, hostname, pid, log_path, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) DO UPDATE SET \
-                 state = excluded.state, start_us = excluded.start_us, end_us = excluded.end_us, \
-                 duration_us = excluded.duration_us, hostname = excluded.hostname, \
-                 pid = excluded.pid, log_path = excluded.log_path, error = excluded.error",
+        upsert_task_instance(&self.pool, ti).await
+    }
+
+    /// Records one try of a task instance and, when it succeeded, its output, in one
+    /// transaction: a try is never recorded `success` without the output its downstream tasks
+    /// will read. The run must exist.
+    pub async fn record_try(
+        &self,
+        ti: &TaskInstanceRecord,
+        output: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(json) = output else {
+            return upsert_task_instance(&self.pool, ti).await;
+        };
+        let op = || {
+            format!(
+                "save try {} of task `{}` in run `{}` of DAG `{}`",
+                ti.try_number,
+                ti.label(),
+                ti.run_id,
+                ti.dag_id
+            )
+        };
+        let mut tx = self.pool.begin().await.map_err(query_error(op()))?;
+        save_xcom(
+            &mut *tx,
+            &ti.dag_id,
+            &ti.run_id,
+            &ti.task_id,
+            ti.map_index,
+            json,
         )
-        .bind(ti.dag_id.as_str())
-        .bind(ti.run_id.as_str())
-        .bind(ti.task_id.as_str())
-        .bind(i64::from(ti.map_index))
-        .bind(i64::from(ti.try_number))
-        .bind(ti.state.as_str())
-        .bind(to_us(ti.start))
-        .bind(ti.end.map(to_us))
-        .bind(ti.duration.map(duration_to_us))
-        .bind(ti.hostname.as_str())
-        .bind(ti.pid.map(i64::from))
-        .bind(ti.log_path.as_deref())
-        .bind(ti.error.as_deref())
-        .execute(&self.pool)
-        .await
-        .map_err(query_error(format!(
-            "save try {} of task `{}` in run `{}` of DAG `{}`",
-            ti.try_number, ti.task_id, ti.run_id, ti.dag_id
-        )))?;
-        Ok(())
+        .await?;
+        upsert_task_instance(&mut *tx, ti).await?;
+        tx.commit().await.map_err(query_error(op()))
     }
 
     /// Every try of every task instance of a run, ordered by task id, map index and try.
@@ -489,22 +495,7 @@ impl Store {
         map_index: i32,
         json: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO xcom (dag_id, run_id, task_id, map_index, value) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (dag_id, run_id, task_id, map_index) DO UPDATE SET value = excluded.value",
-        )
-        .bind(dag_id)
-        .bind(run_id)
-        .bind(task_id)
-        .bind(i64::from(map_index))
-        .bind(json)
-        .execute(&self.pool)
-        .await
-        .map_err(query_error(format!(
-            "save the output of task `{task_id}` in run `{run_id}` of DAG `{dag_id}`"
-        )))?;
-        Ok(())
+        save_xcom(&self.pool, dag_id, run_id, task_id, map_index, json).await
     }
 
     /// Every output of a run as `(task_id, map_index, json)`, ordered by task id and map index.
@@ -664,4 +655,71 @@ fn redact(url: &str) -> String {
         out.replace_range(value..end, "***");
     }
     out
+}
+
+async fn upsert_task_instance<'e, E>(db: E, ti: &TaskInstanceRecord) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO task_instances (dag_id, run_id, task_id, map_index, try_number, state, \
+             start_us, end_us, duration_us, hostname, pid, log_path, error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) DO UPDATE SET \
+             state = excluded.state, start_us = excluded.start_us, end_us = excluded.end_us, \
+             duration_us = excluded.duration_us, hostname = excluded.hostname, \
+             pid = excluded.pid, log_path = excluded.log_path, error = excluded.error",
+    )
+    .bind(ti.dag_id.as_str())
+    .bind(ti.run_id.as_str())
+    .bind(ti.task_id.as_str())
+    .bind(i64::from(ti.map_index))
+    .bind(i64::from(ti.try_number))
+    .bind(ti.state.as_str())
+    .bind(to_us(ti.start))
+    .bind(ti.end.map(to_us))
+    .bind(ti.duration.map(duration_to_us))
+    .bind(ti.hostname.as_str())
+    .bind(ti.pid.map(i64::from))
+    .bind(ti.log_path.as_deref())
+    .bind(ti.error.as_deref())
+    .execute(db)
+    .await
+    .map_err(query_error(format!(
+        "save try {} of task `{}` in run `{}` of DAG `{}`",
+        ti.try_number,
+        ti.label(),
+        ti.run_id,
+        ti.dag_id
+    )))?;
+    Ok(())
+}
+
+async fn save_xcom<'e, E>(
+    db: E,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i32,
+    json: &str,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO xcom (dag_id, run_id, task_id, map_index, value) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (dag_id, run_id, task_id, map_index) DO UPDATE SET value = excluded.value",
+    )
+    .bind(dag_id)
+    .bind(run_id)
+    .bind(task_id)
+    .bind(i64::from(map_index))
+    .bind(json)
+    .execute(db)
+    .await
+    .map_err(query_error(format!(
+        "save the output of task `{task_id}` in run `{run_id}` of DAG `{dag_id}`"
+    )))?;
+    Ok(())
 }

@@ -178,6 +178,17 @@ pub struct TaskInstanceRecord {
     pub error: Option<String>,
 }
 
+impl TaskInstanceRecord {
+    /// `task` or, for an element of a mapped task, `task[3]`.
+    pub fn label(&self) -> String {
+        if self.map_index == NOT_MAPPED {
+            self.task_id.clone()
+        } else {
+            format!("{}[{}]", self.task_id, self.map_index)
+        }
+    }
+}
+
 fn serialize_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_some(&d.as_secs_f64()),
