@@ -408,3 +408,107 @@ async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
     scheduler.await.unwrap().unwrap();
     assert_eq!(*TRIGGERED_WITH.lock().unwrap(), ["course"]);
 }
+
+// ---------------------------------------------------------------- mapped tasks
+
+static ITEMS_CALLS: AtomicU32 = AtomicU32::new(0);
+static SQUARE_CALLS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+static SEVEN_FAILS: AtomicBool = AtomicBool::new(true);
+
+#[task]
+async fn items() -> Vec<u32> {
+    ITEMS_CALLS.fetch_add(1, Ordering::SeqCst);
+    vec![2, 7, 4]
+}
+
+#[task]
+async fn square(n: u32) -> Result<u32, TaskError> {
+    SQUARE_CALLS.lock().unwrap().push(n);
+    if n == 7 && SEVEN_FAILS.load(Ordering::SeqCst) {
+        return Err(TaskError::fail_now("7 is unlucky today"));
+    }
+    Ok(n * n)
+}
+
+#[task]
+async fn sum(squares: Vec<u32>) -> u32 {
+    squares.iter().sum()
+}
+
+#[dag]
+fn mapped_history_dag() {
+    let xs = items();
+    let squares = square.expand(xs);
+    sum(squares);
+}
+
+#[tokio::test]
+async fn a_resumed_run_reruns_only_the_mapped_elements_that_failed() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runner = Runner::new(home.path()).with_store(store.clone());
+    let first = runner
+        .run(&mapped_history_dag(), RunRequest::new(date()))
+        .await;
+    assert_eq!(first.state, RunState::Failed);
+    let tis = store
+        .task_instances("mapped_history_dag", &first.run_id)
+        .await
+        .unwrap();
+    let rows: Vec<(i32, u32, TaskStateRecord)> = tis
+        .iter()
+        .filter(|t| t.task_id == "square")
+        .map(|t| (t.map_index, t.try_number, t.state))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (0, 1, TaskStateRecord::Success),
+            (1, 1, TaskStateRecord::Failed),
+            (2, 1, TaskStateRecord::Success)
+        ]
+    );
+    assert!(
+        tis.iter()
+            .any(|t| t.task_id == "sum" && t.state == TaskStateRecord::UpstreamFailed)
+    );
+    let xcoms = store
+        .load_xcoms("mapped_history_dag", &first.run_id)
+        .await
+        .unwrap();
+    let squares: Vec<(i32, &str)> = xcoms
+        .iter()
+        .filter(|(t, _, _)| t == "square")
+        .map(|(_, m, v)| (*m, v.as_str()))
+        .collect();
+    assert_eq!(squares, [(0, "4"), (2, "16")]);
+
+    SEVEN_FAILS.store(false, Ordering::SeqCst);
+    let second = runner
+        .run(&mapped_history_dag(), RunRequest::new(date()))
+        .await;
+    assert_eq!(
+        second.state,
+        RunState::Success,
+        "{}",
+        second.summary_table()
+    );
+    assert_eq!(ITEMS_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *SQUARE_CALLS.lock().unwrap(),
+        [2, 7, 4, 7],
+        "only 7 ran again"
+    );
+    assert_eq!(
+        second.task("sum").unwrap().output::<u32>(),
+        Some(4 + 49 + 16)
+    );
+    let again = second.task("square").unwrap().element(1).unwrap();
+    let tries: Vec<u32> = again.attempts.iter().map(|a| a.try_number).collect();
+    assert_eq!(tries, [1, 2], "the element's try numbers continue");
+    assert!(
+        again.attempts[1]
+            .log_path
+            .ends_with("task_id=square/map_index=1/attempt=2.log")
+    );
+}

@@ -433,3 +433,172 @@ async fn export_writes_records_logs_and_data_in_one_archive() {
     );
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_mapped_run_records_each_picture_and_a_marked_element_is_not_fetched_again() {
+    // The first launch's picture is gone (404): its instance fails at once (no retry).
+    let page = dags::ll2::parse_page(dags::mock::BUNDLED_LAUNCHES_JSON.as_bytes()).unwrap();
+    let first = page
+        .results
+        .iter()
+        .find_map(|l| l.image_url.clone())
+        .unwrap();
+    let segment = first.rsplit('/').next().unwrap().to_owned();
+    let missing = format!("/images/{segment}");
+    let config = MockConfig::default().with_image_fault(&missing, dags::mock::Fault::Status(404));
+    let server = MockServer::start(config).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let param = format!("launches_url={}", server.launches_url());
+    let run = "manual__2024-01-01T00:00:00+00:00";
+    let args = [
+        "--output",
+        "json",
+        "dags",
+        "test",
+        "listing_2_10_mapped",
+        "2024-01-01",
+        "-p",
+        &param,
+    ];
+    let out = run_cli(home.path(), &args).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a picture failed: the run failed"
+    );
+    let report = json(&out);
+    let get_picture = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task_id"] == "get_picture")
+        .unwrap();
+    let elements = get_picture["mapped"].as_array().unwrap();
+    assert!(elements.len() >= 5, "{get_picture}");
+    let failed: Vec<&Value> = elements.iter().filter(|e| e["state"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["map_index"], 0);
+    assert_eq!(failed[0]["attempts"].as_array().unwrap().len(), 1);
+    let notify = report["tasks"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (notify["task_id"].as_str(), notify["state"].as_str()),
+        (Some("notify_mapped"), Some("success")),
+        "all_done: notify runs with the pictures that succeeded"
+    );
+
+    let state = cli(
+        home.path(),
+        &[
+            "--output",
+            "json",
+            "tasks",
+            "state",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "get_picture",
+        ],
+    );
+    let state = json(&state);
+    assert_eq!(state["state"], "failed");
+    assert_eq!(state["states"]["failed"], 1);
+    assert_eq!(state["map_indexes"], elements.len());
+    let one = cli(
+        home.path(),
+        &[
+            "tasks",
+            "state",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "get_picture",
+            "--map-index",
+            "1",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&one.stdout).trim(), "success");
+    let log = cli(
+        home.path(),
+        &[
+            "logs",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "get_picture",
+            "--map-index",
+            "0",
+        ],
+    );
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("404"), "{log}");
+    // `--follow` on an attempt that has ended prints it and returns.
+    let followed = cli(
+        home.path(),
+        &[
+            "logs",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "get_picture",
+            "--map-index",
+            "0",
+            "-f",
+        ],
+    );
+    assert!(followed.status.success());
+    assert_eq!(String::from_utf8_lossy(&followed.stdout), log);
+
+    // Accept the missing picture: mark that element success; the resumed run then succeeds
+    // without fetching anything again.
+    let marked = cli(
+        home.path(),
+        &[
+            "tasks",
+            "mark",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "get_picture",
+            "--map-index",
+            "0",
+            "--state",
+            "success",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&marked.stdout).trim(),
+        "marked success: get_picture[0]"
+    );
+    let images_before = server.total_requests();
+    let again = run_cli(home.path(), &args).await;
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        server.total_requests(),
+        images_before,
+        "nothing fetched again"
+    );
+    assert_eq!(server.requests(&missing), 1);
+
+    let marked = cli(
+        home.path(),
+        &[
+            "runs",
+            "mark",
+            "listing_2_10_mapped",
+            "--run",
+            run,
+            "--state",
+            "failed",
+        ],
+    );
+    assert!(marked.status.success());
+    let runs = json(&cli(
+        home.path(),
+        &["--output", "json", "runs", "list", "listing_2_10_mapped"],
+    ));
+    assert_eq!(runs[0]["state"], "failed");
+}

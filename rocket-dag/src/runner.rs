@@ -853,10 +853,12 @@ impl<'a> DagRun<'a> {
                 .map(|v| XCom(v.into()));
             let (state, output) = match (last.state, output) {
                 (TaskStateRecord::Success, Some(out)) => (Some(TaskState::Success), Some(out)),
-                // Marked success by hand (`tasks mark`): it produced nothing.
-                (TaskStateRecord::Success, None) => {
-                    (Some(TaskState::Success), Some(XCom("null".into())))
-                }
+                // Marked success by hand (`tasks mark`): it produced nothing. Downstream tasks
+                // read `null`; a mapped task's list leaves the element out.
+                (TaskStateRecord::Success, None) => (
+                    Some(TaskState::Success),
+                    (map_index == NOT_MAPPED).then(|| XCom("null".into())),
+                ),
                 (TaskStateRecord::Skipped, _) => (Some(TaskState::Skipped), None),
                 _ => (None, None),
             };
