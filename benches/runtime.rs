@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
             false,
         ),
         ("logs_disk", true, None, 1_000, false),
-        ("store_disk", false, None, 100, true),
+        ("store_disk", false, None, 10_000, true),
     ];
     for (shape, build) in [("chain", chain as fn(usize) -> Dag), ("fan_out", fan_out)] {
         for (label, logs, base, max, with_store) in settings {
@@ -85,6 +85,11 @@ fn bench(c: &mut Criterion) {
             group
                 .sample_size(10)
                 .measurement_time(Duration::from_secs(6));
+            // One run history per group, opened outside the timing, on the disk.
+            let store_home = tempfile::tempdir().unwrap();
+            let store =
+                with_store.then(|| rt.block_on(Store::open_home(store_home.path())).unwrap());
+            let mut runs = 0u64;
             for n in [10usize, 100, 1_000, 10_000]
                 .into_iter()
                 .filter(|&n| n <= max)
@@ -102,11 +107,14 @@ fn bench(c: &mut Criterion) {
                         |home| {
                             let r = rt.block_on(async {
                                 let mut runner = Runner::new(home.path()).attempt_logs(logs);
-                                if with_store {
-                                    let store = Store::open_home(home.path()).await.unwrap();
-                                    runner = runner.with_store(store);
+                                if let Some(store) = &store {
+                                    runner = runner.with_store(store.clone());
                                 }
-                                runner.run(dag, RunRequest::new(date)).await
+                                // A new run id each time: the same one would resume a finished run.
+                                runs += 1;
+                                runner
+                                    .run(dag, RunRequest::new(date).run_id(format!("bench_{runs}")))
+                                    .await
                             });
                             assert_eq!(r.state, RunState::Success);
                             home

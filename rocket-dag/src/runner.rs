@@ -728,6 +728,21 @@ struct DagRun<'a> {
     finished_count: usize,
     /// Elements of mapped tasks recorded by an earlier execution of this run.
     stored_elements: HashMap<(usize, u32), StoredElement>,
+    /// State changes not yet written to the store (see [`DagRun::record`]).
+    pending: Vec<(TaskInstanceRecord, Option<XCom>)>,
+    /// Attempts prepared in this scheduling step, started by [`DagRun::launch`].
+    launches: Vec<Launch>,
+}
+
+/// An attempt ready to start.
+struct Launch {
+    unit: usize,
+    ctx: TaskContext,
+    erased: Arc<dyn crate::task::ErasedTask>,
+    inputs: Vec<XCom>,
+    opts: crate::task::ResolvedTaskOptions,
+    grace: Duration,
+    span: tracing::Span,
 }
 
 impl<'a> DagRun<'a> {
@@ -773,6 +788,8 @@ impl<'a> DagRun<'a> {
             set: JoinSet::new(),
             finished_count: 0,
             stored_elements: HashMap::new(),
+            pending: Vec::new(),
+            launches: Vec::new(),
         }
     }
 
@@ -922,11 +939,12 @@ impl<'a> DagRun<'a> {
     }
 
     /// Records one try of a unit (or, with try 0, one decided without running), with its
-    /// output when it succeeded, in one transaction.
-    async fn persist_try(&self, unit: usize, attempt: &AttemptReport, output: Option<&XCom>) {
-        let Some(store) = &self.runner.store else {
+    /// output when it succeeded. Kept until [`DagRun::flush`], which writes everything one
+    /// scheduling step produced in one transaction before any attempt of that step starts.
+    fn record(&mut self, unit: usize, attempt: &AttemptReport, output: Option<&XCom>) {
+        if self.runner.store.is_none() {
             return;
-        };
+        }
         let u = &self.units[unit];
         let running = attempt.state == TaskState::Running;
         let record = TaskInstanceRecord {
@@ -945,8 +963,54 @@ impl<'a> DagRun<'a> {
                 .then(|| attempt.log_path.display().to_string()),
             error: attempt.error.clone(),
         };
-        if let Err(e) = store.record_try(&record, output.map(XCom::as_json)).await {
+        self.pending.push((record, output.cloned()));
+    }
+
+    /// Makes the recorded state changes durable, in one transaction.
+    async fn flush(&mut self) {
+        let Some(store) = &self.runner.store else {
+            return;
+        };
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch: Vec<(TaskInstanceRecord, Option<&str>)> = self
+            .pending
+            .iter()
+            .map(|(r, x)| (r.clone(), x.as_ref().map(XCom::as_json)))
+            .collect();
+        if let Err(e) = store.record_tries(&batch).await {
             tracing::error!("{e}");
+        }
+        self.pending.clear();
+    }
+
+    /// Starts the attempts prepared in this step, once their `running` rows (and the outcomes
+    /// that made them ready) are durable: a crash from here on is seen on the next start.
+    async fn launch(&mut self) {
+        self.flush().await;
+        for l in self.launches.drain(..) {
+            let Launch {
+                unit,
+                ctx,
+                erased,
+                inputs,
+                opts,
+                grace,
+                span,
+            } = l;
+            self.set.spawn(
+                async move {
+                    let (start, elapsed, result) = attempt(ctx, erased, inputs, opts, grace).await;
+                    Event::Done {
+                        unit,
+                        start,
+                        elapsed,
+                        result,
+                    }
+                }
+                .instrument(span),
+            );
         }
     }
 
@@ -982,8 +1046,9 @@ impl<'a> DagRun<'a> {
                 let Some(unit) = self.ready.pop_front() else {
                     break;
                 };
-                self.start_attempt(unit).await;
+                self.start_attempt(unit);
             }
+            self.launch().await;
             if self.set.is_empty() {
                 break;
             }
@@ -994,11 +1059,13 @@ impl<'a> DagRun<'a> {
                     self.interrupt().await;
                     break;
                 }
-                Some(joined) = self.set.join_next() => match joined {
-                    Ok(event) => self.handle(event, true).await,
-                    // Attempts catch their own panics; a JoinError here means we aborted it.
-                    Err(e) => tracing::error!("attempt task ended abnormally: {e}"),
-                },
+                Some(joined) = self.set.join_next() => {
+                    self.joined(joined, true);
+                    // Whatever else has finished joins this step (one transaction for all).
+                    while let Some(joined) = self.set.try_join_next() {
+                        self.joined(joined, true);
+                    }
+                }
             }
         }
         let n = self.dag.tasks().len();
@@ -1030,9 +1097,10 @@ impl<'a> DagRun<'a> {
                         error: unit.reason.clone(),
                         log_path: PathBuf::new(),
                     };
-                    self.persist_try(u, &decided, None).await;
+                    self.record(u, &decided, None);
                 }
             }
+            self.flush().await;
             let record_state = match state {
                 RunState::Success => RunStateRecord::Success,
                 RunState::Failed => RunStateRecord::Failed,
@@ -1093,7 +1161,7 @@ impl<'a> DagRun<'a> {
                 biased;
                 Some(joined) = self.set.join_next() => {
                     if let Ok(event @ Event::Done { .. }) = joined {
-                        self.handle(event, false).await;
+                        self.handle(event, false);
                     }
                 }
                 _ = &mut grace => break,
@@ -1102,7 +1170,7 @@ impl<'a> DagRun<'a> {
         self.set.abort_all();
         while let Some(joined) = self.set.join_next().await {
             if let Ok(event @ Event::Done { .. }) = joined {
-                self.handle(event, false).await;
+                self.handle(event, false);
             }
         }
         let n = self.dag.tasks().len();
@@ -1136,7 +1204,7 @@ impl<'a> DagRun<'a> {
                         error: Some(err.to_string()),
                         log_path,
                     };
-                    self.persist_try(u, &attempt, None).await;
+                    self.record(u, &attempt, None);
                     self.units[u].attempts.push(attempt);
                     self.fail(u, err.to_string());
                 }
@@ -1157,6 +1225,7 @@ impl<'a> DagRun<'a> {
             }
         }
         self.ready.clear();
+        self.flush().await;
     }
 
     fn fail(&mut self, unit: usize, reason: String) {
@@ -1175,7 +1244,8 @@ impl<'a> DagRun<'a> {
         )
     }
 
-    async fn start_attempt(&mut self, unit: usize) {
+    /// Prepares an attempt; [`DagRun::launch`] starts it.
+    fn start_attempt(&mut self, unit: usize) {
         let task = self.units[unit].task;
         let node = &self.dag.tasks()[task];
         let opts = *node.options();
@@ -1212,7 +1282,7 @@ impl<'a> DagRun<'a> {
             error: None,
             log_path: self.log_path(unit, try_number),
         };
-        self.persist_try(unit, &running, None).await;
+        self.record(unit, &running, None);
         let log_field = if self.runner.attempt_logs {
             running.log_path.display().to_string()
         } else {
@@ -1234,22 +1304,19 @@ impl<'a> DagRun<'a> {
         self.units[unit].state = TaskState::Running;
         self.running += 1;
         self.report_progress(unit);
-        self.set.spawn(
-            async move {
-                let (start, elapsed, result) = attempt(ctx, erased, inputs, opts, grace).await;
-                Event::Done {
-                    unit,
-                    start,
-                    elapsed,
-                    result,
-                }
-            }
-            .instrument(span),
-        );
+        self.launches.push(Launch {
+            unit,
+            ctx,
+            erased,
+            inputs,
+            opts,
+            grace,
+            span,
+        });
     }
 
     /// Applies an event; `retry` is false while the run is being interrupted.
-    async fn handle(&mut self, event: Event, retry: bool) {
+    fn handle(&mut self, event: Event, retry: bool) {
         let (unit, start, elapsed, result) = match event {
             Event::RetryDue(unit) => {
                 if self.units[unit].state == TaskState::UpForRetry {
@@ -1281,7 +1348,7 @@ impl<'a> DagRun<'a> {
         let error = match result {
             Ok(out) => {
                 // The output and the success are durable before any downstream task starts.
-                self.persist_try(unit, &attempt, Some(&out)).await;
+                self.record(unit, &attempt, Some(&out));
                 let u = &mut self.units[unit];
                 u.attempts.push(attempt);
                 u.output = Some(out);
@@ -1296,7 +1363,7 @@ impl<'a> DagRun<'a> {
         let max_tries = self.units[unit].base_tries + opts.max_tries();
         if error.is_skip() {
             attempt.state = TaskState::Skipped;
-            self.persist_try(unit, &attempt, None).await;
+            self.record(unit, &attempt, None);
             let u = &mut self.units[unit];
             u.attempts.push(attempt);
             u.state = TaskState::Skipped;
@@ -1311,7 +1378,7 @@ impl<'a> DagRun<'a> {
                 try_number,
             );
             attempt.state = TaskState::UpForRetry;
-            self.persist_try(unit, &attempt, None).await;
+            self.record(unit, &attempt, None);
             self.units[unit].attempts.push(attempt);
             self.units[unit].state = TaskState::UpForRetry;
             tracing::warn!(
@@ -1325,7 +1392,7 @@ impl<'a> DagRun<'a> {
             });
         } else {
             attempt.state = TaskState::Failed;
-            self.persist_try(unit, &attempt, None).await;
+            self.record(unit, &attempt, None);
             self.units[unit].attempts.push(attempt);
             let reason = if !retry {
                 format!("the run was interrupted; the attempt ended with: {msg}")
@@ -1345,6 +1412,14 @@ impl<'a> DagRun<'a> {
             if retry {
                 self.unit_finished(unit);
             }
+        }
+    }
+
+    fn joined(&mut self, joined: Result<Event, tokio::task::JoinError>, retry: bool) {
+        match joined {
+            Ok(event) => self.handle(event, retry),
+            // Attempts catch their own panics; a JoinError here means we aborted it.
+            Err(e) => tracing::error!("attempt task ended abnormally: {e}"),
         }
     }
 

@@ -16,10 +16,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub(super) const MIGRATIONS_TABLE: &str = "rocket_dag_migrations";
 
 /// `(version, description, SQL)`, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "run history",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "run history",
+        r#"
 CREATE TABLE dag_runs (
     dag_id                  TEXT   NOT NULL,
     run_id                  TEXT   NOT NULL,
@@ -70,15 +71,46 @@ CREATE TABLE dag_state (
     is_paused  BIGINT NOT NULL DEFAULT 0
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "outputs on their try",
+        // A try and its output in one row: the runner records a scheduling step (successes
+        // with their outputs, the tries it starts) with one multi-row statement, atomic on its
+        // own, instead of a transaction over two tables. Halves the cost of a state change.
+        r#"
+ALTER TABLE task_instances ADD COLUMN output TEXT;
+UPDATE task_instances SET output = (
+    SELECT x.value FROM xcom x
+    WHERE x.dag_id = task_instances.dag_id AND x.run_id = task_instances.run_id
+      AND x.task_id = task_instances.task_id AND x.map_index = task_instances.map_index
+)
+WHERE try_number = (
+    SELECT MAX(t.try_number) FROM task_instances t
+    WHERE t.dag_id = task_instances.dag_id AND t.run_id = task_instances.run_id
+      AND t.task_id = task_instances.task_id AND t.map_index = task_instances.map_index
+);
+DROP TABLE xcom;
+-- Every query on task instances names the run (the primary key's prefix); this index only
+-- cost a page write per state change.
+DROP INDEX task_instances_by_state;
+"#,
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// The migrator for [`MIGRATIONS`], built in code (the `migrate!` macro needs sqlx's `macros`).
 pub(super) fn migrator() -> Migrator {
+    migrator_up_to(LATEST_VERSION)
+}
+
+/// The migrator for the versions up to `version` (tests build old databases with it).
+pub(super) fn migrator_up_to(version: i64) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
+        .filter(|m| m.0 <= version)
         .map(|&(version, description, sql)| {
             Migration::new(
                 version,

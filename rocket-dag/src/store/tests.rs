@@ -121,22 +121,17 @@ async fn round_trip(store: &Store, dag: &str) {
         expected
     );
 
+    // Outputs go with their tries.
+    let mut mapped_b = ti(&r, "get_pictures", 1, TaskStateRecord::Success);
+    mapped_b.map_index = 1;
+    let mut mapped_a = ti(&r, "get_pictures", 1, TaskStateRecord::Success);
+    mapped_a.map_index = 2;
     store
-        .save_xcom(
-            dag,
-            &r.run_id,
-            "download_launches",
-            NOT_MAPPED,
-            r#"{"count":3}"#,
-        )
-        .await
-        .unwrap();
-    store
-        .save_xcom(dag, &r.run_id, "get_pictures", 1, "\"b.png\"")
-        .await
-        .unwrap();
-    store
-        .save_xcom(dag, &r.run_id, "get_pictures", 0, "\"a.png\"")
+        .record_tries(&[
+            (second.clone(), Some(r#"{"count":3}"#)),
+            (mapped_b.clone(), Some("\"b.png\"")),
+            (mapped_a.clone(), Some("\"a.png\"")),
+        ])
         .await
         .unwrap();
     assert_eq!(
@@ -147,8 +142,8 @@ async fn round_trip(store: &Store, dag: &str) {
                 -1,
                 r#"{"count":3}"#.to_owned()
             ),
-            ("get_pictures".to_owned(), 0, "\"a.png\"".to_owned()),
             ("get_pictures".to_owned(), 1, "\"b.png\"".to_owned()),
+            ("get_pictures".to_owned(), 2, "\"a.png\"".to_owned()),
         ]
     );
     store
@@ -227,7 +222,10 @@ async fn round_trip_postgres() {
     assert_eq!(store.backend(), Backend::Postgres);
     // Opening again finds the schema applied.
     Store::open(&url).await.unwrap();
-    assert_eq!(migration_versions(&store).await, [schema::LATEST_VERSION]);
+    assert_eq!(
+        migration_versions(&store).await,
+        (1..=schema::LATEST_VERSION).collect::<Vec<_>>()
+    );
     let dag = format!(
         "rocket_{}_{}",
         std::process::id(),
@@ -254,7 +252,10 @@ async fn migrations_are_idempotent() {
     first.close().await;
     for _ in 0..2 {
         let again = Store::open(&url).await.unwrap();
-        assert_eq!(migration_versions(&again).await, [schema::LATEST_VERSION]);
+        assert_eq!(
+            migration_versions(&again).await,
+            (1..=schema::LATEST_VERSION).collect::<Vec<_>>()
+        );
         assert!(again.get_run("d", "r").await.unwrap().is_some());
         again.close().await;
     }
@@ -282,7 +283,7 @@ async fn a_newer_schema_is_a_clear_error() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 1,
+                supported: schema::LATEST_VERSION,
                 ..
             }
         ),
@@ -291,7 +292,7 @@ async fn a_newer_schema_is_a_clear_error() {
     let msg = err.to_string();
     assert!(msg.starts_with("the metadata store at sqlite://"), "{msg}");
     assert!(
-        msg.contains("schema version 999, newer than version 1"),
+        msg.contains("schema version 999, newer than version 2"),
         "{msg}"
     );
 }
@@ -303,10 +304,7 @@ async fn upserts_overwrite() {
     store.upsert_run(&r).await.unwrap();
     let mut t = ti(&r, "a", 1, TaskStateRecord::Running);
     store.upsert_task_instance(&t).await.unwrap();
-    store
-        .save_xcom("d", "r", "a", NOT_MAPPED, "1")
-        .await
-        .unwrap();
+    store.record_tries(&[(t.clone(), Some("1"))]).await.unwrap();
 
     r.state = RunStateRecord::Failed;
     r.end = Some(now_us());
@@ -317,11 +315,7 @@ async fn upserts_overwrite() {
     t.end = Some(now_us());
     t.duration = Some(Duration::from_millis(12));
     t.error = Some("boom".into());
-    store.upsert_task_instance(&t).await.unwrap();
-    store
-        .save_xcom("d", "r", "a", NOT_MAPPED, "2")
-        .await
-        .unwrap();
+    store.record_tries(&[(t.clone(), Some("2"))]).await.unwrap();
 
     assert_eq!(store.get_run("d", "r").await.unwrap(), Some(r));
     // Overwriting the run did not cascade-delete its children.
@@ -527,7 +521,13 @@ async fn writes_are_durable_when_the_method_returns() {
         .fetch_one(&store.pool)
         .await
         .unwrap();
-    assert_eq!(synchronous, 2, "synchronous=FULL");
+    assert_eq!(
+        synchronous, 1,
+        "synchronous=NORMAL (WAL: durable when the process dies)"
+    );
+    assert!(super::sqlite_pragmas(Some("full")).contains("synchronous = FULL"));
+    assert!(super::sqlite_pragmas(Some("off")).contains("synchronous = NORMAL"));
+    assert!(super::sqlite_pragmas(None).contains("synchronous = NORMAL"));
     let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
         .fetch_one(&store.pool)
         .await
@@ -537,9 +537,8 @@ async fn writes_are_durable_when_the_method_returns() {
     let r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Running);
     store.upsert_run(&r).await.unwrap();
     let t = ti(&r, "a", 1, TaskStateRecord::Success);
-    store.upsert_task_instance(&t).await.unwrap();
     store
-        .save_xcom("d", "r", "a", NOT_MAPPED, "42")
+        .record_tries(&[(t.clone(), Some("42"))])
         .await
         .unwrap();
     store.set_paused("d", true).await.unwrap();
@@ -734,7 +733,47 @@ async fn concurrent_first_opens_all_succeed() {
             .collect();
         for open in opens {
             let store = open.await.unwrap().unwrap();
-            assert_eq!(migration_versions(&store).await, [schema::LATEST_VERSION]);
+            assert_eq!(
+                migration_versions(&store).await,
+                (1..=schema::LATEST_VERSION).collect::<Vec<_>>()
+            );
         }
     }
+}
+
+#[tokio::test]
+async fn version_2_moves_the_outputs_of_a_version_1_database_onto_their_tries() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        schema::migrator_up_to(1).run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO dag_runs VALUES ('d', 'r', 'manual', 0, 0, 0, 'failed', 0, NULL, '{}')",
+            "INSERT INTO task_instances (dag_id, run_id, task_id, map_index, try_number, state, \
+             start_us, hostname) VALUES ('d', 'r', 'a', -1, 1, 'failed', 0, 'h'), \
+             ('d', 'r', 'a', -1, 2, 'success', 0, 'h'), ('d', 'r', 'm', 0, 1, 'success', 0, 'h')",
+            "INSERT INTO xcom VALUES ('d', 'r', 'a', -1, '42'), ('d', 'r', 'm', 0, '\"x\"')",
+        ] {
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    }
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(
+        migration_versions(&store).await,
+        (1..=schema::LATEST_VERSION).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.load_xcoms("d", "r").await.unwrap(),
+        vec![
+            ("a".to_owned(), -1, "42".to_owned()),
+            ("m".to_owned(), 0, "\"x\"".to_owned())
+        ]
+    );
+    assert_eq!(store.task_instances("d", "r").await.unwrap().len(), 3);
 }
