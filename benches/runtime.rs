@@ -12,6 +12,9 @@
 //! - `store_disk`: no log files, but every run, try and output recorded in the SQLite run
 //!   history on disk (10 and 100 tasks; each state change is an fsync'd write).
 //!
+//! - `mapped_1000`: one task mapped over a 1,000-element list (1,000 task instances, their
+//!   outputs collected for one downstream task), without and with the run history on disk.
+//!
 //! `cargo bench --bench runtime`; per task = time per iteration / task count (criterion also
 //! prints it as throughput, in tasks per second).
 
@@ -27,6 +30,28 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[task]
 async fn noop() -> Result<(), TaskError> {
     Ok(())
+}
+
+#[task]
+async fn elements(ctx: &TaskContext) -> Vec<u32> {
+    (0..ctx.param::<u32>("n").unwrap_or(0)).collect()
+}
+
+#[task]
+async fn each(x: u32) -> u32 {
+    x
+}
+
+#[task]
+async fn collect(xs: Vec<u32>) -> usize {
+    xs.len()
+}
+
+#[dag(max_active_tasks = 64)]
+fn mapped() {
+    let xs = elements();
+    let ys = each.expand(xs);
+    collect(ys);
 }
 
 fn chain(n: usize) -> Dag {
@@ -128,5 +153,44 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+fn bench_mapped(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
+    let dag = mapped();
+    let mut group = c.benchmark_group("mapped_1000");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements(1_000));
+    let store_home = tempfile::tempdir().unwrap();
+    let store = rt.block_on(Store::open_home(store_home.path())).unwrap();
+    let mut runs = 0u64;
+    for (label, with_store) in [("store_off", false), ("store_disk", true)] {
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |home| {
+                    runs += 1;
+                    let r = rt.block_on(async {
+                        let mut runner = Runner::new(home.path()).attempt_logs(false);
+                        if with_store {
+                            runner = runner.with_store(store.clone());
+                        }
+                        let req = RunRequest::new(date)
+                            .param("n", 1_000)
+                            .run_id(format!("mapped_{runs}"));
+                        runner.run(&dag, req).await
+                    });
+                    assert_eq!(r.state, RunState::Success);
+                    assert_eq!(r.task("collect").unwrap().output::<usize>(), Some(1_000));
+                    home
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_mapped);
 criterion_main!(benches);

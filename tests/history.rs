@@ -404,9 +404,35 @@ async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
         assert!(std::time::Instant::now() < deadline);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // The scheduler now sleeps (no schedule, nothing queued); a new trigger wakes it at once
+    // instead of at its next look, MAX_SLEEP later.
+    let started = std::time::Instant::now();
+    let again = Command::Dags(DagsCommand::Trigger {
+        dag: "on_demand_dag".into(),
+        conf: Some(r#"{"who": "again"}"#.into()),
+        params: Vec::new(),
+    });
+    assert_eq!(
+        rocket_dag::cli::execute(&[on_demand_dag()], again, &global).await,
+        std::process::ExitCode::SUCCESS
+    );
+    while store
+        .list_runs(Some("on_demand_dag"), Some(RunStateRecord::Success), 10)
+        .await
+        .unwrap()
+        .len()
+        < 2
+    {
+        assert!(
+            started.elapsed() < rocket_dag::scheduler::MAX_SLEEP / 2,
+            "the trigger did not wake the scheduler"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     stop.cancel();
     scheduler.await.unwrap().unwrap();
-    assert_eq!(*TRIGGERED_WITH.lock().unwrap(), ["course"]);
+    assert_eq!(*TRIGGERED_WITH.lock().unwrap(), ["course", "again"]);
+    assert!(!rocket_dag::scheduler::wake_socket(home.path()).exists());
 }
 
 // ---------------------------------------------------------------- mapped tasks

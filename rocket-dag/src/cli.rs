@@ -269,7 +269,7 @@ pub enum DagsCommand {
         #[arg(long, value_name = "JSON")]
         conf: Option<String>,
     },
-    /// Queue a manual run now; a running `scheduler` on this home starts it
+    /// Queue a manual run now; a running `scheduler` on this home starts it at once
     Trigger {
         /// DAG id
         dag: String,
@@ -819,14 +819,29 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            let logical = request.logical_date;
+            // Milliseconds: two triggers in one second are two runs (Airflow uses microseconds).
+            let now = Utc::now();
+            let logical = now
+                .with_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+                .unwrap_or(now);
+            let run_id = crate::runner::run_id("manual", logical);
+            match store.get_run(d.id(), &run_id).await {
+                Err(e) => return fail(e),
+                Ok(Some(_)) => {
+                    return usage(format!(
+                        "a run `{run_id}` of DAG `{}` already exists",
+                        d.id()
+                    ));
+                }
+                Ok(None) => {}
+            }
             let (start, end) = d
                 .options()
                 .schedule
                 .data_interval(logical, d.options().timezone);
             let record = crate::store::DagRunRecord {
                 dag_id: d.id().to_owned(),
-                run_id: crate::runner::run_id("manual", logical),
+                run_id,
                 run_type: crate::store::RunType::Manual,
                 logical_date: logical,
                 data_interval_start: start,
@@ -839,6 +854,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             match store.upsert_run(&record).await {
                 Err(e) => fail(e),
                 Ok(()) => {
+                    crate::scheduler::wake(&global.home());
                     if json {
                         print_json(&record);
                     } else {
@@ -1121,6 +1137,7 @@ async fn set_paused(dags: &[Dag], global: &GlobalArgs, dag: &str, pause: bool) -
     match store.set_paused(d.id(), pause).await {
         Err(e) => fail(e),
         Ok(()) => {
+            crate::scheduler::wake(&global.home());
             if global.output == Output::Json {
                 print_json(&serde_json::json!({"dag_id": d.id(), "is_paused": pause}));
             } else {

@@ -236,6 +236,10 @@ impl Dag {
     pub fn edges(&self) -> &[Edge] {
         &self.edges
     }
+    /// Changes the DAG's options, for example its schedule in a test.
+    pub fn override_options(&mut self, f: impl FnOnce(&mut DagOptions)) {
+        f(&mut self.options);
+    }
     /// Overrides some options of one task (options not set in `opts` keep their values), for
     /// example shorter retry delays in a test.
     pub fn override_task_options(

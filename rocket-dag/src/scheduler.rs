@@ -18,9 +18,23 @@ use crate::runner::{RunRequest, Runner};
 use crate::store::{RunStateRecord, RunType, Store, StoreError};
 use crate::timetable::{DataInterval, due_intervals, next_interval};
 
-/// How long the scheduler sleeps at most between looks, so that `dags unpause` and new runs
-/// of other processes are noticed without polling in a busy loop.
-pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// How long the scheduler sleeps at most between looks, so that runs queued where no wake-up
+/// reaches it (another machine sharing a PostgreSQL store) are noticed without a busy loop.
+/// On one machine, `dags trigger` and `dags unpause` wake it at once (see [`wake`]).
+pub const MAX_SLEEP: Duration = Duration::from_secs(10);
+
+/// The socket a scheduler listens on for wake-ups: `<home>/scheduler.sock`.
+pub fn wake_socket(home: &Path) -> PathBuf {
+    home.join("scheduler.sock")
+}
+
+/// Wakes the scheduler running on `home`, if any, so it looks at queued runs and pause states
+/// now rather than at its next timer. Best effort: without a scheduler nothing happens.
+pub fn wake(home: &Path) {
+    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = sock.send_to(b"wake", wake_socket(home));
+    }
+}
 
 /// Why the scheduler cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +106,21 @@ pub async fn run(
     stop: CancellationToken,
 ) -> Result<(), SchedulerError> {
     let _lock = SchedulerLock::acquire(runner.home())?;
+    // Holding the lock, a socket file left by a dead scheduler is ours to replace.
+    let sock_path = wake_socket(runner.home());
+    let _ = std::fs::remove_file(&sock_path);
+    let wakeups = match tokio::net::UnixDatagram::bind(&sock_path) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(
+                "cannot listen on {} ({e}): triggered runs start within {}s instead of at once",
+                sock_path.display(),
+                MAX_SLEEP.as_secs()
+            );
+            None
+        }
+    };
+    let mut buf = [0u8; 16];
     tracing::info!(
         dags = dags.len(),
         "scheduler started on {}",
@@ -180,6 +209,7 @@ pub async fn run(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(sleep) => {}
+            Ok(_) = async { wakeups.as_ref().expect("guarded").recv(&mut buf).await }, if wakeups.is_some() => {}
             Some(_) = triggers.join_next(), if !triggers.is_empty() => {}
             Some(Ok((dag, interval))) = running.join_next(), if !running.is_empty() => {
                 if let Some(v) = active.get_mut(&dag) {
@@ -188,6 +218,7 @@ pub async fn run(
             }
         }
     }
+    let _ = std::fs::remove_file(&sock_path);
     tracing::info!("scheduler stopping: interrupting {} run(s)", running.len());
     runner.cancellation_token().cancel();
     while running.join_next().await.is_some() {}
