@@ -538,3 +538,74 @@ async fn a_resumed_run_reruns_only_the_mapped_elements_that_failed() {
             .ends_with("task_id=square/map_index=1/attempt=2.log")
     );
 }
+
+static SHARED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[task]
+async fn shared_task(ctx: &TaskContext) -> Result<(), TaskError> {
+    SHARED.lock().unwrap().push(ctx.run_id().to_owned());
+    // Long enough that one scheduler alone could not finish before the other starts.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    Ok(())
+}
+
+#[dag(
+    schedule = "@daily",
+    start_date = "2024-01-01",
+    end_date = "2024-01-12",
+    catchup = true,
+    max_active_runs = 3
+)]
+fn shared_dag() {
+    shared_task();
+}
+
+#[tokio::test]
+async fn two_schedulers_sharing_one_database_run_each_interval_once() {
+    // Two homes (two machines), one database: what ROCKET_DAG_DATABASE_URL shares.
+    let db = tempfile::tempdir().unwrap();
+    let url = Store::home_url(db.path());
+    let homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut stops = Vec::new();
+    let mut schedulers = Vec::new();
+    for home in &homes {
+        let store = Store::open(&url).await.unwrap();
+        let runner = Runner::new(home.path()).with_store(store.clone());
+        stops.push(runner.cancellation_token());
+        let stop = runner.cancellation_token();
+        schedulers.push(tokio::spawn(async move {
+            rocket_dag::scheduler::run(&[shared_dag()], runner, store, stop).await
+        }));
+    }
+    let store = Store::open(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store
+        .list_runs(Some("shared_dag"), Some(RunStateRecord::Success), 100)
+        .await
+        .unwrap()
+        .len()
+        < 12
+    {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for stop in stops {
+        stop.cancel();
+    }
+    for s in schedulers {
+        s.await.unwrap().unwrap();
+    }
+    let mut ran = SHARED.lock().unwrap().clone();
+    assert_eq!(ran.len(), 12, "each interval ran once: {ran:?}");
+    ran.sort();
+    ran.dedup();
+    assert_eq!(ran.len(), 12);
+    // Both took part (each home has attempt logs of some runs).
+    for home in &homes {
+        assert!(
+            home.path().join("logs/dag_id=shared_dag").exists(),
+            "{} ran nothing",
+            home.path().display()
+        );
+    }
+}

@@ -3,6 +3,9 @@
 //!
 //! One scheduler per home: a second one on the same home refuses to start (an exclusive lock on
 //! `<home>/scheduler.lock`, released by the kernel if the process dies), so nothing runs twice.
+//! Schedulers on several homes or machines may share one database (PostgreSQL): each scheduled
+//! run is created by exactly one of them (an insert that does nothing when the run exists), and
+//! each triggered run is moved from queued to running by exactly one.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dag::Dag;
 use crate::runner::{RunRequest, Runner};
-use crate::store::{RunStateRecord, RunType, Store, StoreError};
+use crate::store::{DagRunRecord, RunStateRecord, RunType, Store, StoreError};
 use crate::timetable::{DataInterval, due_intervals, next_interval};
 
 /// How long the scheduler sleeps at most between looks, so that runs queued where no wake-up
@@ -151,7 +154,9 @@ pub async fn run(
                 .await?;
             queued.reverse();
             for q in queued {
-                if triggered.insert((q.dag_id.clone(), q.run_id.clone())) {
+                if triggered.insert((q.dag_id.clone(), q.run_id.clone()))
+                    && store.claim_queued_run(&q.dag_id, &q.run_id).await?
+                {
                     let (dag, runner) = (dag.clone(), runner.clone());
                     let conf = match q.conf {
                         serde_json::Value::Object(m) => m,
@@ -182,6 +187,23 @@ pub async fn run(
                 .into_iter()
                 .take(free)
             {
+                // Another scheduler sharing the database may have created this run already.
+                let record = DagRunRecord {
+                    dag_id: dag.id().to_owned(),
+                    run_id: crate::runner::run_id(RunType::Scheduled.as_str(), interval.start),
+                    run_type: RunType::Scheduled,
+                    logical_date: interval.start,
+                    data_interval_start: interval.start,
+                    data_interval_end: interval.end,
+                    state: RunStateRecord::Running,
+                    start: Utc::now(),
+                    end: None,
+                    conf: serde_json::Value::Object(Default::default()),
+                };
+                if !store.claim_run(&record).await? {
+                    tracing::debug!("run {} exists already: not starting it", record.run_id);
+                    continue;
+                }
                 in_flight.push(interval);
                 let (dag, runner) = (dag.clone(), runner.clone());
                 running.spawn(async move {

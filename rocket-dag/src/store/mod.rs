@@ -279,6 +279,55 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Creates a run unless one with the same ids exists; `true` if this call created it.
+    /// Schedulers sharing a database (several machines on PostgreSQL) claim each scheduled run
+    /// this way, so exactly one of them runs it.
+    pub async fn claim_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO dag_runs (dag_id, run_id, run_type, logical_date_us, \
+                 data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (dag_id, run_id) DO NOTHING",
+        )
+        .bind(run.dag_id.as_str())
+        .bind(run.run_id.as_str())
+        .bind(run.run_type.as_str())
+        .bind(to_us(run.logical_date))
+        .bind(to_us(run.data_interval_start))
+        .bind(to_us(run.data_interval_end))
+        .bind(run.state.as_str())
+        .bind(to_us(run.start))
+        .bind(run.end.map(to_us))
+        .bind(run.conf.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(query_error(format!(
+            "claim run `{}` of DAG `{}`",
+            run.run_id, run.dag_id
+        )))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several
+    /// schedulers exactly one starts it.
+    pub async fn claim_queued_run(&self, dag_id: &str, run_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE dag_runs SET state = $3, start_us = $4 \
+             WHERE dag_id = $1 AND run_id = $2 AND state = $5",
+        )
+        .bind(dag_id)
+        .bind(run_id)
+        .bind(RunStateRecord::Running.as_str())
+        .bind(to_us(Utc::now()))
+        .bind(RunStateRecord::Queued.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(query_error(format!(
+            "claim queued run `{run_id}` of DAG `{dag_id}`"
+        )))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Inserts a DAG run, or overwrites every column of the run with the same ids.
     pub async fn upsert_run(&self, run: &DagRunRecord) -> Result<(), StoreError> {
         // `ON CONFLICT … DO UPDATE`, not `INSERT OR REPLACE`: replacing deletes the row first,
