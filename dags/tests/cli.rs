@@ -602,3 +602,76 @@ async fn a_mapped_run_records_each_picture_and_a_marked_element_is_not_fetched_a
     ));
     assert_eq!(runs[0]["state"], "failed");
 }
+
+#[tokio::test]
+async fn logs_follow_prints_a_running_attempt_until_it_ends() {
+    // One slow picture keeps get_pictures running for a while.
+    let page = dags::ll2::parse_page(dags::mock::BUNDLED_LAUNCHES_JSON.as_bytes()).unwrap();
+    let first = page
+        .results
+        .iter()
+        .find_map(|l| l.image_url.clone())
+        .unwrap();
+    let slow = format!("/images/{}", first.rsplit('/').next().unwrap());
+    let config = MockConfig::default().with_image_fault(
+        &slow,
+        dags::mock::Fault::Delay(std::time::Duration::from_millis(1500)),
+    );
+    let server = MockServer::start(config).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let param = format!("launches_url={}", server.launches_url());
+    let mut run = Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+        .args(["dags", "test", "listing_2_10", "2024-01-01", "-p", &param])
+        .env("ROCKET_DAG_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = home.path().join(
+        "logs/dag_id=listing_2_10/run_id=manual__2024-01-01T00:00:00+00:00/task_id=get_pictures/attempt=1.log",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !log.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "get_pictures never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    let followed = run_cli(
+        home.path(),
+        &[
+            "logs",
+            "listing_2_10",
+            "--run",
+            "manual__2024-01-01T00:00:00+00:00",
+            "get_pictures",
+            "--follow",
+        ],
+    )
+    .await;
+    let waited = started.elapsed();
+    assert!(followed.status.success());
+    let text = String::from_utf8_lossy(&followed.stdout);
+    assert!(text.contains("starting attempt 1"), "{text}");
+    assert!(
+        text.contains("pictures done"),
+        "followed to the end: {text}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(500),
+        "it waited for the attempt ({waited:?})"
+    );
+    assert!(
+        tokio::task::spawn_blocking(move || run.wait().unwrap())
+            .await
+            .unwrap()
+            .success()
+    );
+    assert_eq!(
+        text,
+        std::fs::read_to_string(&log).unwrap(),
+        "nothing lost or repeated"
+    );
+}

@@ -1405,17 +1405,20 @@ async fn follow_log(global: &GlobalArgs, args: &LogsArgs, attempt: u32, path: &P
         .map_or(crate::store::NOT_MAPPED, |m| m as i32);
     let mut offset = 0u64;
     let mut waiting_said = false;
+    let mut ended_seen = false;
     loop {
-        // Read the state first: once the attempt has ended, one more read gets the rest.
-        let ended = match store.task_instances(&args.dag, &args.run).await {
-            Ok(tis) => tis.iter().any(|t| {
-                t.task_id == args.task
-                    && t.map_index == map_index
-                    && t.try_number == attempt
-                    && t.state != crate::store::TaskStateRecord::Running
-            }),
-            Err(e) => return fail(e),
-        };
+        // Read the state first: once the attempt has ended, a last read one poll later gets
+        // the rest (the log writer thread may still be writing the attempt's last lines).
+        let ended = ended_seen
+            || match store.task_instances(&args.dag, &args.run).await {
+                Ok(tis) => tis.iter().any(|t| {
+                    t.task_id == args.task
+                        && t.map_index == map_index
+                        && t.try_number == attempt
+                        && t.state != crate::store::TaskStateRecord::Running
+                }),
+                Err(e) => return fail(e),
+            };
         match std::fs::File::open(path) {
             Ok(mut f) => {
                 let mut buf = Vec::new();
@@ -1433,9 +1436,10 @@ async fn follow_log(global: &GlobalArgs, args: &LogsArgs, attempt: u32, path: &P
             }
             Err(_) => {}
         }
-        if ended {
+        if ended && ended_seen {
             return ExitCode::SUCCESS;
         }
+        ended_seen = ended;
         tokio::time::sleep(POLL).await;
     }
 }
