@@ -267,6 +267,38 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
+    /// The host name did not resolve.
+    #[error("{message}")]
+    Dns {
+        /// A short description.
+        message: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The TLS handshake failed (certificate, protocol).
+    #[error("{message}")]
+    Tls {
+        /// A short description.
+        message: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// HTTP 429: the server asks to come back later.
+    #[error("HTTP status 429 Too Many Requests{}", .retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The body starts like an image but its header does not decode.
+    #[error("not a valid {format:?} image: {reason}")]
+    Corrupt {
+        /// The format its magic bytes claim.
+        format: ImageFormat,
+        /// What the decoder said.
+        reason: String,
+    },
     /// The download took too long.
     #[error("timed out{}", .after.map(|d| format!(" after {d:?}")).unwrap_or_default())]
     Timeout {
@@ -305,15 +337,18 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// A stable, machine-readable name of the cause: `invalid_url`, `connect`, `timeout`,
-    /// `http_429`, `http_4xx`, `http_5xx`, `not_an_image`, `too_large`, `truncated`, `io` or
-    /// `http`.
+    /// A stable, machine-readable name of the cause: `invalid_url`, `dns`, `connect`, `tls`,
+    /// `timeout`, `http_429`, `http_4xx`, `http_5xx`, `not_an_image`, `too_large`, `truncated`,
+    /// `io` or `http`.
     pub fn class(&self) -> &'static str {
         match self {
             Self::InvalidUrl(_) => "invalid_url",
+            Self::Dns { .. } => "dns",
             Self::Connect { .. } => "connect",
+            Self::Tls { .. } => "tls",
             Self::Timeout { .. } => "timeout",
-            Self::Status(429) => "http_429",
+            Self::RateLimited { .. } | Self::Status(429) => "http_429",
+            Self::Corrupt { .. } => "not_an_image",
             Self::Status(400..=499) => "http_4xx",
             Self::Status(500..=599) => "http_5xx",
             Self::Status(_) | Self::Http(_) => "http",
@@ -324,9 +359,45 @@ impl FetchError {
         }
     }
 
+    /// Whether trying again may work: connection problems, timeouts, 5xx and 429 — not a
+    /// refusal (other 4xx) or a bad body.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Dns { .. }
+            | Self::Connect { .. }
+            | Self::Timeout { .. }
+            | Self::RateLimited { .. }
+            | Self::Status(500..=599 | 429)
+            | Self::Truncated { .. } => true,
+            // A redirect loop stays a loop.
+            Self::Http(e) => !e.is_redirect(),
+            _ => false,
+        }
+    }
+
     fn from_reqwest(err: reqwest::Error) -> Self {
         if err.is_timeout() {
             return Self::Timeout { after: None };
+        }
+        let root = root_cause(&err);
+        if err.is_connect() {
+            let lower = root.to_ascii_lowercase();
+            if lower.contains("dns")
+                || lower.contains("failed to lookup")
+                || lower.contains("name or service not known")
+            {
+                return Self::Dns {
+                    message: format!("DNS lookup failed: {root}"),
+                    source: err,
+                };
+            }
+            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+            {
+                return Self::Tls {
+                    message: format!("TLS failed: {root}"),
+                    source: err,
+                };
+            }
         }
         let io_kind = io_error_kind(&err);
         let message = if err.is_dns() {
@@ -520,15 +591,133 @@ async fn download(
     name: &str,
     opts: &FetchOptions,
 ) -> Result<(u64, ImageFormat, PathBuf), FetchError> {
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(FetchError::from_reqwest)?;
+    let fetched = fetch_to_part(
+        client.get(url),
+        dir,
+        name,
+        &Limits {
+            max_bytes: opts.max_bytes,
+            read_timeout: None,
+            bandwidth: None,
+        },
+    )
+    .await?;
+    let Fetched::Body(body) = fetched else {
+        unreachable!("no conditional request was made")
+    };
+    let path = dir.join(name);
+    body.part.persist(&path).await?;
+    Ok((body.bytes, body.format, path))
+}
+
+/// Limits of one download.
+pub(crate) struct Limits<'a> {
+    pub(crate) max_bytes: u64,
+    /// Longest wait for the next piece of the body.
+    pub(crate) read_timeout: Option<Duration>,
+    /// A bandwidth cap shared by the downloads.
+    pub(crate) bandwidth: Option<&'a Bandwidth>,
+}
+
+/// What a GET produced.
+pub(crate) enum Fetched {
+    /// `304 Not Modified` to a conditional request.
+    NotModified {
+        /// Time to the response head.
+        ttfb: Duration,
+    },
+    /// A complete, checked image in a `.part` file, not yet in place.
+    Body(Box<Body>),
+}
+
+/// A downloaded image waiting to be put in place (or dropped, which deletes it).
+pub(crate) struct Body {
+    pub(crate) part: PartFile,
+    pub(crate) bytes: u64,
+    pub(crate) format: ImageFormat,
+    pub(crate) sha256: String,
+    pub(crate) status: u16,
+    pub(crate) ttfb: Duration,
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+}
+
+/// A bandwidth cap in bytes per second, shared by every download that holds it: each piece of
+/// a body waits for its share (a token bucket without burst beyond one piece).
+#[derive(Debug)]
+pub struct Bandwidth {
+    bytes_per_sec: f64,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Bandwidth {
+    /// A cap of `bytes_per_sec` (at least 1).
+    pub fn new(bytes_per_sec: u64) -> Self {
+        Bandwidth {
+            bytes_per_sec: bytes_per_sec.max(1) as f64,
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits until `n` more bytes fit under the cap.
+    pub async fn take(&self, n: usize) {
+        let wait = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = tokio::time::Instant::now();
+            let start = (*next).max(now);
+            *next = start + Duration::from_secs_f64(n as f64 / self.bytes_per_sec);
+            start - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Sends `request` and streams a 2xx body into a `.part` file beside `name`, checking it on the
+/// way (image magic bytes before anything is written, the size cap, the announced length, the
+/// read timeout) and its header decoded at the end; hashes it with SHA-256.
+pub(crate) async fn fetch_to_part(
+    request: reqwest::RequestBuilder,
+    dir: &Path,
+    name: &str,
+    limits: &Limits<'_>,
+) -> Result<Fetched, FetchError> {
+    use sha2::Digest;
+    let sent = Instant::now();
+    let mut response = request.send().await.map_err(FetchError::from_reqwest)?;
+    let ttfb = sent.elapsed();
     let status = response.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified { ttfb });
+    }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        return Err(FetchError::RateLimited { retry_after });
+    }
     if !status.is_success() {
         return Err(FetchError::Status(status.as_u16()));
     }
+    let header = |h: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (etag, last_modified) = (
+        header(reqwest::header::ETAG),
+        header(reqwest::header::LAST_MODIFIED),
+    );
+    let opts = limits;
     let expected = response.content_length();
     if expected.is_some_and(|len| len > opts.max_bytes) {
         return Err(FetchError::TooLarge {
@@ -545,8 +734,15 @@ async fn download(
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let mut sink: Option<(ImageFormat, PartFile)> = None;
     let mut received: u64 = 0;
+    let mut hasher = sha2::Sha256::new();
     loop {
-        let chunk = match response.chunk().await {
+        let next = match opts.read_timeout {
+            Some(limit) => tokio::time::timeout(limit, response.chunk())
+                .await
+                .map_err(|_| FetchError::Timeout { after: Some(limit) })?,
+            None => response.chunk().await,
+        };
+        let chunk = match next {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(err) => {
@@ -565,6 +761,10 @@ async fn download(
                 limit: opts.max_bytes,
             });
         }
+        if let Some(cap) = opts.bandwidth {
+            cap.take(chunk.len()).await;
+        }
+        hasher.update(&chunk);
         if let Some((_, part)) = &mut sink {
             part.write(&chunk).await?;
         } else {
@@ -579,14 +779,63 @@ async fn download(
     {
         return Err(FetchError::Truncated { expected, received });
     }
-    let (format, part) = match sink {
+    let (format, mut part) = match sink {
         Some(sink) => sink,
         // A body shorter than SNIFF_LEN: decide on what there is.
         None => start_file(&head, dir, name, content_type.as_deref()).await?,
     };
-    let path = dir.join(name);
-    part.persist(&path).await?;
-    Ok((received, format, path))
+    part.finish().await?;
+    check_header(&part.path, format).await?;
+    Ok(Fetched::Body(Box::new(Body {
+        part,
+        bytes: received,
+        format,
+        sha256: hex(&hasher.finalize()),
+        status: status.as_u16(),
+        ttfb,
+        etag,
+        last_modified,
+    })))
+}
+
+/// Decodes the image's header (dimensions and all) from the file: magic bytes followed by
+/// garbage, or a header cut short, fail here.
+pub(crate) async fn check_header(
+    path: &Path,
+    format: ImageFormat,
+) -> Result<(u32, u32), FetchError> {
+    let path = path.to_owned();
+    let decoded = tokio::task::spawn_blocking(move || {
+        let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+        let reader = image::ImageReader::with_format(
+            file,
+            match format {
+                ImageFormat::Png => image::ImageFormat::Png,
+                ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+                ImageFormat::Gif => image::ImageFormat::Gif,
+                ImageFormat::WebP => image::ImageFormat::WebP,
+            },
+        );
+        Ok::<_, std::io::Error>(reader.into_dimensions())
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    match decoded {
+        Ok((0, _) | (_, 0)) => Err(FetchError::Corrupt {
+            format,
+            reason: "zero width or height".into(),
+        }),
+        Ok(dims) => Ok(dims),
+        Err(e) => Err(FetchError::Corrupt {
+            format,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks the first bytes and, if they are an image, starts the `.part` file with them.
@@ -605,7 +854,7 @@ async fn start_file(
 }
 
 /// A temporary file beside the final one, removed when dropped unless persisted.
-struct PartFile {
+pub(crate) struct PartFile {
     path: PathBuf,
     writer: Option<BufWriter<tokio::fs::File>>,
 }
@@ -645,12 +894,18 @@ impl PartFile {
         }
     }
 
-    /// Flushes, closes and renames the file to `to`, replacing any file there.
-    async fn persist(mut self, to: &Path) -> std::io::Result<()> {
+    /// Flushes and closes the file (it stays where it is).
+    async fn finish(&mut self) -> std::io::Result<()> {
         if let Some(mut writer) = self.writer.take() {
             writer.flush().await?;
             writer.into_inner().into_std().await;
         }
+        Ok(())
+    }
+
+    /// Flushes, closes and renames the file to `to`, replacing any file there.
+    pub(crate) async fn persist(mut self, to: &Path) -> std::io::Result<()> {
+        self.finish().await?;
         tokio::fs::rename(&self.path, to).await?;
         // Renamed: nothing left to clean up.
         self.path = PathBuf::new();

@@ -4,16 +4,24 @@
 //! - [`listing_2_10`]: the book's DAG — `download_launches` → `get_pictures` → `notify`;
 //! - [`listing_2_10_mapped`]: the same with one mapped task instance per picture;
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
+//! - [`ll2_client`]: pagination, API key, the 429 quota, retries;
 //! - [`images`]: safe, concurrent, streaming image downloads;
-//! - [`mock`]: a local LL2 + image server with fault injection (offline runs, tests, benchmarks).
+//! - [`fetcher`]: the resilient fetcher (retries, limits, integrity, de-duplication, fallbacks);
+//! - [`mock`]: a local LL2 + image server with fault injection (offline runs, tests, benchmarks);
+//! - [`record`]: what is recorded for every launch's picture.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod fetcher;
 pub mod images;
 pub mod listing_2_10;
 pub mod listing_2_10_mapped;
 pub mod ll2;
+pub mod ll2_client;
 pub mod mock;
+pub mod record;
+pub mod reports;
+pub mod rocket_launches;
 
 /// Every DAG of this crate (what the `rocket-dag` binary registers).
 pub fn all() -> Vec<rocket_dag::Dag> {

@@ -34,12 +34,28 @@ pub struct Launch {
     pub provider: Option<String>,
     /// Rocket configuration's full name (its short name if the full name is absent).
     pub rocket: Option<String>,
+    /// Rocket family, e.g. `"Falcon"` (API 2.3.0: the first of `families`).
+    #[serde(default)]
+    pub rocket_family: Option<String>,
+    /// An image of the rocket configuration (API 2.2.0 `image_url`, 2.3.0 `image.image_url`):
+    /// the fallback when the launch's own image fails.
+    #[serde(default)]
+    pub rocket_image_url: Option<String>,
     /// Launch pad name.
     pub pad: Option<String>,
     /// Name of the pad's location, e.g. `"Kennedy Space Center, FL, USA"`.
     pub location: Option<String>,
+    /// Country of the pad, e.g. `"USA"` (API 2.3.0: the country object's alpha-3 or alpha-2 code).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// IANA time zone of the pad's location, e.g. `"America/New_York"` (API 2.2.0 and later).
+    #[serde(default)]
+    pub pad_timezone: Option<String>,
     /// Mission name.
     pub mission: Option<String>,
+    /// Target orbit, e.g. `"Low Earth Orbit"`.
+    #[serde(default)]
+    pub orbit: Option<String>,
     /// URL of the launch's image.
     pub image_url: Option<String>,
     /// URL of a thumbnail of the image (API 2.3.0 and later only).
@@ -179,9 +195,17 @@ struct WireLaunch {
     #[serde(default)]
     pad: Option<WirePad>,
     #[serde(default)]
-    mission: Option<WireNamed>,
+    mission: Option<WireMission>,
     #[serde(default)]
     image: Option<WireImage>,
+}
+
+#[derive(Deserialize)]
+struct WireMission {
+    #[serde(default, deserialize_with = "non_empty")]
+    name: Option<String>,
+    #[serde(default)]
+    orbit: Option<WireNamed>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +234,18 @@ struct WireRocketConfig {
     full_name: Option<String>,
     #[serde(default, deserialize_with = "non_empty")]
     name: Option<String>,
+    /// A string up to 2.2.0.
+    #[serde(default)]
+    family: Option<WireText>,
+    /// Objects from 2.3.0 on.
+    #[serde(default)]
+    families: Option<Vec<WireNamed>>,
+    /// A URL up to 2.2.0.
+    #[serde(default)]
+    image_url: Option<WireText>,
+    /// An image object from 2.3.0 on.
+    #[serde(default)]
+    image: Option<WireImage>,
 }
 
 #[derive(Deserialize)]
@@ -217,7 +253,60 @@ struct WirePad {
     #[serde(default, deserialize_with = "non_empty")]
     name: Option<String>,
     #[serde(default)]
-    location: Option<WireNamed>,
+    location: Option<WireLocation>,
+    /// A code up to 2.2.0, an object from 2.3.0 on.
+    #[serde(default)]
+    country_code: Option<WireText>,
+    #[serde(default)]
+    country: Option<WireCountry>,
+}
+
+#[derive(Deserialize)]
+struct WireLocation {
+    #[serde(default, deserialize_with = "non_empty")]
+    name: Option<String>,
+    #[serde(default)]
+    country_code: Option<WireText>,
+    #[serde(default)]
+    country: Option<WireCountry>,
+    #[serde(default)]
+    timezone_name: Option<WireText>,
+}
+
+#[derive(Deserialize)]
+struct WireCountry {
+    #[serde(default)]
+    alpha_3_code: Option<WireText>,
+    #[serde(default)]
+    alpha_2_code: Option<WireText>,
+    #[serde(default)]
+    name: Option<WireText>,
+}
+
+impl WireCountry {
+    fn code(self) -> Option<String> {
+        [self.alpha_3_code, self.alpha_2_code, self.name]
+            .into_iter()
+            .find_map(|t| t.and_then(WireText::get))
+    }
+}
+
+/// A field documented as a string that may come as something else (a number, an object):
+/// read as text when it is text, ignored otherwise.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireText {
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl WireText {
+    fn get(self) -> Option<String> {
+        match self {
+            WireText::Text(s) if !s.trim().is_empty() => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// `image` is a URL string up to API 2.2.0 and an object from 2.3.0 on.
@@ -253,19 +342,60 @@ impl WireLaunch {
             }) => (image_url, thumbnail_url),
             Some(WireImage::Other(_)) | None => (None, None),
         };
-        let pad_location = self.pad.as_ref().and_then(|p| p.location.as_ref());
+        let config = self.rocket.and_then(|r| r.configuration);
+        let (rocket, rocket_family, rocket_image_url) = match config {
+            Some(c) => (
+                c.full_name.or(c.name),
+                c.family
+                    .and_then(WireText::get)
+                    .or_else(|| c.families.and_then(|f| f.into_iter().find_map(|n| n.name))),
+                c.image_url.and_then(WireText::get).or(match c.image {
+                    Some(WireImage::Url(u)) => Some(u).filter(|u| !u.trim().is_empty()),
+                    Some(WireImage::Object { image_url, .. }) => image_url,
+                    _ => None,
+                }),
+            ),
+            None => (None, None, None),
+        };
+        let (pad, location, country, pad_timezone) = match self.pad {
+            Some(p) => {
+                let (loc_name, loc_country, tz) = match p.location {
+                    Some(l) => (
+                        l.name,
+                        l.country_code
+                            .and_then(WireText::get)
+                            .or_else(|| l.country.and_then(WireCountry::code)),
+                        l.timezone_name.and_then(WireText::get),
+                    ),
+                    None => (None, None, None),
+                };
+                let country = p
+                    .country_code
+                    .and_then(WireText::get)
+                    .or_else(|| p.country.and_then(WireCountry::code))
+                    .or(loc_country);
+                (p.name, loc_name, country, tz)
+            }
+            None => (None, None, None, None),
+        };
+        let (mission, orbit) = match self.mission {
+            Some(m) => (m.name, m.orbit.and_then(|o| o.name)),
+            None => (None, None),
+        };
         Some(Launch {
             name: self.name.unwrap_or_default(),
             net,
             status: self.status.and_then(|s| s.name.or(s.abbrev)),
             provider: self.launch_service_provider.and_then(|p| p.name),
-            rocket: self
-                .rocket
-                .and_then(|r| r.configuration)
-                .and_then(|c| c.full_name.or(c.name)),
-            location: pad_location.and_then(|l| l.name.clone()),
-            pad: self.pad.and_then(|p| p.name),
-            mission: self.mission.and_then(|m| m.name),
+            rocket,
+            rocket_family,
+            rocket_image_url,
+            pad,
+            location,
+            country,
+            pad_timezone,
+            mission,
+            orbit,
             image_url,
             thumbnail_url,
             id,
@@ -416,9 +546,14 @@ mod tests {
                 status: Some("Success".into()),
                 provider: Some("SpaceX".into()),
                 rocket: Some("Falcon 9 Block 5".into()),
+                rocket_family: Some("Falcon".into()),
+                rocket_image_url: None,
                 pad: Some("Launch Complex 39A".into()),
                 location: Some("Kennedy Space Center, FL, USA".into()),
+                country: Some("USA".into()),
+                pad_timezone: None,
                 mission: Some("NROL-108".into()),
+                orbit: None,
                 image_url: Some("https://spacelaunchnow-prod-east.nyc3.digitaloceanspaces.com/media/launch_images/falcon2520925_image_20201217060406.jpeg".into()),
                 thumbnail_url: None,
             }
@@ -427,6 +562,10 @@ mod tests {
         assert_eq!(new.status.as_deref(), Some("Launch Successful"));
         assert_eq!(new.rocket.as_deref(), Some("Falcon 9 Block 5"));
         assert_eq!(new.location.as_deref(), Some("Vandenberg SFB, CA, USA"));
+        assert_eq!(new.pad_timezone.as_deref(), Some("America/Los_Angeles"));
+        assert_eq!(new.country.as_deref(), Some("USA"));
+        assert_eq!(new.orbit.as_deref(), Some("Low Earth Orbit"));
+        assert_eq!(new.rocket_family.as_deref(), Some("Falcon"));
 
         let with_null_mission = load("v2.0.0-upcoming-2020-12-basph-snippet.json")
             .results
@@ -480,6 +619,45 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_2_3_0_report_fields() {
+        let page = parse_page(
+            br#"{"results": [{
+                "id": "x", "name": "Electron | Test",
+                "rocket": {"configuration": {"name": "Electron", "families": [{"id": 1, "name": "Electron"}],
+                    "image": {"image_url": "https://example.com/electron.jpg", "thumbnail_url": null}}},
+                "mission": {"name": "Test", "orbit": {"id": 8, "name": "Low Earth Orbit", "abbrev": "LEO"}},
+                "pad": {"name": "LC-1A", "country": {"id": 1, "name": "New Zealand", "alpha_2_code": "NZ", "alpha_3_code": "NZL"},
+                    "location": {"name": "Mahia", "timezone_name": "Pacific/Auckland", "country": {"alpha_2_code": "NZ"}}}
+            }, {
+                "id": "y", "name": "odd types",
+                "rocket": {"configuration": {"name": "R", "family": 7, "image_url": {"odd": true}}},
+                "pad": {"name": "P", "country_code": 12, "location": {"name": "L", "timezone_name": null, "country_code": "FRA"}}
+            }]}"#,
+        )
+        .expect("page");
+        let x = &page.results[0];
+        assert_eq!(x.rocket_family.as_deref(), Some("Electron"));
+        assert_eq!(
+            x.rocket_image_url.as_deref(),
+            Some("https://example.com/electron.jpg")
+        );
+        assert_eq!(x.country.as_deref(), Some("NZL"));
+        assert_eq!(x.pad_timezone.as_deref(), Some("Pacific/Auckland"));
+        assert_eq!(x.orbit.as_deref(), Some("Low Earth Orbit"));
+        let y = &page.results[1];
+        assert_eq!(
+            (y.rocket_family.as_deref(), y.rocket_image_url.as_deref()),
+            (None, None)
+        );
+        assert_eq!(
+            y.country.as_deref(),
+            Some("FRA"),
+            "the location's code when the pad's is odd"
+        );
+        assert_eq!(y.pad_timezone, None);
+    }
+
+    #[test]
     fn image_may_be_null_missing_empty_object_or_odd() {
         let page = parse_page(
             br#"{"results": [
@@ -526,9 +704,14 @@ mod tests {
                 status: Some("TBD".into()),
                 provider: None,
                 rocket: None,
+                rocket_family: None,
+                rocket_image_url: None,
                 pad: None,
                 location: None,
+                country: None,
+                pad_timezone: None,
                 mission: None,
+                orbit: None,
                 image_url: None,
                 thumbnail_url: None,
             }

@@ -6,6 +6,10 @@
 //!   from [`MockConfig::launches_json`]. Its image URLs point back at this server, `next` and
 //!   `previous` are local `?limit=&offset=` links, and `count` is the number of launches the
 //!   mock holds.
+//! * `GET /2.0.0/launch/` and `GET /2.0.0/launch/previous/`: the same launches, filtered by
+//!   `net__gte` / `net__lt` (RFC 3339) when given and ordered by NET, paginated alike (what the
+//!   history DAG asks for).
+//! * `GET /2.0.0/api-throttle/`: LL2's throttle status, with [`MockConfig::throttle_next_use_secs`].
 //! * `GET /images/{path}`: a small, valid PNG of [`MockConfig::image_bytes`] bytes, whatever the
 //!   path.
 //! * anything else: 404.
@@ -82,6 +86,21 @@ pub enum Fault {
     Huge(u64),
     /// Answer 429 with a `Retry-After` header of this many seconds.
     RetryAfter(u64),
+    /// Answer 429 without `Retry-After` (the client must ask the throttle endpoint).
+    Throttled,
+    /// Redirect (302) to this path on the same server.
+    Redirect(String),
+    /// Send the body in this many pieces, pausing this long between them (a slow link).
+    Trickle(usize, Duration),
+    /// Answer with these extra response headers (e.g. `ETag`), body as normal; a request whose
+    /// `If-None-Match` equals the given `ETag` gets `304 Not Modified`.
+    Headers(Vec<(String, String)>),
+    /// The inner fault for the first `n` requests of the path, then normal answers.
+    FirstN(usize, Box<Fault>),
+    /// Serve the same bytes as this other image path (the same picture under two URLs).
+    SameAs(String),
+    /// A PNG signature followed by bytes that are no PNG header (magic bytes alone would pass).
+    BadHeader,
 }
 
 /// What a [`MockServer`] serves and which faults it injects.
@@ -108,6 +127,8 @@ pub struct MockConfig {
     pub image_faults: Vec<(String, Fault)>,
     /// Launches per page when the client does not ask with `?limit=`; `None` serves them all.
     pub page_size: Option<usize>,
+    /// `next_use_secs` of the throttle endpoint: when the anonymous quota frees up again.
+    pub throttle_next_use_secs: u64,
 }
 
 impl Default for MockConfig {
@@ -119,6 +140,7 @@ impl Default for MockConfig {
             latency: Duration::ZERO,
             image_bytes: 20 * 1024,
             image_faults: Vec::new(),
+            throttle_next_use_secs: 0,
             page_size: None,
         }
     }
@@ -160,6 +182,13 @@ impl MockConfig {
         self
     }
 
+    /// Sets [`MockConfig::throttle_next_use_secs`].
+    #[must_use]
+    pub fn with_throttle_next_use(mut self, secs: u64) -> Self {
+        self.throttle_next_use_secs = secs;
+        self
+    }
+
     /// Serves `size` launches per page unless the client asks for another `?limit=`.
     #[must_use]
     pub fn with_page_size(mut self, size: usize) -> Self {
@@ -197,6 +226,9 @@ impl MockServer {
         let app = Router::new()
             .route(LAUNCHES_PATH, get(launches))
             .route(LAUNCHES_PATH.trim_end_matches('/'), get(launches))
+            .route("/2.0.0/launch/", get(launches))
+            .route("/2.0.0/launch/previous/", get(launches))
+            .route("/2.0.0/api-throttle/", get(throttle))
             .route("/images/{*path}", get(image))
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(state.clone(), track))
@@ -260,6 +292,15 @@ impl MockServer {
         counts.values().sum()
     }
 
+    /// The `Authorization` headers requests carried, in arrival order (`None` for none).
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.state
+            .authorizations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The largest number of requests the server was handling at the same time.
     ///
     /// A request counts from its arrival until its response head is ready (latency and
@@ -305,6 +346,8 @@ struct ServerState {
     page_size: Option<usize>,
     launch_hits: AtomicUsize,
     counts: Mutex<HashMap<String, usize>>,
+    authorizations: Mutex<Vec<Option<String>>>,
+    throttle_next_use_secs: u64,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -341,17 +384,46 @@ impl ServerState {
             page_size: config.page_size,
             launch_hits: AtomicUsize::new(0),
             counts: Mutex::new(HashMap::new()),
+            authorizations: Mutex::new(Vec::new()),
+            throttle_next_use_secs: config.throttle_next_use_secs,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             base,
         }
     }
 
-    fn launches_body(&self, query: Option<&str>) -> Bytes {
-        let results = match &self.launches {
+    fn launches_body(&self, path: &str, query: Option<&str>) -> Bytes {
+        let all = match &self.launches {
             Launches::Raw(bytes) => return bytes.clone(),
             Launches::Page(results) => results,
         };
+        let net = |l: &Value| {
+            l.get("net")
+                .and_then(Value::as_str)
+                .and_then(|n| chrono::DateTime::parse_from_rfc3339(n).ok())
+        };
+        let bound = |key: &str| {
+            query_str(query, key).and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+        };
+        let filtered: Vec<Value>;
+        let results: &[Value] =
+            if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
+                all
+            } else {
+                let (gte, lt) = (bound("net__gte"), bound("net__lt"));
+                let mut f: Vec<Value> = all
+                    .iter()
+                    .filter(|l| {
+                        let n = net(l);
+                        gte.is_none_or(|g| n.is_some_and(|n| n >= g))
+                            && lt.is_none_or(|t| n.is_some_and(|n| n < t))
+                    })
+                    .cloned()
+                    .collect();
+                f.sort_by_key(|l| net(l));
+                filtered = f;
+                &filtered
+            };
         let total = results.len();
         let offset = query_usize(query, "offset").unwrap_or(0).min(total);
         let limit = query_usize(query, "limit")
@@ -359,8 +431,15 @@ impl ServerState {
             .unwrap_or(total)
             .max(1);
         let end = offset.saturating_add(limit).min(total);
+        // Other query parameters (the NET window) carry over to the next page.
+        let rest: String = query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("limit=") && !p.starts_with("offset="))
+            .map(|p| format!("&{p}"))
+            .collect();
         let link =
-            |offset: usize| format!("{}{LAUNCHES_PATH}?limit={limit}&offset={offset}", self.base);
+            |offset: usize| format!("{}{path}?limit={limit}&offset={offset}{rest}", self.base);
         let page = serde_json::json!({
             "count": total,
             "next": (end < total).then(|| link(end)),
@@ -379,6 +458,16 @@ async fn track(State(state): State<Arc<ServerState>>, req: Request, next: Next) 
         .unwrap_or_else(PoisonError::into_inner)
         .entry(req.uri().path().to_owned())
         .or_default() += 1;
+    state
+        .authorizations
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        );
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     // Decrement even if the client goes away and this future is dropped.
@@ -399,18 +488,54 @@ impl Drop for InFlight<'_> {
 
 async fn launches(State(state): State<Arc<ServerState>>, uri: Uri) -> Response {
     let hit = state.launch_hits.fetch_add(1, Ordering::SeqCst);
-    let body = state.launches_body(uri.query());
+    let body = state.launches_body(uri.path(), uri.query());
     let fault = state.launch_faults.get(hit);
-    respond(fault, body, "application/json").await
+    respond(fault, body, "application/json", &state.base, None).await
 }
 
-async fn image(State(state): State<Arc<ServerState>>, uri: Uri) -> Response {
+async fn throttle(State(state): State<Arc<ServerState>>) -> Response {
+    let body = serde_json::json!({
+        "your_request_limit": 15,
+        "limit_frequency_secs": 3600,
+        "current_use": if state.throttle_next_use_secs > 0 { 15 } else { 0 },
+        "next_use_secs": state.throttle_next_use_secs,
+        "ident": "127.0.0.1",
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn image(
+    State(state): State<Arc<ServerState>>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let hits = state
+        .counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(uri.path())
+        .copied()
+        .unwrap_or(0);
     let fault = state
         .image_faults
         .iter()
         .find(|(path, _)| path == uri.path())
-        .map(|(_, fault)| fault);
-    respond(fault, state.image.clone(), "image/png").await
+        .map(|(_, fault)| fault)
+        .and_then(|f| match f {
+            Fault::FirstN(n, inner) => (hits <= *n).then_some(&**inner),
+            other => Some(other),
+        });
+    // Each path has its own bytes (the path is written into the padding), unless aliased.
+    let stamp = match fault {
+        Some(Fault::SameAs(other)) => other.as_str(),
+        _ => uri.path(),
+    };
+    let body = stamped(&state.image, stamp);
+    respond(fault, body, "image/png", &state.base, Some(&headers)).await
 }
 
 async fn not_found() -> Response {
@@ -418,7 +543,13 @@ async fn not_found() -> Response {
 }
 
 /// The normal response, or what `fault` makes of it.
-async fn respond(fault: Option<&Fault>, body: Bytes, content_type: &'static str) -> Response {
+async fn respond(
+    fault: Option<&Fault>,
+    body: Bytes,
+    content_type: &'static str,
+    base: &str,
+    request: Option<&axum::http::HeaderMap>,
+) -> Response {
     let normal = || ([(header::CONTENT_TYPE, content_type)], body.clone()).into_response();
     let Some(fault) = fault else {
         return normal();
@@ -486,6 +617,69 @@ async fn respond(fault: Option<&Fault>, body: Bytes, content_type: &'static str)
                 .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             response
         }
+        Fault::Throttled => detail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Request was throttled.",
+        ),
+        Fault::Redirect(to) => {
+            let mut response = StatusCode::FOUND.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("{base}{to}")) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Fault::Trickle(pieces, pause) => {
+            let pieces = (*pieces).max(1);
+            let size = body.len().div_ceil(pieces).max(1);
+            let chunks: Vec<Bytes> = (0..body.len())
+                .step_by(size)
+                .map(|i| body.slice(i..(i + size).min(body.len())))
+                .collect();
+            let pause = *pause;
+            let stream = futures::stream::iter(chunks.into_iter().enumerate()).then(
+                move |(i, chunk)| async move {
+                    if i > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Ok::<_, std::io::Error>(chunk)
+                },
+            );
+            let mut response = Response::new(Body::from_stream(stream));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            response
+        }
+        // Resolved by the image handler.
+        Fault::FirstN(..) | Fault::SameAs(_) => normal(),
+        Fault::BadHeader => {
+            let mut bytes = MINIMAL_PNG[..8].to_vec();
+            bytes.extend_from_slice(b"\x00\x00\x00\x0dNOPE this is not an IHDR chunk at all");
+            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        Fault::Headers(extra) => {
+            let etag = extra
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
+                .map(|(_, v)| v.as_str());
+            let asked = request
+                .and_then(|h| h.get(header::IF_NONE_MATCH))
+                .and_then(|v| v.to_str().ok());
+            let mut response = if etag.is_some() && etag == asked {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                normal()
+            };
+            for (k, v) in extra {
+                if let (Ok(k), Ok(v)) = (
+                    axum::http::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    response.headers_mut().insert(k, v);
+                }
+            }
+            response
+        }
     }
 }
 
@@ -538,6 +732,19 @@ fn local_image_url(original: &str, base: &str) -> String {
     format!("{base}/images/{segment}")
 }
 
+fn query_str(query: Option<&str>, key: &str) -> Option<String> {
+    let raw = query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)?
+        .1;
+    Some(
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
 fn query_usize(query: Option<&str>, key: &str) -> Option<usize> {
     query?
         .split('&')
@@ -558,6 +765,23 @@ const MINIMAL_PNG: [u8; 67] = [
 
 /// The minimal PNG grown to `size` bytes with a private ancillary chunk (`ruSt`) before IEND,
 /// which decoders skip, so the result is still a valid image.
+/// `png` (from [`png_of_size`]) with `stamp` written at the start of its padding chunk, CRC
+/// updated: a distinct, still valid image per stamp. Too small a PNG is returned as it is.
+fn stamped(png: &Bytes, stamp: &str) -> Bytes {
+    let start = MINIMAL_PNG.len() - 12; // where the padding chunk begins
+    let data = start + 8;
+    if png.len() < data + 4 + 12 {
+        return png.clone();
+    }
+    let pad_len = png.len() - data - 4 - 12;
+    let n = stamp.len().min(pad_len);
+    let mut out = png.to_vec();
+    out[data..data + n].copy_from_slice(&stamp.as_bytes()[..n]);
+    let crc = crc32fast::hash(&out[start + 4..data + pad_len]);
+    out[data + pad_len..data + pad_len + 4].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(out)
+}
+
 fn png_of_size(size: usize) -> Bytes {
     const CHUNK_OVERHEAD: usize = 12; // length, type, CRC
     let (head, iend) = MINIMAL_PNG.split_at(MINIMAL_PNG.len() - 12);

@@ -501,6 +501,17 @@ async fn a_mapped_run_records_each_picture_and_a_marked_element_is_not_fetched_a
     );
     let state = json(&state);
     assert_eq!(state["state"], "failed");
+    let show = json(&cli(
+        home.path(),
+        &["--output", "json", "dags", "show", "listing_2_10_mapped"],
+    ));
+    let shown = show["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task_id"] == "get_picture")
+        .unwrap();
+    assert_eq!(shown["mapped_over"], serde_json::json!(["image_urls"]));
     assert_eq!(state["states"]["failed"], 1);
     assert_eq!(state["map_indexes"], elements.len());
     let one = cli(

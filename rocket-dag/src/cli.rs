@@ -3,7 +3,11 @@
 //! by default and `--output json` for scripts.
 //!
 //! Exit codes: 0 success, 1 a run or task failed, 2 a usage error (unknown DAG or task, bad
-//! argument), 130 interrupted by Ctrl-C or SIGTERM.
+//! argument, unusable notification configuration), 130 interrupted by Ctrl-C or SIGTERM.
+//!
+//! `dags test`, `dags backfill` and `scheduler` send each DAG's notifications as configured in
+//! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`
+//! and `ROCKET_DAG_NOTIFY_EVENTS` variables (format and precedence: [`crate::notify`]).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -97,7 +101,10 @@ pub async fn test_dag(
             return (ExitCode::FAILURE, None);
         }
     };
-    let mut runner = Runner::new(home).with_store(store);
+    let mut runner = match with_notifications(Runner::new(&home), &home, [dag]) {
+        Ok(r) => r.with_store(store),
+        Err(code) => return (code, None),
+    };
     // A progress bar when a person watches; plain log lines otherwise (pipes, CI, JSON).
     let bar = (output == Output::Text && std::io::stdout().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(dag.tasks().len() as u64).with_style(
@@ -412,6 +419,27 @@ pub fn main(dags: Vec<Dag>) -> ExitCode {
     }
 }
 
+/// Gives each DAG the notifications configured for it in `home` (`<home>/notifications.json`
+/// and the `ROCKET_DAG_NOTIFY_*` variables, see [`crate::notify`]); a configuration that
+/// cannot be used is a usage error, rather than a run that silently notifies nobody.
+fn with_notifications<'a>(
+    mut runner: Runner,
+    home: &Path,
+    dags: impl IntoIterator<Item = &'a Dag>,
+) -> Result<Runner, ExitCode> {
+    use crate::notify::{Notifiers, NotifyConfig};
+    for dag in dags {
+        let notifiers = NotifyConfig::load(home, dag.id(), |k| std::env::var(k).ok())
+            .and_then(|c| Notifiers::from_config(&c))
+            .map_err(|e| usage(format!("DAG `{}`: {e}", dag.id())))?;
+        if !notifiers.is_empty() {
+            tracing::debug!("DAG `{}` notifies {notifiers:?}", dag.id());
+            runner = runner.with_dag_notifications(dag.id(), notifiers);
+        }
+    }
+    Ok(runner)
+}
+
 fn usage(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
@@ -475,6 +503,10 @@ fn describe(dag: &Dag, now: DateTime<Utc>, last: Option<crate::timetable::DataIn
                 "execution_timeout_secs": opts.execution_timeout.map(|d| d.as_secs_f64()),
                 "trigger_rule": opts.trigger_rule.as_str(),
                 "layer": opts.layer.map(crate::task::Layer::as_str),
+                "mapped_over": t.inputs().iter().zip(t.mapped_inputs())
+                    .filter(|(_, m)| **m)
+                    .map(|(&u, _)| dag.tasks()[u].id())
+                    .collect::<Vec<_>>(),
             })
         }).collect::<Vec<_>>(),
         "edges": dag.edges().iter().map(|e| serde_json::json!({
@@ -706,7 +738,11 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Err(code) => return code,
             };
             crate::logging::init();
-            let runner = Runner::new(global.home()).with_store(store.clone());
+            let home = global.home();
+            let runner = match with_notifications(Runner::new(&home), &home, dags) {
+                Ok(r) => r.with_store(store.clone()),
+                Err(code) => return code,
+            };
             runner.cancel_on_signals();
             let stop = runner.cancellation_token();
             match crate::scheduler::run(dags, runner, store, stop).await {
@@ -993,7 +1029,11 @@ async fn backfill(
         Err(code) => return code,
     };
     crate::logging::init();
-    let runner = Runner::new(global.home()).with_store(store.clone());
+    let home = global.home();
+    let runner = match with_notifications(Runner::new(&home), &home, [dag]) {
+        Ok(r) => r.with_store(store.clone()),
+        Err(code) => return code,
+    };
     runner.cancel_on_signals();
     let bar = (global.output == Output::Text && std::io::stdout().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(intervals.len() as u64).with_style(
@@ -1318,14 +1358,26 @@ fn print_show(d: &Dag, v: &Value) {
     for &i in d.topological_order() {
         let t = &d.tasks()[i];
         let opts = t.options();
+        let over: Vec<&str> = t
+            .inputs()
+            .iter()
+            .zip(t.mapped_inputs())
+            .filter(|(_, m)| **m)
+            .map(|(&u, _)| d.tasks()[u].id())
+            .collect();
         println!(
-            "    {:<24} retries={} trigger_rule={}{}",
+            "    {:<24} retries={} trigger_rule={}{}{}",
             t.id(),
             opts.retries,
             opts.trigger_rule,
             opts.layer
                 .map(|l| format!(" layer={}", l.as_str()))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if over.is_empty() {
+                String::new()
+            } else {
+                format!(" mapped over {}", over.join(" × "))
+            }
         );
     }
     println!("  edges:");

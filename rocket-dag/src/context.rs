@@ -20,6 +20,8 @@ pub(crate) struct RunInfo {
     pub(crate) home: PathBuf,
     pub(crate) data_dir: PathBuf,
     pub(crate) http: Arc<OnceLock<reqwest::Client>>,
+    /// Where this run's notifications go; `None` when it sends none (or outside a run).
+    pub(crate) notify: Option<Arc<crate::notify::RunQueue>>,
 }
 
 /// The context of one task attempt: ids, dates, params, the run's data directory, a shared
@@ -115,6 +117,17 @@ impl TaskContext {
     /// Resolves when the attempt is being cancelled: select on it to stop cleanly.
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
         self.cancel.cancelled()
+    }
+
+    /// Raises a notification of a kind the task chooses (e.g. `image_failures`, `no_images`)
+    /// with a readable `message` and any JSON `data`; the event also names the DAG, run, task,
+    /// map index and try. It is logged here (so it is in the attempt's log) and queued for the
+    /// run's notifiers ([`crate::notify`]); this returns at once and delivery never fails the
+    /// task. The runner's own kinds (`task_failed`, `task_retrying`, `run_finished`) are
+    /// refused with a warning. Outside a run with notifiers (`tasks test`, unit tests) the
+    /// event is only logged.
+    pub fn notify(&self, kind: &str, message: impl Into<String>, data: Value) {
+        crate::notify::raise(self, kind, message.into(), data);
     }
 
     /// A context for calling a task fn directly in a unit test: DAG `test_dag`, task
@@ -213,6 +226,7 @@ impl TaskContextBuilder {
                 home,
                 data_dir,
                 http: Arc::new(OnceLock::new()),
+                notify: None,
             }),
             task_id: self.task_id.into(),
             map_index: self.map_index,

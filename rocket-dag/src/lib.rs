@@ -55,6 +55,7 @@ pub mod export;
 pub mod home;
 pub mod http;
 pub mod logging;
+pub mod notify;
 pub mod retry;
 pub mod runner;
 pub mod schedule;

@@ -325,6 +325,7 @@ pub struct Runner {
     cancel_grace: Duration,
     progress: Option<ProgressHook>,
     store: Option<Store>,
+    notify: crate::notify::Routes,
 }
 
 /// A change of a task's state during a run, for progress displays.
@@ -363,7 +364,27 @@ impl Runner {
             cancel_grace: Duration::from_secs(5),
             progress: None,
             store: None,
+            notify: crate::notify::Routes::default(),
         }
+    }
+
+    /// Sends the events of every DAG's runs (task failed or retrying, run finished, what tasks
+    /// raise with [`TaskContext::notify`]) to `notifiers`, unless the DAG has its own
+    /// ([`Runner::with_dag_notifications`]). See [`crate::notify`].
+    pub fn with_notifications(mut self, notifiers: crate::notify::Notifiers) -> Self {
+        self.notify.set_default(notifiers);
+        self
+    }
+
+    /// Sends the events of DAG `dag_id`'s runs to `notifiers` instead of the runner's default
+    /// ones (an empty set silences the DAG).
+    pub fn with_dag_notifications(
+        mut self,
+        dag_id: impl Into<String>,
+        notifiers: crate::notify::Notifiers,
+    ) -> Self {
+        self.notify.set_dag(dag_id.into(), notifiers);
+        self
     }
 
     /// Records every run, attempt and output in `store`, and resumes a run that is already
@@ -492,7 +513,8 @@ impl Runner {
             Some(i) => format!("{task_id}[{i}]"),
             None => task_id.to_owned(),
         };
-        let info = self.run_info(dag, &request);
+        // One attempt, as `airflow tasks test`: no run to notify about.
+        let info = self.run_info(dag, &request, None);
         let ctx = TaskContext {
             run: info.clone(),
             task_id: task_id.into(),
@@ -542,7 +564,12 @@ impl Runner {
         })
     }
 
-    fn run_info(&self, dag: &Dag, request: &RunRequest) -> Arc<RunInfo> {
+    fn run_info(
+        &self,
+        dag: &Dag,
+        request: &RunRequest,
+        notify: Option<Arc<crate::notify::RunQueue>>,
+    ) -> Arc<RunInfo> {
         let logical = request.logical_date;
         let run_id = request
             .run_id
@@ -566,13 +593,14 @@ impl Runner {
             home: self.home.clone(),
             data_dir,
             http: self.http.clone(),
+            notify,
         })
     }
 
     /// Runs the DAG once for the request and reports every task.
     pub async fn run(&self, dag: &Dag, request: RunRequest) -> DagRunReport {
         crate::logging::ensure_installed();
-        let info = self.run_info(dag, &request);
+        let info = self.run_info(dag, &request, self.notify.start_run(dag.id()));
         // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
         // the same worker (tokio's LIFO slot) instead of waking another thread for every task.
         let dag = dag.clone();
@@ -1146,6 +1174,7 @@ impl<'a> DagRun<'a> {
                 if interrupted { " (interrupted)" } else { "" }
             ),
         }
+        self.notify_finished(&report).await;
         report
     }
 
@@ -1378,6 +1407,7 @@ impl<'a> DagRun<'a> {
                 try_number,
             );
             attempt.state = TaskState::UpForRetry;
+            self.notify_try(unit, try_number, max_tries, &msg, Some(delay));
             self.record(unit, &attempt, None);
             self.units[unit].attempts.push(attempt);
             self.units[unit].state = TaskState::UpForRetry;
@@ -1410,6 +1440,7 @@ impl<'a> DagRun<'a> {
             self.fail(unit, reason);
             // An interrupted run decides nothing more downstream: those tasks stay unstarted.
             if retry {
+                self.notify_try(unit, try_number, max_tries, &msg, None);
                 self.unit_finished(unit);
             }
         }
@@ -1710,6 +1741,44 @@ impl<'a> DagRun<'a> {
             Decision::Skip(format!("skipped: input from `{from}` was skipped"))
         } else {
             Decision::Wait
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- notifications
+// Only hands events to `crate::notify`, which delivers them off the scheduling loop, in order.
+
+impl DagRun<'_> {
+    /// A try that failed: `retry_in` set when a retry is scheduled, else the task (or element)
+    /// failed for good. An interrupted run's attempts send nothing: `run_finished` says it.
+    fn notify_try(
+        &self,
+        unit: usize,
+        try_number: u32,
+        max_tries: u32,
+        cause: &str,
+        retry_in: Option<Duration>,
+    ) {
+        let Some(queue) = &self.info.notify else {
+            return;
+        };
+        let t = crate::notify::TaskTry {
+            task_id: self.task_id(unit),
+            map_index: self.units[unit].map_index,
+            try_number,
+            max_tries,
+        };
+        queue.emit(match retry_in {
+            Some(delay) => crate::notify::Event::task_retrying(&self.info, t, cause, delay),
+            None => crate::notify::Event::task_failed(&self.info, t, cause),
+        });
+    }
+
+    /// Sends `run_finished` and waits (bounded) until the run's events are delivered.
+    async fn notify_finished(&self, report: &DagRunReport) {
+        if let Some(queue) = &self.info.notify {
+            queue.emit(crate::notify::Event::run_finished(report));
+            queue.finish().await;
         }
     }
 }

@@ -512,22 +512,32 @@ impl Store {
                 .map_err(query_error(op()));
         };
         let mut slot = writer.lock().await;
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            None => slot.insert(
-                self.pool
-                    .acquire()
-                    .await
-                    .map_err(query_error(op()))?
-                    .detach(),
-            ),
-        };
-        let result = write_rows(conn, &keep).await;
-        if result.is_err() {
-            // Maybe the connection broke: the next write starts from a fresh one.
-            *slot = None;
+        let mut retried = false;
+        loop {
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                None => slot.insert(
+                    self.pool
+                        .acquire()
+                        .await
+                        .map_err(query_error(op()))?
+                        .detach(),
+                ),
+            };
+            match write_rows(conn, &keep).await {
+                Ok(()) => return Ok(()),
+                // The held connection may have died (a server restart, an idle timeout): once,
+                // on a fresh one. The upsert is idempotent, so a write that did land is harmless.
+                Err(e) if !retried && is_connection_error(&e) => {
+                    *slot = None;
+                    retried = true;
+                }
+                Err(e) => {
+                    *slot = None;
+                    return Err(query_error(op())(e));
+                }
+            }
         }
-        result.map_err(query_error(op()))
     }
 
     /// Every try of every task instance of a run, ordered by task id, map index and try.
@@ -807,6 +817,14 @@ where
 /// Rows per multi-row statement: 14 parameters each stays far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// Whether `e` says the connection is unusable rather than the statement wrong.
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+    )
+}
 
 /// `rows` in one statement, or in one transaction of several.
 async fn write_rows(
