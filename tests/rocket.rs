@@ -326,3 +326,173 @@ async fn an_error_document_served_with_200_is_not_a_launch_list() {
     assert!(reason.contains("missing field `results`"), "{reason}");
     assert!(!home.path().join("data/listing_2_10/launches.json").exists());
 }
+
+// ---------------------------------------------------------------- rocket_launches, rocket_history
+
+/// The pipeline with its store, and a command notifier appending every event to `events`.
+async fn run_pipeline(dag: &Dag, home: &Path, events: &Path, request: RunRequest) -> DagRunReport {
+    use rocket_dag::notify::{CommandConfig, Notifiers, NotifyConfig};
+    let store = rocket_dag::store::Store::open_home(home).await.unwrap();
+    let mut config = NotifyConfig::default();
+    config.commands.push(CommandConfig::new(
+        "sh",
+        [
+            "-c".to_owned(),
+            r#"cat >> "$1"; echo >> "$1""#.to_owned(),
+            "sh".to_owned(),
+            events.display().to_string(),
+        ],
+    ));
+    Runner::new(home)
+        .with_store(store)
+        .with_notifications(Notifiers::from_config(&config).unwrap())
+        .run(dag, request)
+        .await
+}
+
+fn event_kinds(events: &Path) -> Vec<String> {
+    std::fs::read_to_string(events)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rocket_launches_fetches_every_page_stores_pictures_and_writes_reports() {
+    // 10 launches over 4 pages; one picture gone, with no fallback.
+    let page = dags::ll2::parse_page(dags::mock::BUNDLED_LAUNCHES_JSON.as_bytes()).unwrap();
+    let first = page
+        .results
+        .iter()
+        .find_map(|l| l.image_url.clone())
+        .unwrap();
+    let gone = format!("/images/{}", first.rsplit('/').next().unwrap());
+    let server = MockServer::start(
+        MockConfig::default()
+            .with_page_size(3)
+            .with_image_fault(&gone, Fault::Status(404)),
+    )
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let events = home.path().join("events.jsonl");
+    let dag = dags::rocket_launches::rocket_launches();
+    let request = || RunRequest::new(date()).param("launches_url", server.launches_url());
+    let r = run_pipeline(&dag, home.path(), &events, request()).await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let launches = r.task("fetch_launches").unwrap().output::<Value>().unwrap();
+    assert_eq!(launches["launches"].as_array().unwrap().len(), 10);
+    assert_eq!(launches["pages"], 4);
+    let images: Vec<dags::record::ImageRecord> = r.task("fetch_images").unwrap().output().unwrap();
+    assert_eq!(images.len(), 10, "one record per launch");
+    let failed: Vec<_> = images
+        .iter()
+        .filter(|i| i.outcome == dags::record::Outcome::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error_class.as_deref(), Some("http_4xx"));
+    // Every report, in three formats, under reports/<run>/.
+    let dir = home
+        .path()
+        .join("data/rocket_launches/reports")
+        .join(&r.run_id);
+    for f in [
+        "launches.json",
+        "launches.csv",
+        "launches.md",
+        "downloads.json",
+        "downloads.csv",
+        "downloads.md",
+        "history.json",
+        "history.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}: {:?}", files(&dir));
+    }
+    let downloads: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("downloads.json")).unwrap())
+            .unwrap();
+    assert!(downloads.to_string().contains("http_4xx"));
+    assert_eq!(event_kinds(&events), ["run_finished"]);
+
+    // Again: nothing downloaded twice, the picture still missing is asked again.
+    let before = server.total_requests();
+    let again = run_pipeline(&dag, home.path(), &events, request().run_id("again")).await;
+    assert_eq!(again.state, RunState::Success);
+    let images: Vec<dags::record::ImageRecord> =
+        again.task("fetch_images").unwrap().output().unwrap();
+    assert!(
+        images
+            .iter()
+            .all(|i| i.outcome != dags::record::Outcome::Downloaded),
+        "{images:?}"
+    );
+    assert_eq!(
+        server.total_requests() - before,
+        4 + 1,
+        "4 pages and the missing picture"
+    );
+
+    // A run where most pictures fail raises image_failures and fails `check_images`.
+    let broken =
+        MockServer::start(MockConfig::default().with_image_fault(&gone, Fault::Status(404)))
+            .await
+            .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let events = home.path().join("events.jsonl");
+    let r = run_pipeline(
+        &dag,
+        home.path(),
+        &events,
+        RunRequest::new(date())
+            .param("launches_url", broken.launches_url())
+            .param("max_failure_ratio", 0.05),
+    )
+    .await;
+    assert_eq!(r.task("check_images").unwrap().state, TaskState::Failed);
+    assert_eq!(
+        event_kinds(&events),
+        ["image_failures", "task_failed", "run_finished"]
+    );
+}
+
+#[tokio::test]
+async fn rocket_history_collects_exactly_its_interval() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let page = dags::ll2::parse_page(dags::mock::BUNDLED_LAUNCHES_JSON.as_bytes()).unwrap();
+    let mut nets: Vec<chrono::DateTime<chrono::Utc>> =
+        page.results.iter().filter_map(|l| l.net).collect();
+    nets.sort();
+    // The day of the earliest launch.
+    let day = nets[0].date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let expected = nets
+        .iter()
+        .filter(|n| **n >= day && **n < day + chrono::Duration::days(1))
+        .count();
+    let home = tempfile::tempdir().unwrap();
+    let events = home.path().join("events.jsonl");
+    let dag = dags::rocket_launches::rocket_history();
+    let r = run_pipeline(
+        &dag,
+        home.path(),
+        &events,
+        RunRequest::new(day).param("launches_url", server.launches_url()),
+    )
+    .await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let got = r.task("fetch_history").unwrap().output::<Value>().unwrap();
+    assert_eq!(got["launches"].as_array().unwrap().len(), expected);
+    let file = dags::rocket_launches::history_path(
+        &home.path().join("data/rocket_history"),
+        day,
+        day + chrono::Duration::days(1),
+    );
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored["count"], expected);
+}

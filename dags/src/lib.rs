@@ -3,6 +3,7 @@
 //!
 //! - [`listing_2_10`]: the book's DAG — `download_launches` → `get_pictures` → `notify`;
 //! - [`listing_2_10_mapped`]: the same with one mapped task instance per picture;
+//! - [`rocket_launches`]: the complete pipeline (`rocket_launches`) and the history (`rocket_history`);
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
 //! - [`ll2_client`]: pagination, API key, the 429 quota, retries;
 //! - [`images`]: safe, concurrent, streaming image downloads;
@@ -28,5 +29,7 @@ pub fn all() -> Vec<rocket_dag::Dag> {
     vec![
         listing_2_10::listing_2_10(),
         listing_2_10_mapped::listing_2_10_mapped(),
+        rocket_launches::rocket_launches(),
+        rocket_launches::rocket_history(),
     ]
 }

@@ -134,6 +134,112 @@ pub async fn fetch_images(
     Ok(records)
 }
 
+/// What `write_reports` wrote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reports {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Every file, in order.
+    pub files: Vec<PathBuf>,
+}
+
+/// Write this run's launch, download and history reports (JSON, CSV and Markdown) under
+/// `<home>/data/<dag>/reports/<run_id>/`. The history comes from the run history (the store
+/// of this home, or `ROCKET_DAG_DATABASE_URL`); without one, the other reports are written
+/// alone.
+#[task(layer = "business")]
+pub async fn write_reports(
+    ctx: &TaskContext,
+    launches: Launches,
+    images: Vec<ImageRecord>,
+) -> Result<Reports, TaskError> {
+    let dir = reports_dir(ctx);
+    let now = Utc::now();
+    let history = match rocket_dag::store::Store::open_home(ctx.home()).await {
+        Ok(store) => {
+            let h =
+                crate::reports::HistoryReport::load(&store, ctx.dag_id(), IMAGES_TASK, now).await;
+            store.close().await;
+            match h {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!("no history report: {e}");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!("no history report: {e}");
+            None
+        }
+    };
+    let logical = ctx.logical_date();
+    let out = dir.clone();
+    let files = tokio::task::spawn_blocking(move || {
+        crate::reports::write_all(&out, &launches.launches, logical, &images, history.as_ref())
+    })
+    .await
+    .map_err(|e| TaskError::msg(format!("the report writer stopped: {e}")))?
+    .with_context(|| format!("writing the reports into {}", dir.display()))?;
+    tracing::info!(files = files.len(), dir = %dir.display(), "reports written");
+    Ok(Reports { dir, files })
+}
+
+/// Raise the run's image events: `no_images` when no launch has its picture, and
+/// `image_failures` when the share of failed pictures is above `max_failure_ratio` (default
+/// 0.2). Fails the task in the second case, so the run shows it.
+#[task(layer = "business")]
+pub async fn check_images(ctx: &TaskContext, images: Vec<ImageRecord>) -> Result<usize, TaskError> {
+    let ok = images.iter().filter(|r| r.outcome.is_ok()).count();
+    let failed: Vec<&ImageRecord> = images
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .collect();
+    let with_url = images
+        .iter()
+        .filter(|r| r.outcome != Outcome::NoImage)
+        .count();
+    if ok == 0 {
+        ctx.notify(
+            "no_images",
+            format!(
+                "no launch of run {} has its picture ({} launches)",
+                ctx.run_id(),
+                images.len()
+            ),
+            serde_json::json!({"launches": images.len(), "failed": failed.len()}),
+        );
+    }
+    let ratio = if with_url == 0 {
+        0.0
+    } else {
+        failed.len() as f64 / with_url as f64
+    };
+    let max = ctx.param::<f64>("max_failure_ratio").unwrap_or(0.2);
+    if ratio > max {
+        let mut by_class = std::collections::BTreeMap::<&str, usize>::new();
+        for r in &failed {
+            *by_class
+                .entry(r.error_class.as_deref().unwrap_or("?"))
+                .or_default() += 1;
+        }
+        let message = format!(
+            "{} of {with_url} pictures failed ({:.0}% > {:.0}%): {by_class:?}",
+            failed.len(),
+            ratio * 100.0,
+            max * 100.0
+        );
+        ctx.notify(
+            "image_failures",
+            message.clone(),
+            serde_json::json!({"failed": failed.len(), "with_url": with_url, "by_class": by_class}),
+        );
+        return Err(TaskError::fail_now(message));
+    }
+    tracing::info!(ok, failed = failed.len(), "pictures checked");
+    Ok(ok)
+}
+
 /// Where this run's reports go: `<home>/data/<dag>/reports/<run_id>/`.
 pub fn reports_dir(ctx: &TaskContext) -> PathBuf {
     ctx.data_dir().join("reports").join(ctx.run_id())
@@ -202,4 +308,31 @@ pub fn history_path(data_dir: &Path, start: DateTime<Utc>, end: DateTime<Utc>) -
     data_dir
         .join("history")
         .join(format!("launches_{}_{}.json", f(start), f(end)))
+}
+
+/// The complete Rocket pipeline: launches (every page), pictures (limits, retries, integrity,
+/// de-duplication, fallbacks), reports, and notifications when pictures fail.
+#[dag(
+    schedule = "@daily",
+    start_date = "2024-01-01",
+    catchup = false,
+    tags = ["rocket", "reports"]
+)]
+pub fn rocket_launches() {
+    let launches = fetch_launches();
+    let images = fetch_images(launches);
+    write_reports(launches, images);
+    check_images(images);
+}
+
+/// Past launches, one data interval per run: backfill a date range to collect the history.
+#[dag(
+    schedule = "@daily",
+    start_date = "2024-01-01",
+    catchup = false,
+    max_active_runs = 1,
+    tags = ["rocket", "history"]
+)]
+pub fn rocket_history() {
+    fetch_history();
 }
