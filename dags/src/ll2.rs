@@ -414,6 +414,32 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Whatever the bytes, parsing returns (a page or an error), never panics.
+            #[test]
+            fn any_bytes_parse_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_page(&bytes);
+            }
+
+            /// Launch lists with odd values in every field.
+            #[test]
+            fn odd_field_values_never_panic(
+                id in prop_oneof![Just(serde_json::Value::Null), any::<i64>().prop_map(serde_json::Value::from), "\\PC{0,10}".prop_map(serde_json::Value::from)],
+                image in prop_oneof![Just(serde_json::Value::Null), any::<bool>().prop_map(serde_json::Value::from), "\\PC{0,20}".prop_map(serde_json::Value::from), Just(serde_json::json!({"image_url": 3}))],
+                net in "\\PC{0,30}",
+            ) {
+                let doc = serde_json::json!({"results": [{"id": id, "image": image, "net": net, "pad": {"location": 7}}]});
+                let _ = parse_page(doc.to_string().as_bytes());
+            }
+        }
+    }
+
     fn fixture_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ll2")
     }
