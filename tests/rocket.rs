@@ -496,3 +496,84 @@ async fn rocket_history_collects_exactly_its_interval() {
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(stored["count"], expected);
 }
+
+#[tokio::test]
+async fn image_check_uses_head_only_and_retention_archives_old_pictures() {
+    let page = dags::ll2::parse_page(dags::mock::BUNDLED_LAUNCHES_JSON.as_bytes()).unwrap();
+    let first = page
+        .results
+        .iter()
+        .find_map(|l| l.image_url.clone())
+        .unwrap();
+    let gone = format!("/images/{}", first.rsplit('/').next().unwrap());
+    let server =
+        MockServer::start(MockConfig::default().with_image_fault(&gone, Fault::Status(404)))
+            .await
+            .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let events = home.path().join("events.jsonl");
+    let r = run_pipeline(
+        &dags::rocket_launches::rocket_image_check(),
+        home.path(),
+        &events,
+        RunRequest::new(date()).param("launches_url", server.launches_url()),
+    )
+    .await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let found: Vec<Value> = r.task("check_availability").unwrap().output().unwrap();
+    let unreachable: Vec<&Value> = found.iter().filter(|a| a["reachable"] == false).collect();
+    // Several launches share the missing picture: each reports it, one HEAD asked.
+    assert!(!unreachable.is_empty());
+    assert!(
+        unreachable
+            .iter()
+            .all(|a| a["http_status"] == 404 && a["url"].as_str().unwrap().ends_with(&gone))
+    );
+    assert_eq!(
+        found.len() - unreachable.len(),
+        found.iter().filter(|a| a["reachable"] == true).count()
+    );
+    assert_eq!(server.requests(&gone), 1);
+    assert!(
+        !home.path().join("data/rocket_image_check/images").exists(),
+        "nothing downloaded"
+    );
+
+    // An old picture left by an earlier run is archived, the fresh ones stay.
+    let images = home.path().join("data/rocket_launches/images");
+    std::fs::create_dir_all(&images).unwrap();
+    let old = images.join("old-launch.png");
+    std::fs::write(&old, b"old").unwrap();
+    let forty_days_ago = std::time::SystemTime::now() - Duration::from_secs(40 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(forty_days_ago)
+        .unwrap();
+    let r = run_pipeline(
+        &dags::rocket_launches::rocket_launches(),
+        home.path(),
+        &events,
+        RunRequest::new(date())
+            .param("launches_url", server.launches_url())
+            .param("retention_days", 30),
+    )
+    .await;
+    let archived: Vec<String> = r.task("archive_images").unwrap().output().unwrap();
+    assert_eq!(archived, ["old-launch.png"]);
+    assert!(!old.exists());
+    let archives: Vec<_> = std::fs::read_dir(images.join("archive")).unwrap().collect();
+    assert_eq!(archives.len(), 1);
+    let stored: Vec<dags::record::ImageRecord> = r.task("fetch_images").unwrap().output().unwrap();
+    let downloaded = stored
+        .iter()
+        .filter(|i| i.outcome == dags::record::Outcome::Downloaded)
+        .count();
+    assert!(downloaded > 0);
+    let left = files(&images)
+        .into_iter()
+        .filter(|f| !f.starts_with('.') && !f.starts_with("archive"))
+        .count();
+    assert_eq!(left, downloaded, "this run's pictures stay");
+}

@@ -631,59 +631,74 @@ pub async fn check_images(launches: &[Launch], config: &FetcherConfig) -> Vec<Av
         .build()
         .unwrap_or_else(|_| rocket_dag::http::client());
     let http = &http;
-    let mut out: Vec<(usize, Availability)> = futures::stream::iter(
-        launches
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| Some((i, l.id.clone(), l.image_url.clone()?))),
-    )
-    .map(|(i, launch_id, url)| async move {
-        let started = Instant::now();
-        let result = http.head(&url).send().await;
-        let elapsed_ms = ms(started.elapsed());
-        let a = match result {
-            Ok(r) => {
-                let content_type = r
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let image_type = content_type
-                    .as_deref()
-                    .is_none_or(|t| t.starts_with("image/") || t == "application/octet-stream");
-                let ok = r.status().is_success() && image_type;
-                Availability {
+    // One HEAD per distinct URL. Collected first: a borrowing iterator inside the stream would
+    // not be `Send` for every lifetime, which a task's boxed future requires.
+    let mut seen = std::collections::HashSet::new();
+    let todo: Vec<(usize, String, String)> = launches
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Some((i, l.id.clone(), l.image_url.clone()?)))
+        .filter(|(_, _, url)| seen.insert(url.clone()))
+        .collect();
+    let mut out: Vec<(usize, Availability)> = futures::stream::iter(todo)
+        .map(|(i, launch_id, url)| async move {
+            let started = Instant::now();
+            let result = http.head(&url).send().await;
+            let elapsed_ms = ms(started.elapsed());
+            let a = match result {
+                Ok(r) => {
+                    let content_type = r
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let image_type = content_type
+                        .as_deref()
+                        .is_none_or(|t| t.starts_with("image/") || t == "application/octet-stream");
+                    let ok = r.status().is_success() && image_type;
+                    Availability {
+                        launch_id,
+                        url,
+                        reachable: ok,
+                        http_status: Some(r.status().as_u16()),
+                        bytes: r.content_length(),
+                        error: (!ok).then(|| match &content_type {
+                            Some(t) if r.status().is_success() => format!("not an image: {t}"),
+                            _ => format!("HTTP {}", r.status()),
+                        }),
+                        content_type,
+                        elapsed_ms,
+                    }
+                }
+                Err(e) => Availability {
                     launch_id,
                     url,
-                    reachable: ok,
-                    http_status: Some(r.status().as_u16()),
-                    bytes: r.content_length(),
-                    error: (!ok).then(|| match &content_type {
-                        Some(t) if r.status().is_success() => format!("not an image: {t}"),
-                        _ => format!("HTTP {}", r.status()),
-                    }),
-                    content_type,
+                    reachable: false,
+                    http_status: None,
+                    content_type: None,
+                    bytes: None,
+                    error: Some(FetchError::Http(e).to_string()),
                     elapsed_ms,
-                }
-            }
-            Err(e) => Availability {
-                launch_id,
-                url,
-                reachable: false,
-                http_status: None,
-                content_type: None,
-                bytes: None,
-                error: Some(FetchError::Http(e).to_string()),
-                elapsed_ms,
-            },
-        };
-        (i, a)
-    })
-    .buffer_unordered(config.concurrency.max(1))
-    .collect()
-    .await;
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, a)| a).collect()
+                },
+            };
+            (i, a)
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .collect()
+        .await;
+    let by_url: HashMap<String, Availability> =
+        out.drain(..).map(|(_, a)| (a.url.clone(), a)).collect();
+    // Every launch with a URL gets its URL's answer.
+    launches
+        .iter()
+        .filter_map(|l| {
+            let a = by_url.get(l.image_url.as_deref()?)?;
+            Some(Availability {
+                launch_id: l.id.clone(),
+                ..a.clone()
+            })
+        })
+        .collect()
 }
 
 /// What [`archive_older_than`] did.

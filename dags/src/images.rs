@@ -737,7 +737,12 @@ pub(crate) async fn fetch_to_part(
     // the blocking pool (creating files is what costs on this kind of disk). A body past
     // SPILL_BYTES streams into its `.part` file instead, so memory stays bounded whatever the
     // image's size. Nothing is written before the magic bytes prove an image.
-    let mut buffer: Vec<u8> = Vec::new();
+    // Sized from Content-Length up front: no copies while the buffer grows.
+    let mut buffer: Vec<u8> = Vec::with_capacity(expected.map_or(64 * 1024, |n| {
+        usize::try_from(n)
+            .unwrap_or(SPILL_BYTES)
+            .min(SPILL_BYTES + 1)
+    }));
     let mut format: Option<ImageFormat> = None;
     let mut spilled: Option<PartFile> = None;
     let mut received: u64 = 0;

@@ -31,5 +31,6 @@ pub fn all() -> Vec<rocket_dag::Dag> {
         listing_2_10_mapped::listing_2_10_mapped(),
         rocket_launches::rocket_launches(),
         rocket_launches::rocket_history(),
+        rocket_launches::rocket_image_check(),
     ]
 }

@@ -3,7 +3,9 @@
 //! * `rocket_launches` (daily): `fetch_launches` (the resilient LL2 client: pages, API key,
 //!   429 quota) → `fetch_images` (limits, retries, integrity, de-duplication, fallbacks; one
 //!   [`ImageRecord`] per launch) → `write_reports` (launch and download reports as JSON, CSV
-//!   and Markdown) and `check_images` (failure thresholds, notifications);
+//!   and Markdown), `check_images` (failure thresholds, notifications) and `archive_images`
+//!   (retention);
+//! * `rocket_image_check` (manual): which pictures are reachable, by `HEAD` only;
 //! * `rocket_history` (daily, with catch-up): the launches of exactly its run's data interval,
 //!   stored per interval, so a backfill over a date range collects the history idempotently.
 //!
@@ -16,6 +18,7 @@
 //! | `concurrency`, `per_host` | | 16, 16 |
 //! | `bandwidth` (bytes/s) | `ROCKET_BANDWIDTH` | none |
 //! | `max_failure_ratio` | | 0.2 |
+//! | `retention_days` | `ROCKET_RETENTION_DAYS` | keep everything |
 //! | API key | `ROCKET_LL2_API_KEY` | none |
 
 use std::path::{Path, PathBuf};
@@ -240,6 +243,61 @@ pub async fn check_images(ctx: &TaskContext, images: Vec<ImageRecord>) -> Result
     Ok(ok)
 }
 
+/// Retention: with the `retention_days` param (or `ROCKET_RETENTION_DAYS`), moves pictures
+/// older than that many days into `images/archive/images-<time>.tar.gz`; without it, keeps
+/// everything. Returns the files archived.
+#[task(layer = "storage")]
+pub async fn archive_images(
+    ctx: &TaskContext,
+    images: Vec<ImageRecord>,
+) -> Result<Vec<String>, TaskError> {
+    let days = ctx.param::<u32>("retention_days").or_else(|| {
+        std::env::var("ROCKET_RETENTION_DAYS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    });
+    let Some(days) = days else {
+        return Ok(Vec::new());
+    };
+    let dir = images_dir(ctx);
+    // This run's pictures are fresh; the archive takes what earlier runs left and nobody uses.
+    let _ = images;
+    let done = tokio::task::spawn_blocking(move || {
+        crate::fetcher::archive_older_than(&dir, days, std::time::SystemTime::now())
+    })
+    .await
+    .map_err(|e| TaskError::msg(format!("the archiver stopped: {e}")))?
+    .context("archiving old pictures")?;
+    if let Some(archive) = &done.archive {
+        tracing::info!(files = done.files.len(), archive = %archive.display(), "archived pictures older than {days} days");
+    }
+    Ok(done.files)
+}
+
+/// Which launch pictures are reachable, by `HEAD` only (nothing downloaded), written to
+/// `<home>/data/<dag>/availability/<run_id>.json`.
+#[task(layer = "source")]
+pub async fn check_availability(
+    ctx: &TaskContext,
+    launches: Launches,
+) -> Result<Vec<crate::fetcher::Availability>, TaskError> {
+    let found = crate::fetcher::check_images(&launches.launches, &fetcher_config(ctx)).await;
+    let path = ctx
+        .data_dir()
+        .join("availability")
+        .join(format!("{}.json", ctx.run_id()));
+    write_atomically(&path, &serde_json::to_vec_pretty(&found)?)
+        .await
+        .with_context(|| format!("storing {}", path.display()))?;
+    let reachable = found.iter().filter(|a| a.reachable).count();
+    tracing::info!(
+        reachable,
+        unreachable = found.len() - reachable,
+        "availability checked"
+    );
+    Ok(found)
+}
+
 /// Where this run's reports go: `<home>/data/<dag>/reports/<run_id>/`.
 pub fn reports_dir(ctx: &TaskContext) -> PathBuf {
     ctx.data_dir().join("reports").join(ctx.run_id())
@@ -323,6 +381,13 @@ pub fn rocket_launches() {
     let images = fetch_images(launches);
     write_reports(launches, images);
     check_images(images);
+    archive_images(images);
+}
+
+/// Checks which launch pictures are reachable, with `HEAD` requests only.
+#[dag(schedule = None, tags = ["rocket", "check"])]
+pub fn rocket_image_check() {
+    check_availability(fetch_launches());
 }
 
 /// Past launches, one data interval per run: backfill a date range to collect the history.
