@@ -686,3 +686,32 @@ async fn logs_follow_prints_a_running_attempt_until_it_ends() {
         "nothing lost or repeated"
     );
 }
+
+#[test]
+fn offline_runs_the_complete_pipeline_on_a_local_snapshot() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cli(
+        home.path(),
+        &[
+            "--offline",
+            "--output",
+            "json",
+            "dags",
+            "test",
+            "rocket_launches",
+            "2024-01-01",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["state"], "success");
+    let reports = home
+        .path()
+        .join("data/rocket_launches/reports/manual__2024-01-01T00:00:00+00:00");
+    for f in ["launches.md", "downloads.md", "history.md"] {
+        assert!(reports.join(f).is_file(), "{f}");
+    }
+}
