@@ -73,6 +73,18 @@ fn the_graph_of_listing_2_10() {
     insta::assert_snapshot!(dag.to_mermaid());
 }
 
+#[test]
+fn the_rocket_dags_as_dot_and_mermaid() {
+    insta::assert_snapshot!("listing_2_10_dot", listing_2_10().to_dot());
+    let mapped = dags::listing_2_10_mapped::listing_2_10_mapped();
+    insta::assert_snapshot!("listing_2_10_mapped_dot", mapped.to_dot());
+    insta::assert_snapshot!("listing_2_10_mapped_mermaid", mapped.to_mermaid());
+    insta::assert_snapshot!(
+        "rocket_launches_dot",
+        dags::rocket_launches::rocket_launches().to_dot()
+    );
+}
+
 #[tokio::test]
 async fn api_answers_503_twice_then_the_run_succeeds_on_the_third_attempt() {
     let server = MockServer::start(

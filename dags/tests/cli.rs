@@ -68,6 +68,21 @@ fn list_show_and_next_execution() {
     let end = chrono::DateTime::parse_from_rfc3339(next["next"]["end"].as_str().unwrap()).unwrap();
     assert_eq!(end - start, chrono::Duration::days(1));
 
+    let dot = cli(
+        home.path(),
+        &["dags", "show", "listing_2_10", "--format", "dot"],
+    );
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(
+        dot.starts_with("digraph \"listing_2_10\" {") && dot.contains("t0 -> t1;"),
+        "{dot}"
+    );
+    let mermaid = cli(
+        home.path(),
+        &["dags", "show", "listing_2_10", "--format", "mermaid"],
+    );
+    assert!(String::from_utf8_lossy(&mermaid.stdout).contains("flowchart LR"));
+
     let text = cli(home.path(), &["tasks", "list", "listing_2_10"]);
     assert_eq!(
         String::from_utf8_lossy(&text.stdout),

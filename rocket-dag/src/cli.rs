@@ -141,6 +141,18 @@ pub async fn test_dag(
     (code, Some(report))
 }
 
+/// What `dags show` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// Options, tasks, edges, next run (or JSON with `--output json`).
+    #[default]
+    Text,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
 /// Output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -245,10 +257,13 @@ pub enum RunsCommand {
 pub enum DagsCommand {
     /// List the DAGs
     List,
-    /// Show a DAG: options, tasks, edges, next run
+    /// Show a DAG: options, tasks, edges, next run; or its graph as Mermaid or DOT
     Show {
         /// DAG id
         dag: String,
+        /// text (options, tasks, edges, next run), mermaid or dot (Graphviz)
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
     },
     /// The next run the schedule asks for (its data interval)
     NextExecution {
@@ -545,8 +560,16 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
             ExitCode::SUCCESS
         }
-        Command::Dags(DagsCommand::Show { dag }) => match find(dags, &dag) {
+        Command::Dags(DagsCommand::Show { dag, format }) => match find(dags, &dag) {
             Err(code) => code,
+            Ok(d) if format == ShowFormat::Mermaid => {
+                print!("{}", d.to_mermaid());
+                ExitCode::SUCCESS
+            }
+            Ok(d) if format == ShowFormat::Dot => {
+                print!("{}", d.to_dot());
+                ExitCode::SUCCESS
+            }
             Ok(d) => {
                 let v = describe(d, now, last_scheduled(d, global).await);
                 if json {

@@ -297,6 +297,48 @@ impl Dag {
     }
 }
 
+impl Dag {
+    /// The graph in Graphviz DOT (`dot -Tsvg`): left to right, tasks coloured by layer
+    /// (source, storage, business), a mapped task drawn with a double border and `[ ]`,
+    /// dashed arrows for ordering without data.
+    pub fn to_dot(&self) -> String {
+        fn quote(s: &str) -> String {
+            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        }
+        let mut out = format!(
+            "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\"];\n",
+            quote(&self.id)
+        );
+        for &i in &self.topo {
+            let t = &self.tasks[i];
+            let fill = match t.options.layer {
+                Some(crate::task::Layer::Source) => "#dbeafe",
+                Some(crate::task::Layer::Storage) => "#dcfce7",
+                Some(crate::task::Layer::Business) => "#ffedd5",
+                None => "#ffffff",
+            };
+            let (label, extra) = if t.is_mapped() {
+                (format!("{} [ ]", t.id), ", peripheries=2")
+            } else {
+                (t.id.clone(), "")
+            };
+            out.push_str(&format!(
+                "    t{i} [label={}, fillcolor=\"{fill}\"{extra}];\n",
+                quote(&label)
+            ));
+        }
+        for e in &self.edges {
+            let style = match e.kind {
+                EdgeKind::Data => "",
+                EdgeKind::Order => " [style=dashed]",
+            };
+            out.push_str(&format!("    t{} -> t{}{style};\n", e.from, e.to));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
 /// Airflow's rule for task ids: letters, digits, `_`, `-` and `.`, at most 250 characters (ids
 /// become directory names, so nothing else may appear).
 pub fn is_valid_task_id(id: &str) -> bool {
