@@ -183,7 +183,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
 /// Writes to a hidden temporary file in the same directory, then renames it into place, so
 /// readers never see a half-written file; the temporary file is removed if anything fails or
 /// the task is cancelled in between.
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let path = path.to_owned();
     let bytes = bytes.to_vec();

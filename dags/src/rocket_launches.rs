@@ -28,7 +28,7 @@ use rocket_dag::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::fetcher::{FetcherConfig, fetch_launch_images};
-use crate::listing_2_10::launches_url;
+use crate::listing_2_10::{launches_url, write_atomically};
 use crate::ll2::Launch;
 use crate::ll2_client::{ClientConfig, ClientError, Ll2Client, interval_url};
 use crate::record::{ImageRecord, Outcome};
@@ -301,26 +301,6 @@ pub async fn check_availability(
 /// Where this run's reports go: `<home>/data/<dag>/reports/<run_id>/`.
 pub fn reports_dir(ctx: &TaskContext) -> PathBuf {
     ctx.data_dir().join("reports").join(ctx.run_id())
-}
-
-/// Writes `bytes` to a hidden temporary file beside `path`, then renames it into place.
-pub(crate) async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
-    let path = path.to_owned();
-    let bytes = bytes.to_vec();
-    tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.as_file().sync_data()?;
-        tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
-    })
-    .await
-    .map_err(std::io::Error::other)?
 }
 
 /// The launches of this run's data interval: `[start, end)` by NET.
