@@ -12,12 +12,14 @@ use crate::options::{self, Errors, Opt, TASK_OPTIONS};
 struct TaskArgs {
     id: Opt<LitStr>,
     shell: Opt<()>,
+    reads: Opt<Vec<syn::Expr>>,
+    writes: Opt<Vec<syn::Expr>>,
     opts: options::TaskOpts,
 }
 
 fn parse_args(args: TokenStream, errors: &mut Errors) -> TaskArgs {
     let mut out = TaskArgs::default();
-    let accepted: Vec<&str> = ["id", "shell"]
+    let accepted: Vec<&str> = ["id", "shell", "reads", "writes"]
         .into_iter()
         .chain(TASK_OPTIONS.iter().copied())
         .collect();
@@ -35,10 +37,40 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> TaskArgs {
                 options::flag(name, meta)?;
                 out.shell.set(name, ())
             }
+            "reads" => out.reads.set(name, assets(name, meta)?),
+            "writes" => out.writes.set(name, assets(name, meta)?),
             _ => Err(options::unknown_option("task", name, &accepted)),
         }
     });
     out
+}
+
+/// `reads = [A, B]`: asset constants (checked by the compiler as `Asset`s).
+fn assets(name: &Ident, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Vec<syn::Expr>> {
+    let value = meta.value()?;
+    let list: syn::ExprArray = value.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected a list of assets, e.g. `{name} = [LAUNCHES_JSON]`"),
+        )
+    })?;
+    for e in &list.elems {
+        if let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) = e
+        {
+            let id = s.value();
+            let constant = id.to_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            return Err(syn::Error::new(
+                s.span(),
+                format!(
+                    "`{name}` takes asset constants, not strings\nhelp: declare `const {constant}: Asset = Asset::new(\"{id}\", AssetKind::File);` (or another kind) and write `{name} = [{constant}]`"
+                ),
+            ));
+        }
+    }
+    Ok(list.elems.into_iter().collect())
 }
 
 pub(crate) fn check_id(lit: &LitStr) -> syn::Result<()> {
@@ -175,6 +207,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .unwrap_or_else(|| fn_name.to_string());
     let doc = options::doc_string(&func.attrs);
     let opts = parsed.opts.to_tokens();
+    let reads = parsed.reads.value.clone().unwrap_or_default();
+    let writes = parsed.writes.value.clone().unwrap_or_default();
     let source = options::source_text(&func);
     let p = quote!(::rocket_dag::__private);
 
@@ -304,7 +338,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 type Output = #output_ty;
                 const ID: &'static str = #id;
                 fn spec() -> #p::TaskSpec {
-                    #p::spec(#id, #doc, #opts, &[#(#input_names),*], #kind, #source, #output_name)
+                    const READS: &[#p::Asset] = &[#(#reads),*];
+                    const WRITES: &[#p::Asset] = &[#(#writes),*];
+                    #p::with_assets(
+                        #p::spec(#id, #doc, #opts, &[#(#input_names),*], #kind, #source, #output_name),
+                        READS,
+                        WRITES,
+                    )
                 }
                 fn call<'__rocket_dag>(
                     #ctx_ident: &'__rocket_dag #p::TaskContext,

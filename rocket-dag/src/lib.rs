@@ -47,6 +47,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+pub mod asset;
 pub mod cli;
 pub mod context;
 pub mod dag;
@@ -65,7 +66,9 @@ pub mod signal;
 pub mod store;
 pub mod task;
 pub mod timetable;
+pub mod viz;
 
+pub use asset::{Asset, AssetKind};
 pub use context::TaskContext;
 pub use dag::{Dag, DagBuilder, DagOptions, Edge, EdgeKind, Handle, TaskNode};
 pub use error::{DagError, ResultExt, TaskError, TaskErrorKind};
@@ -85,6 +88,7 @@ pub mod prelude {
 /// Support for the macros' generated code. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::asset::Asset;
     pub use crate::context::TaskContext;
     pub use crate::dag::{Call, Dag, DagBuilder, DagOptions, Handle, Input};
     pub use crate::error::TaskError;
@@ -248,6 +252,17 @@ pub mod __private {
     /// Adds a task call under the id given with `.task_id("…")`.
     pub fn add_as<T>(b: &mut DagBuilder, call: Call<T>, id: &'static str) -> Handle<T> {
         b.add_call(call, Some(id.to_owned()))
+    }
+
+    /// Adds `reads`/`writes` to a spec.
+    pub const fn with_assets(
+        mut s: TaskSpec,
+        reads: &'static [crate::Asset],
+        writes: &'static [crate::Asset],
+    ) -> TaskSpec {
+        s.reads = reads;
+        s.writes = writes;
+        s
     }
 
     /// Attaches the DAG fn's source to its options.

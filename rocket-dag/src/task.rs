@@ -254,6 +254,10 @@ pub struct TaskSpec {
     pub source: &'static str,
     /// Name of the output type.
     pub output_type: &'static str,
+    /// Assets it reads (`#[task(reads = […])]`).
+    pub reads: &'static [crate::Asset],
+    /// Assets it writes (`#[task(writes = […])]`).
+    pub writes: &'static [crate::Asset],
 }
 
 impl TaskSpec {
@@ -267,6 +271,8 @@ impl TaskSpec {
             kind: TaskKind::Rust,
             source: "",
             output_type: "()",
+            reads: &[],
+            writes: &[],
         }
     }
 }

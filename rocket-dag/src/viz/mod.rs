@@ -1,0 +1,171 @@
+//! Pictures of DAGs and runs: the graph (SVG), the Gantt chart and durations across runs, the
+//! three-layer diagrams (DAG in swimlanes, solution architecture) as SVG and draw.io, and the
+//! self-contained HTML run report.
+//!
+//! Everything here is a pure function of a [`Dag`](crate::Dag) and, for a run, its
+//! [`RunHistory`] read from the [`Store`]: no network, no JavaScript libraries, no fonts to
+//! fetch, so the files open anywhere and the report prints to PDF as it looks.
+//!
+//! | module | draws |
+//! |---|---|
+//! | [`graph`] | tasks and edges, left to right, coloured by layer or by a run's task states |
+//! | [`gantt`] | one bar per attempt over time; durations of each task across runs |
+//! | [`lanes`] | diagrams in Source / Storage / Business swimlanes, as SVG and draw.io |
+//! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
+//! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
+
+pub mod architecture;
+pub mod gantt;
+pub mod graph;
+pub mod lanes;
+pub mod layout;
+pub mod report;
+pub mod svg;
+
+use std::collections::BTreeMap;
+
+use crate::store::{
+    DagRunRecord, NOT_MAPPED, Store, StoreError, TaskInstanceRecord, TaskStateRecord,
+};
+use crate::task::Layer;
+
+/// Fill colour of a task state (Airflow's palette, softened for print).
+pub fn state_color(state: TaskStateRecord) -> &'static str {
+    match state {
+        TaskStateRecord::Success => "#4ade80",
+        TaskStateRecord::Failed => "#f87171",
+        TaskStateRecord::Running => "#a3e635",
+        TaskStateRecord::Queued => "#d1d5db",
+        TaskStateRecord::UpForRetry => "#facc15",
+        TaskStateRecord::UpstreamFailed => "#fb923c",
+        TaskStateRecord::Skipped => "#f9a8d4",
+        _ => "#f3f4f6",
+    }
+}
+
+/// Fill colour of a layer; `None` (no layer) is white.
+pub fn layer_color(layer: Option<Layer>) -> &'static str {
+    match layer {
+        Some(Layer::Source) => "#dbeafe",
+        Some(Layer::Storage) => "#dcfce7",
+        Some(Layer::Business) => "#ffedd5",
+        None => "#ffffff",
+    }
+}
+
+/// Title of a layer's swimlane.
+pub fn layer_title(layer: Option<Layer>) -> &'static str {
+    match layer {
+        Some(Layer::Source) => "Source",
+        Some(Layer::Storage) => "Storage",
+        Some(Layer::Business) => "Business",
+        None => "Other",
+    }
+}
+
+/// Why a picture of a run could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VizError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such run (or, without a run id, no run at all) of the DAG.
+    #[error("DAG `{dag}` has no run {run}")]
+    NoRun {
+        /// The DAG.
+        dag: String,
+        /// The run asked for (`recorded` when none was named).
+        run: String,
+    },
+}
+
+/// A recorded run and every try of its task instances, as the pictures need them.
+#[derive(Debug, Clone)]
+pub struct RunHistory {
+    /// The run.
+    pub run: DagRunRecord,
+    /// Every try, ordered by task id, map index and try number.
+    pub tries: Vec<TaskInstanceRecord>,
+}
+
+/// What a task amounted to in a run (all its instances, latest tries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSummary {
+    /// The state the task's instances add up to.
+    pub state: TaskStateRecord,
+    /// Instances: 1, or a mapped task's element count.
+    pub instances: usize,
+    /// Whether the task was mapped in this run.
+    pub mapped: bool,
+    /// Tries over all instances.
+    pub tries: usize,
+    /// Latest-try states of its instances and how many are in each.
+    pub by_state: BTreeMap<&'static str, usize>,
+}
+
+impl RunHistory {
+    /// Reads run `run_id` of `dag_id`, or its newest run (by logical date) when `None`.
+    pub async fn load(
+        store: &Store,
+        dag_id: &str,
+        run_id: Option<&str>,
+    ) -> Result<RunHistory, VizError> {
+        let run = match run_id {
+            Some(r) => store.get_run(dag_id, r).await?,
+            None => store.last_run(dag_id, None).await?,
+        };
+        let run = run.ok_or_else(|| VizError::NoRun {
+            dag: dag_id.to_owned(),
+            run: run_id.map_or_else(|| "recorded".to_owned(), |r| format!("`{r}`")),
+        })?;
+        let tries = store.task_instances(dag_id, &run.run_id).await?;
+        Ok(RunHistory { run, tries })
+    }
+
+    /// The latest try of each instance of `task_id`, by map index.
+    pub fn latest_tries(&self, task_id: &str) -> Vec<&TaskInstanceRecord> {
+        let mut latest: BTreeMap<i32, &TaskInstanceRecord> = BTreeMap::new();
+        for t in self.tries.iter().filter(|t| t.task_id == task_id) {
+            let e = latest.entry(t.map_index).or_insert(t);
+            if t.try_number > e.try_number {
+                *e = t;
+            }
+        }
+        latest.into_values().collect()
+    }
+
+    /// What `task_id` amounted to, or `None` if the run has no try of it.
+    pub fn task_summary(&self, task_id: &str) -> Option<TaskSummary> {
+        use TaskStateRecord as S;
+        let latest = self.latest_tries(task_id);
+        if latest.is_empty() {
+            return None;
+        }
+        let has = |f: fn(S) -> bool| latest.iter().any(|t| f(t.state));
+        let state = if latest.len() == 1 {
+            latest[0].state
+        } else if has(|s| s == S::Failed) {
+            S::Failed
+        } else if has(|s| s == S::UpstreamFailed) {
+            S::UpstreamFailed
+        } else if has(|s| !matches!(s, S::Success | S::Skipped)) {
+            S::Running
+        } else if has(|s| s == S::Success) {
+            S::Success
+        } else {
+            S::Skipped
+        };
+        let mut by_state = BTreeMap::new();
+        for t in &latest {
+            *by_state.entry(t.state.as_str()).or_insert(0) += 1;
+        }
+        Some(TaskSummary {
+            state,
+            instances: latest.len(),
+            mapped: latest.iter().any(|t| t.map_index != NOT_MAPPED),
+            tries: self.tries.iter().filter(|t| t.task_id == task_id).count(),
+            by_state,
+        })
+    }
+}
