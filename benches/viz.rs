@@ -1,0 +1,2 @@
+//! Rendering pictures of runs (filled in with the Gantt chart).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Pictures and the run report (filled in with the report).
