@@ -9,10 +9,12 @@
 //! - [`images`]: safe, concurrent, streaming image downloads;
 //! - [`fetcher`]: the resilient fetcher (retries, limits, integrity, de-duplication, fallbacks);
 //! - [`mock`]: a local LL2 + image server with fault injection (offline runs, tests, benchmarks);
-//! - [`record`]: what is recorded for every launch's picture.
+//! - [`record`]: what is recorded for every launch's picture;
+//! - [`assets`]: what the DAGs read and write (drawn by `architecture`).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod assets;
 pub mod fetcher;
 pub mod images;
 pub mod listing_2_10;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use rocket_dag::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::assets::{IMAGE_COUNT, IMAGE_HOSTS, IMAGES, LAUNCHES_JSON, LL2_API};
 use crate::images::{FetchOptions, PictureRecord, fetch_images};
 use crate::ll2::{Launch, parse_page};
 
@@ -65,7 +66,9 @@ impl Pictures {
     retries = 3,
     retry_delay = "2s",
     retry_exponential_backoff = true,
-    layer = "source"
+    layer = "source",
+    reads = [LL2_API],
+    writes = [LAUNCHES_JSON]
 )]
 pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskError> {
     let url = launches_url(ctx);
@@ -104,7 +107,12 @@ pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskErr
 /// As in the book, one bad image never fails the task: each failure is logged with its cause.
 /// Downloads stream to disk, run concurrently with a bound, fetch each distinct URL once, and
 /// only a complete, real image ever appears under its final name.
-#[task(execution_timeout = "10m", layer = "storage")]
+#[task(
+    execution_timeout = "10m",
+    layer = "storage",
+    reads = [IMAGE_HOSTS],
+    writes = [IMAGES]
+)]
 pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pictures, TaskError> {
     let urls: Vec<String> = launches
         .iter()
@@ -127,7 +135,7 @@ pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pi
 }
 
 /// Report how many images there are now, as the book's `ls /tmp/images/ | wc -l` does.
-#[task(layer = "business")]
+#[task(layer = "business", reads = [IMAGES], writes = [IMAGE_COUNT])]
 pub async fn notify(ctx: &TaskContext, pictures: Pictures) -> Result<usize, TaskError> {
     let dir = images_dir(ctx);
     let n = count_images(&dir).with_context(|| format!("counting files in {}", dir.display()))?;
@@ -142,6 +150,17 @@ pub async fn notify(ctx: &TaskContext, pictures: Pictures) -> Result<usize, Task
 }
 
 /// Download rocket launches and their pictures (Data Pipelines with Apache Airflow, listing 2.10).
+///
+/// **Task statement.** A rocket enthusiast wants every upcoming launch in one place. Each day,
+/// fetch the upcoming launches from the Launch Library 2 API
+/// (`https://ll.thespacedevs.com/2.0.0/launch/upcoming`), download the picture of every
+/// launch, and report how many pictures there are.
+///
+/// | task | does | layer |
+/// |---|---|---|
+/// | `download_launches` | fetches the launches, stores them as `launches.json` | source |
+/// | `get_pictures` | downloads each launch's picture into `images/` | storage |
+/// | `notify` | prints "There are now N images." | business |
 #[dag(schedule = "@daily", start_date = "2024-01-01", catchup = false, tags = ["rocket", "book"])]
 pub fn listing_2_10() {
     let launches = download_launches();

@@ -7,6 +7,7 @@
 
 use rocket_dag::prelude::*;
 
+use crate::assets::{IMAGE_COUNT, IMAGE_HOSTS, IMAGES};
 use crate::images::{FetchOptions, PictureRecord, fetch_images};
 use crate::listing_2_10::{download_launches, images_dir};
 use crate::ll2::Launch;
@@ -34,7 +35,9 @@ pub async fn image_urls(launches: Vec<Launch>) -> Vec<String> {
     retry_delay = "2s",
     retry_exponential_backoff = true,
     execution_timeout = "5m",
-    layer = "storage"
+    layer = "storage",
+    reads = [IMAGE_HOSTS],
+    writes = [IMAGES]
 )]
 pub async fn get_picture(ctx: &TaskContext, url: String) -> Result<PictureRecord, TaskError> {
     let dir = images_dir(ctx);
@@ -71,7 +74,12 @@ pub async fn get_picture(ctx: &TaskContext, url: String) -> Result<PictureRecord
 
 /// Report how many images there are now. Runs when some pictures failed too (`all_done`), with
 /// the records of those that succeeded, as the book's `notify` always runs.
-#[task(trigger_rule = "all_done", layer = "business")]
+#[task(
+    trigger_rule = "all_done",
+    layer = "business",
+    reads = [IMAGES],
+    writes = [IMAGE_COUNT]
+)]
 pub async fn notify_mapped(
     ctx: &TaskContext,
     pictures: Vec<PictureRecord>,
@@ -86,6 +94,11 @@ pub async fn notify_mapped(
 }
 
 /// Download rocket launches and their pictures, one mapped task instance per picture.
+///
+/// **Task statement.** The book's Rocket pipeline (listing 2.10), with Airflow's dynamic task
+/// mapping: `get_picture` runs once per distinct picture URL, so each picture has its own
+/// state, retries and log, and a resumed run downloads only the pictures that failed.
+/// `notify_mapped` runs even when some pictures failed (`all_done`) and counts what is there.
 #[dag(schedule = "@daily", start_date = "2024-01-01", catchup = false, tags = ["rocket", "mapped"])]
 pub fn listing_2_10_mapped() {
     let launches = download_launches();

@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use rocket_dag::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::assets::*;
 use crate::fetcher::{FetcherConfig, fetch_launch_images};
 use crate::listing_2_10::{launches_url, write_atomically};
 use crate::ll2::Launch;
@@ -73,7 +74,9 @@ fn client_error(e: ClientError) -> TaskError {
     retry_delay = "5s",
     retry_exponential_backoff = true,
     execution_timeout = "10m",
-    layer = "source"
+    layer = "source",
+    reads = [LL2_API],
+    writes = [LAUNCHES_JSON]
 )]
 pub async fn fetch_launches(ctx: &TaskContext) -> Result<Launches, TaskError> {
     let url = launches_url(ctx);
@@ -118,7 +121,12 @@ pub fn images_dir(ctx: &TaskContext) -> PathBuf {
 
 /// Download every launch's picture: one record per launch (what happened, how fast, which
 /// source, the SHA-256). A picture that fails does not fail the task; `check_images` decides.
-#[task(execution_timeout = "30m", layer = "storage")]
+#[task(
+    execution_timeout = "30m",
+    layer = "storage",
+    reads = [IMAGE_HOSTS, IMAGE_MANIFEST],
+    writes = [IMAGES, IMAGE_MANIFEST]
+)]
 pub async fn fetch_images(
     ctx: &TaskContext,
     launches: Launches,
@@ -150,7 +158,7 @@ pub struct Reports {
 /// `<home>/data/<dag>/reports/<run_id>/`. The history comes from the run history (the store
 /// of this home, or `ROCKET_DAG_DATABASE_URL`); without one, the other reports are written
 /// alone.
-#[task(layer = "business")]
+#[task(layer = "business", reads = [RUN_HISTORY], writes = [REPORTS])]
 pub async fn write_reports(
     ctx: &TaskContext,
     launches: Launches,
@@ -191,7 +199,7 @@ pub async fn write_reports(
 /// Raise the run's image events: `no_images` when no launch has its picture, and
 /// `image_failures` when the share of failed pictures is above `max_failure_ratio` (default
 /// 0.2). Fails the task in the second case, so the run shows it.
-#[task(layer = "business")]
+#[task(layer = "business", writes = [NOTIFICATIONS])]
 pub async fn check_images(ctx: &TaskContext, images: Vec<ImageRecord>) -> Result<usize, TaskError> {
     let ok = images.iter().filter(|r| r.outcome.is_ok()).count();
     let failed: Vec<&ImageRecord> = images
@@ -246,7 +254,7 @@ pub async fn check_images(ctx: &TaskContext, images: Vec<ImageRecord>) -> Result
 /// Retention: with the `retention_days` param (or `ROCKET_RETENTION_DAYS`), moves pictures
 /// older than that many days into `images/archive/images-<time>.tar.gz`; without it, keeps
 /// everything. Returns the files archived.
-#[task(layer = "storage")]
+#[task(layer = "storage", reads = [IMAGES], writes = [IMAGE_ARCHIVE])]
 pub async fn archive_images(
     ctx: &TaskContext,
     images: Vec<ImageRecord>,
@@ -276,7 +284,7 @@ pub async fn archive_images(
 
 /// Which launch pictures are reachable, by `HEAD` only (nothing downloaded), written to
 /// `<home>/data/<dag>/availability/<run_id>.json`.
-#[task(layer = "source")]
+#[task(layer = "source", reads = [IMAGE_HOSTS], writes = [AVAILABILITY])]
 pub async fn check_availability(
     ctx: &TaskContext,
     launches: Launches,
@@ -308,7 +316,9 @@ pub fn reports_dir(ctx: &TaskContext) -> PathBuf {
     retries = 3,
     retry_delay = "10s",
     retry_exponential_backoff = true,
-    layer = "source"
+    layer = "source",
+    reads = [LL2_API],
+    writes = [LAUNCH_HISTORY]
 )]
 pub async fn fetch_history(ctx: &TaskContext) -> Result<Launches, TaskError> {
     let (start, end) = (ctx.data_interval_start(), ctx.data_interval_end());
@@ -350,6 +360,23 @@ pub fn history_path(data_dir: &Path, start: DateTime<Utc>, end: DateTime<Utc>) -
 
 /// The complete Rocket pipeline: launches (every page), pictures (limits, retries, integrity,
 /// de-duplication, fallbacks), reports, and notifications when pictures fail.
+///
+/// **Task statement.** Each day, collect the upcoming rocket launches from Launch Library 2 and
+/// a picture of each, reliably and politely: follow every page of the API within its quota,
+/// download pictures concurrently within connection and bandwidth limits, retry what the
+/// network may not repeat, store only complete and genuine images, never download the same
+/// picture twice, and fall back to another picture when a launch has none. Then report on the
+/// launches (key fields, time zones, counts per rocket, provider and pad) and on the downloads
+/// (successes, failures by cause, response times and speeds), warn when too many pictures
+/// fail, and archive old pictures.
+///
+/// | task | does | layer |
+/// |---|---|---|
+/// | `fetch_launches` | every page of upcoming launches → `launches.json` | source |
+/// | `fetch_images` | one picture per launch → `images/`, with a manifest | storage |
+/// | `write_reports` | launch, download and history reports (JSON, CSV, Markdown) | business |
+/// | `check_images` | notifications when pictures are missing or failing | business |
+/// | `archive_images` | moves pictures past `retention_days` into an archive | storage |
 #[dag(
     schedule = "@daily",
     start_date = "2024-01-01",

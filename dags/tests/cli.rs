@@ -729,4 +729,168 @@ fn offline_runs_the_complete_pipeline_on_a_local_snapshot() {
     for f in ["launches.md", "downloads.md", "history.md"] {
         assert!(reports.join(f).is_file(), "{f}");
     }
+
+    // The pictures of that run, each from one command.
+    let dir = home.path().join("pictures");
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let ok = |args: &[&str]| {
+        let out = cli(home.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    ok(&[
+        "dags",
+        "show",
+        "rocket_launches",
+        "--format",
+        "svg",
+        "--run",
+        "latest",
+        "--out",
+        &file("graph.svg"),
+    ]);
+    let graph = read("graph.svg");
+    assert!(graph.starts_with("<svg") && graph.ends_with("</svg>"));
+    assert_eq!(graph.matches(r#"class="node task""#).count(), 5);
+    assert_eq!(
+        graph.matches(r#"data-state="success""#).count(),
+        5,
+        "{graph}"
+    );
+    // To stdout without --out.
+    assert!(ok(&["dags", "show", "listing_2_10", "--format", "svg"]).contains("download_launches"));
+    ok(&[
+        "dags",
+        "show",
+        "rocket_launches",
+        "--format",
+        "drawio",
+        "--out",
+        &file("dag.drawio"),
+    ]);
+    let drawio = read("dag.drawio");
+    assert!(
+        drawio.contains("<mxfile") && drawio.contains("swimlane"),
+        "{drawio}"
+    );
+    for t in [
+        "fetch_launches",
+        "fetch_images",
+        "write_reports",
+        "check_images",
+        "archive_images",
+    ] {
+        assert!(drawio.contains(t), "{t}");
+    }
+    ok(&[
+        "architecture",
+        "rocket_launches",
+        "--out",
+        &file("architecture.drawio"),
+    ]);
+    let arch = read("architecture.drawio");
+    for asset in [
+        "Launch Library 2 API",
+        "launches.json",
+        "images/",
+        "Launch &amp; download reports",
+    ] {
+        assert!(arch.contains(asset), "{asset}: {arch}");
+    }
+    ok(&["architecture", "--out", &file("architecture.svg")]);
+    assert!(read("architecture.svg").contains("rocket_history"));
+    ok(&["gantt", "rocket_launches", "--out", &file("gantt.html")]);
+    let gantt = read("gantt.html");
+    assert!(gantt.contains("fetch_images") && gantt.contains("<svg"));
+    ok(&[
+        "gantt",
+        "rocket_launches",
+        "--run",
+        "manual__2024-01-01T00:00:00+00:00",
+        "--out",
+        &file("gantt.svg"),
+    ]);
+    assert!(read("gantt.svg").starts_with("<svg"));
+    ok(&[
+        "durations",
+        "rocket_launches",
+        "--last",
+        "5",
+        "--out",
+        &file("durations.html"),
+    ]);
+    assert!(read("durations.html").contains("write_reports"));
+    ok(&["report", "rocket_launches", "--out", &file("report.html")]);
+    let report = read("report.html");
+    for section in [
+        "statement",
+        "code",
+        "graph",
+        "lanes",
+        "architecture",
+        "gantt",
+        "logs",
+        "results",
+    ] {
+        assert!(
+            report.contains(&format!(r#"<section id="{section}""#)),
+            "{section}"
+        );
+    }
+    assert!(report.contains("Task statement"));
+    // The source as written, comments included.
+    assert!(report.contains("pub async fn fetch_images("));
+
+    // Mistakes are usage errors that say what to do.
+    let out = cli(
+        home.path(),
+        &["gantt", "rocket_launches", "--out", &file("gantt.png")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".svg or .html"));
+    let out = cli(
+        home.path(),
+        &["gantt", "listing_2_10", "--out", &file("g.svg")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no run"));
+    let out = cli(
+        home.path(),
+        &[
+            "dags",
+            "show",
+            "listing_2_10",
+            "--format",
+            "dot",
+            "--run",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // --pdf without a browser: the HTML is written, the PDF says what is missing.
+    let out = Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+        .args([
+            "report",
+            "rocket_launches",
+            "--out",
+            &file("r2.html"),
+            "--pdf",
+            &file("r2.pdf"),
+        ])
+        .env("ROCKET_DAG_HOME", home.path())
+        .env("ROCKET_DAG_CHROMIUM", home.path().join("no-such-browser"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(dir.join("r2.html").is_file());
+    assert!(!dir.join("r2.pdf").exists());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chromium"),
+        "{out:?}"
+    );
 }

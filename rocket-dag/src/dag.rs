@@ -311,12 +311,7 @@ impl Dag {
         );
         for &i in &self.topo {
             let t = &self.tasks[i];
-            let fill = match t.options.layer {
-                Some(crate::task::Layer::Source) => "#dbeafe",
-                Some(crate::task::Layer::Storage) => "#dcfce7",
-                Some(crate::task::Layer::Business) => "#ffedd5",
-                None => "#ffffff",
-            };
+            let fill = crate::viz::layer_color(crate::viz::lanes::task_layer(t));
             let (label, extra) = if t.is_mapped() {
                 (format!("{} [ ]", t.id), ", peripheries=2")
             } else {

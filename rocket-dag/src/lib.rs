@@ -53,6 +53,7 @@ pub mod context;
 pub mod dag;
 pub mod error;
 pub mod export;
+pub mod fs;
 pub mod home;
 pub mod http;
 pub mod logging;

@@ -1,12 +1,360 @@
-//! The DAG's graph as SVG: left to right, tasks coloured by layer, or by state for a run.
+//! The DAG's graph as SVG: tasks left to right by dependency depth ([`super::layout`]),
+//! coloured by layer, or by state for a run (Airflow's Graph view).
 
-use crate::Dag;
+use crate::dag::EdgeKind;
+use crate::store::TaskStateRecord;
+use crate::task::TriggerRule;
+use crate::{Dag, TaskNode};
 
-use super::RunHistory;
+use super::lanes::task_layer;
+use super::svg::{Svg, num, text_width};
+use super::{RunHistory, TaskSummary, layer_color, layer_title, state_color};
 
-/// The graph of `dag` as a standalone SVG document; with `run`, tasks are coloured by their
-/// state in that run and mapped tasks show their instance count.
+const NODE_H: f64 = 40.0;
+const MAPPED_H: f64 = 52.0;
+const COL_GAP: f64 = 70.0;
+const ROW_GAP: f64 = 22.0;
+const MARGIN: f64 = 20.0;
+const HEADER: f64 = 44.0;
+const LEGEND: f64 = 34.0;
+
+/// The graph of `dag` as a standalone SVG document.
+///
+/// Without a run, tasks are filled with their layer's colour; with `run`, with the state they
+/// reached in it (a task the run never reached is white), and a mapped task shows how many
+/// instances it had and their states. A mapped task is drawn once, as a stack; dashed arrows
+/// order without passing data. Each task has a tooltip (`<title>`): its doc, trigger rule,
+/// retries and, for a run, its tries.
 pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
-    let _ = (dag, run);
-    String::new()
+    let tasks = dag.tasks();
+    let edges: Vec<(usize, usize)> = dag.edges().iter().map(|e| (e.from, e.to)).collect();
+    let layout = super::layout::layered(tasks.len(), &edges);
+    let summaries: Vec<Option<TaskSummary>> = tasks
+        .iter()
+        .map(|t| run.and_then(|r| r.task_summary(t.id())))
+        .collect();
+
+    let height_of = |i: usize| {
+        if tasks[i].is_mapped() {
+            MAPPED_H
+        } else {
+            NODE_H
+        }
+    };
+    let width_of = |i: usize| {
+        let label = text_width(tasks[i].id(), 13.0) + 28.0;
+        let count = summaries[i]
+            .as_ref()
+            .map_or(0.0, |s| text_width(&count_line(s), 11.0) + 28.0);
+        label.max(count).max(120.0)
+    };
+    // Column widths and heights.
+    let col_w: Vec<f64> = layout
+        .ranks
+        .iter()
+        .map(|r| r.iter().map(|&i| width_of(i)).fold(0.0, f64::max))
+        .collect();
+    let col_h: Vec<f64> = layout
+        .ranks
+        .iter()
+        .map(|r| r.iter().map(|&i| height_of(i) + ROW_GAP).sum::<f64>() - ROW_GAP)
+        .collect();
+    let body_h = col_h.iter().copied().fold(NODE_H, f64::max);
+    let mut x_of_col = Vec::with_capacity(col_w.len());
+    let mut x = MARGIN;
+    for w in &col_w {
+        x_of_col.push(x);
+        x += w + COL_GAP;
+    }
+    let title = match run {
+        Some(r) => format!("{} — {} ({})", dag.id(), r.run.run_id, r.run.state),
+        None => dag.id().to_owned(),
+    };
+    let width = (x - COL_GAP + MARGIN)
+        .max(text_width(&title, 16.0) + 2.0 * MARGIN)
+        .max(480.0);
+    let height = HEADER + body_h + LEGEND + 2.0 * MARGIN;
+
+    // Box of each task: x, y, w, h (columns centred vertically).
+    let mut boxes = vec![(0.0, 0.0, 0.0, 0.0); tasks.len()];
+    for (c, rank) in layout.ranks.iter().enumerate() {
+        let mut y = HEADER + MARGIN + (body_h - col_h[c]) / 2.0;
+        for &i in rank {
+            boxes[i] = (x_of_col[c], y, col_w[c], height_of(i));
+            y += height_of(i) + ROW_GAP;
+        }
+    }
+
+    let mut svg = Svg::new(width, height);
+    svg.open("defs", &[]);
+    svg.open(
+        "marker",
+        &[
+            ("id", "arrow"),
+            ("viewBox", "0 0 10 10"),
+            ("refX", "10"),
+            ("refY", "5"),
+            ("markerWidth", "7"),
+            ("markerHeight", "7"),
+            ("orient", "auto-start-reverse"),
+        ],
+    );
+    svg.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", "#6b7280")]);
+    svg.close().close();
+    svg.empty(
+        "rect",
+        &[("width", "100%"), ("height", "100%"), ("fill", "#ffffff")],
+    );
+    svg.text(
+        "text",
+        &[
+            ("x", &num(MARGIN)),
+            ("y", &num(MARGIN + 14.0)),
+            ("font-size", "16"),
+            ("font-weight", "600"),
+            ("class", "title"),
+        ],
+        &title,
+    );
+
+    svg.open("g", &[("class", "edges")]);
+    for e in dag.edges() {
+        let (fx, fy, fw, fh) = boxes[e.from];
+        let (tx, ty, _, th) = boxes[e.to];
+        let (x1, y1) = (fx + fw, fy + fh / 2.0);
+        let (x2, y2) = (tx, ty + th / 2.0);
+        // An edge that skips columns passes each one above (or below) its tasks, not through
+        // them.
+        let mut points = vec![(x1, y1)];
+        let (r1, r2) = (layout.rank[e.from], layout.rank[e.to]);
+        for c in (r1 + 1)..r2 {
+            let top = layout.ranks[c]
+                .iter()
+                .map(|&i| boxes[i].1)
+                .fold(f64::MAX, f64::min);
+            let bottom = layout.ranks[c]
+                .iter()
+                .map(|&i| boxes[i].1 + boxes[i].3)
+                .fold(0.0, f64::max);
+            let y = if (y1 + y2) / 2.0 <= (top + bottom) / 2.0 {
+                top - ROW_GAP / 2.0
+            } else {
+                bottom + ROW_GAP / 2.0
+            };
+            points.push((x_of_col[c], y));
+            points.push((x_of_col[c] + col_w[c], y));
+        }
+        points.push((x2, y2));
+        let mut d = format!("M{} {}", num(x1), num(y1));
+        for w in points.windows(2) {
+            let ((ax, ay), (bx, by)) = (w[0], w[1]);
+            if ay == by {
+                d.push_str(&format!(" L{} {}", num(bx), num(by)));
+            } else {
+                let bend = ((bx - ax) / 2.0).max(20.0);
+                d.push_str(&format!(
+                    " C{} {}, {} {}, {} {}",
+                    num(ax + bend),
+                    num(ay),
+                    num(bx - bend),
+                    num(by),
+                    num(bx),
+                    num(by)
+                ));
+            }
+        }
+        let dash = if e.kind == EdgeKind::Order { "5 4" } else { "" };
+        let from = tasks[e.from].id();
+        let to = tasks[e.to].id();
+        svg.open(
+            "path",
+            &[
+                ("class", "edge"),
+                ("d", &d),
+                ("fill", "none"),
+                ("stroke", "#6b7280"),
+                ("stroke-width", "1.5"),
+                ("stroke-dasharray", dash),
+                ("marker-end", "url(#arrow)"),
+                ("data-from", from),
+                ("data-to", to),
+            ],
+        );
+        let what = if e.kind == EdgeKind::Order {
+            "runs after"
+        } else {
+            "passes its output to"
+        };
+        svg.title(&match e.kind {
+            EdgeKind::Order => format!("{to} {what} {from}"),
+            EdgeKind::Data => format!("{from} {what} {to}"),
+        });
+        svg.close();
+    }
+    svg.close();
+
+    svg.open("g", &[("class", "tasks")]);
+    for (i, t) in tasks.iter().enumerate() {
+        let (x, y, w, h) = boxes[i];
+        let summary = summaries[i].as_ref();
+        let fill = match (run, summary) {
+            (Some(_), Some(s)) => state_color(s.state),
+            (Some(_), None) => "#ffffff",
+            (None, _) => layer_color(task_layer(t)),
+        };
+        let state = summary.map_or("", |s| s.state.as_str());
+        svg.open(
+            "g",
+            &[
+                ("class", "node task"),
+                ("data-id", t.id()),
+                ("data-state", state),
+            ],
+        );
+        svg.title(&tooltip(t, summary));
+        let rect = |svg: &mut Svg, dx: f64| {
+            svg.empty(
+                "rect",
+                &[
+                    ("x", &num(x + dx)),
+                    ("y", &num(y - dx)),
+                    ("width", &num(w)),
+                    ("height", &num(h)),
+                    ("rx", "6"),
+                    ("fill", fill),
+                    ("stroke", "#374151"),
+                    ("stroke-width", "1.2"),
+                ],
+            );
+        };
+        if t.is_mapped() {
+            // A stack: the task runs once per element.
+            rect(&mut svg, 6.0);
+            rect(&mut svg, 3.0);
+        }
+        rect(&mut svg, 0.0);
+        let label = if t.is_mapped() {
+            format!("{} [ ]", t.id())
+        } else {
+            t.id().to_owned()
+        };
+        let text_y = if summary.is_some() && t.is_mapped() {
+            y + 20.0
+        } else {
+            y + h / 2.0 + 4.5
+        };
+        svg.text(
+            "text",
+            &[
+                ("x", &num(x + w / 2.0)),
+                ("y", &num(text_y)),
+                ("text-anchor", "middle"),
+                ("font-size", "13"),
+            ],
+            &label,
+        );
+        if let Some(s) = summary.filter(|_| t.is_mapped()) {
+            svg.text(
+                "text",
+                &[
+                    ("x", &num(x + w / 2.0)),
+                    ("y", &num(y + 38.0)),
+                    ("text-anchor", "middle"),
+                    ("font-size", "11"),
+                    ("fill", "#374151"),
+                    ("class", "count"),
+                ],
+                &count_line(s),
+            );
+        }
+        svg.close();
+    }
+    svg.close();
+
+    legend(&mut svg, run.is_some(), height - MARGIN - 8.0, dag);
+    svg.finish()
+}
+
+/// `100 instances: 98 success, 2 failed`.
+fn count_line(s: &TaskSummary) -> String {
+    let states: Vec<String> = s.by_state.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!(
+        "{} instance{}: {}",
+        s.instances,
+        if s.instances == 1 { "" } else { "s" },
+        states.join(", ")
+    )
+}
+
+fn tooltip(t: &TaskNode, s: Option<&TaskSummary>) -> String {
+    let mut lines = vec![t.id().to_owned()];
+    if let Some(doc) = t.doc().lines().next().filter(|l| !l.is_empty()) {
+        lines.push(doc.to_owned());
+    }
+    let o = t.options();
+    if o.trigger_rule != TriggerRule::AllSuccess {
+        lines.push(format!("trigger rule: {}", o.trigger_rule));
+    }
+    if o.retries > 0 {
+        lines.push(format!("retries: {}", o.retries));
+    }
+    if let Some(l) = task_layer(t) {
+        lines.push(format!("layer: {}", layer_title(Some(l))));
+    }
+    if let Some(s) = s {
+        lines.push(format!("state: {}", s.state));
+        lines.push(format!("tries: {}", s.tries));
+        if s.mapped {
+            lines.push(count_line(s));
+        }
+    }
+    lines.join("\n")
+}
+
+fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
+    let items: Vec<(&str, &str)> = if states {
+        [
+            TaskStateRecord::Success,
+            TaskStateRecord::Failed,
+            TaskStateRecord::UpForRetry,
+            TaskStateRecord::UpstreamFailed,
+            TaskStateRecord::Skipped,
+            TaskStateRecord::Running,
+        ]
+        .into_iter()
+        .map(|s| (s.as_str(), state_color(s)))
+        .chain([("not run", "#ffffff")])
+        .collect()
+    } else {
+        let mut layers: Vec<Option<crate::Layer>> = dag.tasks().iter().map(task_layer).collect();
+        layers.sort_by_key(|l| l.map_or(3, |l| l as u8));
+        layers.dedup();
+        layers
+            .into_iter()
+            .map(|l| (layer_title(l), layer_color(l)))
+            .collect()
+    };
+    svg.open("g", &[("class", "legend")]);
+    let mut x = MARGIN;
+    for (name, color) in items {
+        svg.empty(
+            "rect",
+            &[
+                ("x", &num(x)),
+                ("y", &num(y - 10.0)),
+                ("width", "12"),
+                ("height", "12"),
+                ("rx", "2"),
+                ("fill", color),
+                ("stroke", "#374151"),
+            ],
+        );
+        svg.text(
+            "text",
+            &[("x", &num(x + 17.0)), ("y", &num(y)), ("font-size", "11")],
+            name,
+        );
+        x += 30.0 + text_width(name, 11.0);
+    }
+    svg.close();
 }

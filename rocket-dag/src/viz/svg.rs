@@ -114,14 +114,20 @@ mod tests {
         s.open("g", &[("class", "a\"b")])
             .text("text", &[("x", "1")], "<x> & y");
         let out = s.finish();
-        assert!(out.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"5.5\""));
-        assert!(out.contains(r#"<g class="a&quot;b"><text x="1">&lt;x&gt; &amp; y</text></g></svg>"#));
+        assert!(
+            out.starts_with(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"5.5\""
+            )
+        );
+        assert!(
+            out.contains(r#"<g class="a&quot;b"><text x="1">&lt;x&gt; &amp; y</text></g></svg>"#)
+        );
     }
 
     #[test]
     fn numbers() {
         assert_eq!(num(3.0), "3");
-        assert_eq!(num(3.14159), "3.14");
+        assert_eq!(num(1.23456), "1.23");
         assert_eq!(num(-0.5), "-0.5");
     }
 }

@@ -9,6 +9,8 @@
 //! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`
 //! and `ROCKET_DAG_NOTIFY_EVENTS` variables (format and precedence: [`crate::notify`]).
 
+mod pictures;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -151,6 +153,10 @@ pub enum ShowFormat {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+    /// SVG: left to right, coloured by layer, or by task state with `--run`.
+    Svg,
+    /// draw.io: the tasks in Source / Storage / Business swimlanes.
+    Drawio,
 }
 
 /// Output format.
@@ -212,6 +218,51 @@ pub enum Command {
     Runs(RunsCommand),
     /// Run the DAGs on their schedules until Ctrl-C or SIGTERM (one scheduler per home)
     Scheduler,
+    /// Draw a run as a Gantt chart: one row per task instance, one bar per attempt
+    Gantt {
+        /// DAG id
+        dag: String,
+        /// Run id [default: the newest run]
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+        /// The file to write: .svg, or .html (self-contained)
+        #[arg(long, value_name = "FILE.svg|FILE.html")]
+        out: PathBuf,
+    },
+    /// Chart each task's duration across the last runs of a DAG (which task to optimise)
+    Durations {
+        /// DAG id
+        dag: String,
+        /// How many runs, newest first
+        #[arg(long, default_value_t = 20)]
+        last: u32,
+        /// The file to write: .svg, or .html (chart and table)
+        #[arg(long, value_name = "FILE.svg|FILE.html")]
+        out: PathBuf,
+    },
+    /// Draw the solution's architecture from the assets tasks read and write (Source /
+    /// Storage / Business)
+    Architecture {
+        /// Only these DAGs [default: every DAG]
+        dags: Vec<String>,
+        /// The file to write: .drawio (opens in diagrams.net) or .svg
+        #[arg(long, value_name = "FILE.drawio|FILE.svg")]
+        out: PathBuf,
+    },
+    /// Write a run's report: statement, code, graph, architecture, Gantt chart, logs, results
+    Report {
+        /// DAG id
+        dag: String,
+        /// Run id [default: the newest run]
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+        /// The HTML file to write (self-contained; prints to PDF from a browser)
+        #[arg(long, value_name = "FILE.html")]
+        out: PathBuf,
+        /// Also print it to this PDF through headless Chromium
+        #[arg(long, value_name = "FILE.pdf")]
+        pdf: Option<PathBuf>,
+    },
     /// Write a DAG's runs (records as JSON), logs and data into one .tar.gz
     Export {
         /// DAG id
@@ -257,13 +308,22 @@ pub enum RunsCommand {
 pub enum DagsCommand {
     /// List the DAGs
     List,
-    /// Show a DAG: options, tasks, edges, next run; or its graph as Mermaid or DOT
+    /// Show a DAG: options, tasks, edges, next run; or its graph as Mermaid, DOT, SVG or
+    /// draw.io
     Show {
         /// DAG id
         dag: String,
-        /// text (options, tasks, edges, next run), mermaid or dot (Graphviz)
+        /// text (options, tasks, edges, next run), mermaid, dot (Graphviz), svg, or drawio
+        /// (swimlanes by layer)
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
+        /// With --format svg: colour the tasks by their state in this run (`latest`: the
+        /// newest run)
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// The next run the schedule asks for (its data interval)
     NextExecution {
@@ -522,6 +582,8 @@ fn describe(dag: &Dag, now: DateTime<Utc>, last: Option<crate::timetable::DataIn
                     .filter(|(_, m)| **m)
                     .map(|(&u, _)| dag.tasks()[u].id())
                     .collect::<Vec<_>>(),
+                "reads": t.spec().reads,
+                "writes": t.spec().writes,
             })
         }).collect::<Vec<_>>(),
         "edges": dag.edges().iter().map(|e| serde_json::json!({
@@ -560,15 +622,15 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
             ExitCode::SUCCESS
         }
-        Command::Dags(DagsCommand::Show { dag, format }) => match find(dags, &dag) {
+        Command::Dags(DagsCommand::Show {
+            dag,
+            format,
+            run,
+            out,
+        }) => match find(dags, &dag) {
             Err(code) => code,
-            Ok(d) if format == ShowFormat::Mermaid => {
-                print!("{}", d.to_mermaid());
-                ExitCode::SUCCESS
-            }
-            Ok(d) if format == ShowFormat::Dot => {
-                print!("{}", d.to_dot());
-                ExitCode::SUCCESS
+            Ok(d) if format != ShowFormat::Text => {
+                pictures::show(d, format, run.as_deref(), out.as_deref(), global).await
             }
             Ok(d) => {
                 let v = describe(d, now, last_scheduled(d, global).await);
@@ -774,6 +836,31 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Err(e) => fail(e),
             }
         }
+        Command::Gantt { dag, run, out } => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => pictures::gantt(d, run.as_deref(), &out, global).await,
+        },
+        Command::Durations { dag, last, out } => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => pictures::durations(d, last, &out, global).await,
+        },
+        Command::Architecture { dags: only, out } => {
+            let mut chosen = Vec::new();
+            for id in &only {
+                match find(dags, id) {
+                    Ok(d) => chosen.push(d),
+                    Err(code) => return code,
+                }
+            }
+            if chosen.is_empty() {
+                chosen = dags.iter().collect();
+            }
+            pictures::architecture(&chosen, &out)
+        }
+        Command::Report { dag, run, out, pdf } => match find(dags, &dag) {
+            Err(code) => code,
+            Ok(d) => pictures::report(d, run.as_deref(), &out, pdf.as_deref(), global).await,
+        },
         Command::Export { dag, run, out } => {
             let store = match open_store(global).await {
                 Ok(s) => s,
@@ -1402,6 +1489,17 @@ fn print_show(d: &Dag, v: &Value) {
                 format!(" mapped over {}", over.join(" × "))
             }
         );
+        let ids =
+            |assets: &[crate::Asset]| assets.iter().map(|a| a.id).collect::<Vec<_>>().join(", ");
+        let spec = t.spec();
+        if !spec.reads.is_empty() || !spec.writes.is_empty() {
+            println!(
+                "    {:<24} reads [{}] writes [{}]",
+                "",
+                ids(spec.reads),
+                ids(spec.writes)
+            );
+        }
     }
     println!("  edges:");
     for e in d.edges() {
