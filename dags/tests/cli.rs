@@ -798,7 +798,8 @@ fn offline_runs_the_complete_pipeline_on_a_local_snapshot() {
         "Launch Library 2 API",
         "launches.json",
         "images/",
-        "Launch &amp; download reports",
+        // An HTML label (draw.io's `html=1`) in an XML attribute: escaped twice.
+        "Launch &amp;amp; download reports",
     ] {
         assert!(arch.contains(asset), "{asset}: {arch}");
     }

@@ -61,7 +61,9 @@ fn assets(name: &Ident, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Ve
         }) = e
         {
             let id = s.value();
-            let constant = id.to_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let constant = id
+                .to_uppercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             return Err(syn::Error::new(
                 s.span(),
                 format!(

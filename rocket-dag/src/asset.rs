@@ -121,6 +121,8 @@ impl Asset {
 
     /// The location with `{run_id}` and `{ds}` filled in.
     pub fn location_for(&self, run_id: &str, ds: &str) -> String {
-        self.location.replace("{run_id}", run_id).replace("{ds}", ds)
+        self.location
+            .replace("{run_id}", run_id)
+            .replace("{ds}", ds)
     }
 }

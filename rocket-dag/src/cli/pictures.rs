@@ -188,6 +188,39 @@ pub(super) async fn report(
     pdf: Option<&Path>,
     global: &GlobalArgs,
 ) -> ExitCode {
-    let _ = (dag, run, out, pdf, global);
-    ExitCode::FAILURE
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let report = match viz::report::build(dag, &store, &global.home(), run_arg(run)).await {
+        Ok(r) => r,
+        Err(e @ VizError::NoRun { .. }) => {
+            return usage(format_args!("{e} (see `runs list {}`)", dag.id()));
+        }
+        Err(e) => return fail(e),
+    };
+    let code = write(out, &report.html(), "run report", global);
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    let Some(pdf) = pdf else { return code };
+    if viz::report::find_chromium().is_none() {
+        return fail(viz::report::PdfError::NoChromium {
+            html: out.to_path_buf(),
+        });
+    }
+    // Chromium prints a copy with every collapsible section open.
+    let print = out.with_extension("print.html");
+    if let Err(e) = crate::fs::write_atomically(&print, report.print_html().as_bytes()) {
+        return fail(format_args!("cannot write {}: {e}", print.display()));
+    }
+    let printed = viz::report::print_pdf(&print, pdf);
+    let _ = std::fs::remove_file(&print);
+    match printed {
+        Ok(()) => {
+            println!("wrote {} (PDF)", pdf.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }

@@ -10,8 +10,8 @@ async fn fetch() -> String {
     String::new()
 }
 
-// An unknown constant, and a value of the wrong type.
-#[task(reads = [LAUNCHS], writes = [NOT_AN_ASSET])]
+// A value of the wrong type.
+#[task(reads = [LAUNCHES], writes = [NOT_AN_ASSET])]
 async fn store(_launches: String) {}
 
 // Not a list.
