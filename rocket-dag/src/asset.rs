@@ -16,8 +16,8 @@
 //!
 //! # fn main() {
 //! use rocket_dag::Task;
-//! assert_eq!(download_launches.spec().reads[0].id, "ll2_api");
-//! assert_eq!(download_launches.spec().writes[0].layer, rocket_dag::Layer::Storage);
+//! assert_eq!(<download_launches as Task>::spec().reads[0].id, "ll2_api");
+//! assert_eq!(<download_launches as Task>::spec().writes[0].layer, rocket_dag::Layer::Storage);
 //! # }
 //! ```
 
