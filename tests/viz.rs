@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use dags::mock::{MockConfig, MockServer};
 use rocket_dag::prelude::*;
 use rocket_dag::store::Store;
+use rocket_dag::viz::chromium;
 use rocket_dag::viz::report::{self, Report, SECTIONS};
 
 /// What every test looks at: one run's report, written out.
@@ -218,7 +219,7 @@ fn the_report_of_a_run_has_every_section_and_refers_to_nothing_outside() {
 
 /// The browser, or `None` (skip) when there is none and none is required.
 fn chromium() -> Option<PathBuf> {
-    let found = report::find_chromium();
+    let found = chromium::find();
     if found.is_none() {
         if std::env::var("ROCKET_DAG_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
             panic!("ROCKET_DAG_REQUIRE_CHROMIUM=1 and no Chromium: install Debian's `chromium`");
@@ -295,7 +296,7 @@ fn page_requests(seen: &Mutex<Vec<String>>) -> Vec<String> {
 
 fn browse(browser: &Path, port: u16, extra: &[String], url: &str) -> (String, Duration) {
     let profile = tempfile::tempdir().unwrap();
-    let mut args = report::headless_args(profile.path());
+    let mut args = chromium::headless_args(profile.path());
     args.push(format!("--proxy-server=http://127.0.0.1:{port}"));
     args.push("--proxy-bypass-list=<-loopback>".to_owned());
     // Less of the browser's own traffic through the proxy (sign-in, time, hints).
@@ -312,7 +313,7 @@ fn browse(browser: &Path, port: u16, extra: &[String], url: &str) -> (String, Du
     args.push(url.to_owned());
     let t = Instant::now();
     let (status, out, err) =
-        report::run_with_timeout(browser, &args, Duration::from_secs(60)).unwrap();
+        chromium::run_with_timeout(browser, &args, Duration::from_secs(60)).unwrap();
     let took = t.elapsed();
     let status = status.unwrap_or_else(|| panic!("{} timed out", browser.display()));
     assert!(
@@ -331,7 +332,7 @@ fn headless_chromium_shows_every_section_and_fetches_nothing() {
     };
     let f = fixture();
     let (port, seen) = recording_proxy();
-    let url = report::file_url(&f.html_path);
+    let url = chromium::file_url(&f.html_path);
 
     // The proxy does see what a page fetches: a page with a remote picture goes through it.
     let canary = f.dir.join("canary.html");
@@ -344,7 +345,7 @@ fn headless_chromium_shows_every_section_and_fetches_nothing() {
         &browser,
         port,
         &["--dump-dom".to_owned()],
-        &report::file_url(&canary),
+        &chromium::file_url(&canary),
     );
     eprintln!("chromium --dump-dom (canary): {took:.2?}");
     let requests = page_requests(&seen);
@@ -416,7 +417,7 @@ fn print_pdf_makes_a_pdf_of_the_report() {
     let pdf = f.dir.join("report.pdf");
     let _ = std::fs::remove_file(&pdf);
     let t = Instant::now();
-    report::print_pdf(&print, &pdf).unwrap();
+    chromium::print_pdf(&print, &pdf).unwrap();
     eprintln!("print_pdf: {:.2?}; PDF: {}", t.elapsed(), pdf.display());
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF"));
@@ -588,4 +589,87 @@ fn a_run_colours_tasks_by_state_and_counts_mapped_instances() {
         svg.contains("listing_2_10_mapped — r (failed)"),
         "title names the run"
     );
+}
+
+// ------------------------------------------------------------------------------ draw.io
+
+#[test]
+fn every_rocket_dag_opens_in_draw_io_with_its_tasks_in_their_lanes() {
+    for dag in dags::all() {
+        let xml = rocket_dag::viz::lanes::LaneDiagram::from_dag(&dag).to_drawio();
+        let elems = svg_elements(&xml);
+        assert_eq!(elems[0].0, "mxfile", "{}", dag.id());
+        // Cells, whether plain or wrapped in a UserObject (which carries the id and label).
+        let mut cells: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
+        let mut wrapper: Option<std::collections::BTreeMap<String, String>> = None;
+        for (name, attrs) in &elems {
+            match name.as_str() {
+                "UserObject" => wrapper = Some(attrs.clone()),
+                "mxCell" => {
+                    let mut cell = attrs.clone();
+                    if let Some(w) = wrapper.take() {
+                        cell.extend(w);
+                    }
+                    cells.push(cell);
+                }
+                _ => {}
+            }
+        }
+        let ids: std::collections::HashSet<&str> = cells
+            .iter()
+            .filter_map(|c| c.get("id").map(String::as_str))
+            .collect();
+        assert_eq!(ids.len(), cells.len(), "{}: ids are unique", dag.id());
+        let label = |c: &std::collections::BTreeMap<String, String>| {
+            c.get("value")
+                .or(c.get("label"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let lanes: Vec<_> = cells
+            .iter()
+            .filter(|c| c.get("style").is_some_and(|s| s.starts_with("swimlane")))
+            .collect();
+        let lane_titles: Vec<String> = lanes.iter().map(|c| label(c)).collect();
+        assert_eq!(
+            lane_titles,
+            ["Source", "Storage", "Business"],
+            "{}",
+            dag.id()
+        );
+        for t in dag.tasks() {
+            let id = format!("task-{}", t.id());
+            let cell = cells
+                .iter()
+                .find(|c| c.get("vertex").is_some() && c.get("id") == Some(&id))
+                .unwrap_or_else(|| panic!("{}: no cell for {}", dag.id(), t.id()));
+            assert!(label(cell).starts_with(t.id()), "{} is labelled", t.id());
+            let lane = lanes
+                .iter()
+                .find(|l| l.get("id") == cell.get("parent"))
+                .unwrap_or_else(|| panic!("{} is not in a lane", t.id()));
+            let layer = rocket_dag::viz::lanes::task_layer(t);
+            assert_eq!(
+                label(lane),
+                rocket_dag::viz::layer_title(layer),
+                "{}",
+                t.id()
+            );
+        }
+        let edges: Vec<_> = cells.iter().filter(|c| c.get("edge").is_some()).collect();
+        assert_eq!(edges.len(), dag.edges().len(), "{}", dag.id());
+        for e in dag.edges() {
+            let id_of = |i: usize| format!("task-{}", dag.tasks()[i].id());
+            let (from, to) = (id_of(e.from), id_of(e.to));
+            assert!(
+                edges
+                    .iter()
+                    .any(|c| c.get("source") == Some(&from) && c.get("target") == Some(&to)),
+                "{}: edge {} -> {}",
+                dag.id(),
+                e.from,
+                e.to
+            );
+        }
+    }
 }

@@ -58,6 +58,7 @@ pub mod home;
 pub mod http;
 pub mod logging;
 pub mod notify;
+mod process;
 pub mod retry;
 pub mod runner;
 pub mod schedule;

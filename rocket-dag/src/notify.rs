@@ -125,6 +125,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::context::{RunInfo, TaskContext};
+use crate::process::GroupGuard;
 use crate::runner::{DagRunReport, TaskState};
 use crate::task::format_duration;
 
@@ -1156,7 +1157,9 @@ impl CommandNotifier {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| fail(format!("cannot start it: {e}")))?;
-        let mut group = GroupGuard(child.id());
+        // The whole group (a shell's children with it) is killed at the timeout, or when the
+        // delivery itself is abandoned.
+        let mut group = GroupGuard::new(child.id());
         let stdin = child.stdin.take();
         let stderr = child.stderr.take();
         let run = async {
@@ -1189,7 +1192,7 @@ impl CommandNotifier {
         };
         let outcome = tokio::time::timeout(self.config.timeout, run).await;
         if outcome.is_ok() {
-            group.0 = None;
+            group.disarm();
         }
         match outcome {
             Ok((Ok(status), _)) if status.success() => Ok(()),
@@ -1210,21 +1213,6 @@ impl CommandNotifier {
                     format_duration(self.config.timeout)
                 )))
             }
-        }
-    }
-}
-
-/// Kills a command's whole process group (a shell's children with it) when it is dropped
-/// armed: at the timeout, or when the delivery itself is abandoned.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0.and_then(|p| i32::try_from(p).ok()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
         }
     }
 }

@@ -19,6 +19,7 @@ use tokio::process::Command;
 
 use crate::context::TaskContext;
 use crate::error::{ResultExt, TaskError};
+use crate::process::GroupGuard;
 
 /// A script ready to run: the text for `bash -c` and the environment it reads values from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,21 +123,6 @@ pub fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> 
     Ok(Rendered { script, env })
 }
 
-/// Kills the whole process group if the attempt is dropped (timeout, Ctrl-C) before the
-/// command exits, so no grandchild outlives its task.
-struct GroupGuard(Option<i32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
 /// Renders `template` and runs it with `bash -c` in the DAG's data directory, streaming stdout
 /// and stderr into the attempt log. Returns the last line of stdout (Airflow pushes it as the
 /// task's XCom). A non-zero exit fails the attempt.
@@ -155,7 +141,9 @@ pub async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError>
         .kill_on_drop(true)
         .spawn()
         .context("cannot start bash")?;
-    let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    // Killed with its whole group if the attempt is dropped (timeout, Ctrl-C) before the
+    // command exits, so no grandchild outlives its task.
+    let mut guard = GroupGuard::new(child.id());
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     // Lines are split on bytes and decoded lossily: output that is not UTF-8 must neither stop
@@ -199,7 +187,7 @@ pub async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError>
     };
     let status = status.context("waiting for the command")?;
     if status.success() {
-        guard.0 = None;
+        guard.disarm();
         tracing::info!("command exited with status 0");
         Ok(last)
     } else {

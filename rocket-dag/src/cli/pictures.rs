@@ -84,8 +84,13 @@ pub(super) async fn show(
         ShowFormat::Svg => viz::graph::dag_svg(dag, None),
         ShowFormat::Text => unreachable!("text is printed by `dags show` itself"),
     };
+    let what = match format {
+        ShowFormat::Drawio => "the DAG in Source / Storage / Business swimlanes, draw.io",
+        ShowFormat::Svg if run.is_some() => "graph coloured by the run's task states",
+        _ => "graph",
+    };
     match out {
-        Some(out) => write(out, &text, "graph", global),
+        Some(out) => write(out, &text, what, global),
         None => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -204,8 +209,8 @@ pub(super) async fn report(
         return code;
     }
     let Some(pdf) = pdf else { return code };
-    if viz::report::find_chromium().is_none() {
-        return fail(viz::report::PdfError::NoChromium {
+    if viz::chromium::find().is_none() {
+        return fail(viz::chromium::PdfError::NoChromium {
             html: out.to_path_buf(),
         });
     }
@@ -214,7 +219,11 @@ pub(super) async fn report(
     if let Err(e) = crate::fs::write_atomically(&print, report.print_html().as_bytes()) {
         return fail(format_args!("cannot write {}: {e}", print.display()));
     }
-    let printed = viz::report::print_pdf(&print, pdf);
+    // The browser is waited for on a blocking thread (up to its time limit).
+    let (html, target) = (print.clone(), pdf.to_path_buf());
+    let printed = tokio::task::spawn_blocking(move || viz::chromium::print_pdf(&html, &target))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let _ = std::fs::remove_file(&print);
     match printed {
         Ok(()) => {

@@ -13,8 +13,10 @@
 //! | [`lanes`] | diagrams in Source / Storage / Business swimlanes, as SVG and draw.io |
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
 //! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
+//! | [`chromium`] | the report as PDF, through headless Chromium |
 
 pub mod architecture;
+pub mod chromium;
 pub mod gantt;
 pub mod graph;
 pub mod lanes;

@@ -1,0 +1,31 @@
+//! Child processes that must not outlive their purpose: shell tasks, notification commands,
+//! the headless browser. Each runs in its own process group, so its children go with it.
+
+/// Kills a process group (SIGKILL) when dropped while armed: at a timeout, on cancellation,
+/// or when the caller gives up waiting. [`GroupGuard::disarm`] once the process has ended.
+#[derive(Debug)]
+pub(crate) struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    /// Guards the group led by `pid` (a child spawned with `process_group(0)`); `None` (the
+    /// child already ended) guards nothing.
+    pub(crate) fn new(pid: Option<u32>) -> GroupGuard {
+        GroupGuard(pid.and_then(|p| i32::try_from(p).ok()))
+    }
+
+    /// The process ended by itself: leave its group alone.
+    pub(crate) fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
