@@ -160,14 +160,7 @@ impl Manifest {
     /// Writes it atomically.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".manifest.")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.persist(dir.join(MANIFEST))
-            .map(drop)
-            .map_err(|e| e.error)
+        rocket_dag::fs::write_atomically(&dir.join(MANIFEST), &bytes)
     }
 
     fn by_sha(&self, sha: &str) -> Option<&StoredImage> {

@@ -203,21 +203,10 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
 /// readers never see a half-written file; the temporary file is removed if anything fails or
 /// the task is cancelled in between.
 pub(crate) async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let path = path.to_owned();
     let bytes = bytes.to_vec();
-    // Blocking file I/O off the async workers; `NamedTempFile` deletes itself unless persisted.
-    tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.as_file().sync_data()?;
-        tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    // Blocking file I/O off the async workers.
+    tokio::task::spawn_blocking(move || rocket_dag::fs::write_atomically(&path, &bytes))
+        .await
+        .map_err(std::io::Error::other)?
 }

@@ -33,7 +33,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SecondsFormat, Utc};
@@ -2372,17 +2371,7 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Rep
         path: path.clone(),
         cause,
     };
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    // Reports are meant to be read (and exported), not private like a temporary file (0600).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    // On disk before the rename: after a crash, the name holds a whole report or none.
-    tmp.as_file().sync_data().map_err(fail)?;
-    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    rocket_dag::fs::write_atomically(&path, bytes).map_err(fail)?;
     Ok(path)
 }
 

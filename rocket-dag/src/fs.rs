@@ -4,21 +4,23 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, flushed to disk and
-/// renamed over `path`: a crash leaves the old file or the new one, never a mix. Creates the
-/// parent folders.
+/// Writes `bytes` to `path` through a hidden temporary file in the same folder
+/// (`.<name>.XXXXXX.tmp`), flushed to disk and renamed over `path`: readers and a crash see the
+/// old file or the new one, never a part; the temporary file is removed if anything fails
+/// before the rename. Creates the parent folders. The file is `0644` (a temporary file would
+/// be private), as files meant to be read and exported are.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rocket-dag-")
+        .prefix(&format!(".{name}."))
         .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)?;
-    // Temporary files are private (0600); what is written here is an ordinary file.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
