@@ -283,29 +283,8 @@ impl Store {
     /// Schedulers sharing a database (several machines on PostgreSQL) claim each scheduled run
     /// this way, so exactly one of them runs it.
     pub async fn claim_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO dag_runs (dag_id, run_id, run_type, logical_date_us, \
-                 data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (dag_id, run_id) DO NOTHING",
-        )
-        .bind(run.dag_id.as_str())
-        .bind(run.run_id.as_str())
-        .bind(run.run_type.as_str())
-        .bind(to_us(run.logical_date))
-        .bind(to_us(run.data_interval_start))
-        .bind(to_us(run.data_interval_end))
-        .bind(run.state.as_str())
-        .bind(to_us(run.start))
-        .bind(run.end.map(to_us))
-        .bind(run.conf.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(query_error(format!(
-            "claim run `{}` of DAG `{}`",
-            run.run_id, run.dag_id
-        )))?;
-        Ok(done.rows_affected() == 1)
+        let inserted = self.insert_run(run, "DO NOTHING", "claim").await?;
+        Ok(inserted == 1)
     }
 
     /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several
@@ -332,33 +311,46 @@ impl Store {
     pub async fn upsert_run(&self, run: &DagRunRecord) -> Result<(), StoreError> {
         // `ON CONFLICT … DO UPDATE`, not `INSERT OR REPLACE`: replacing deletes the row first,
         // which would cascade to the run's task instances and XComs.
-        sqlx::query(
+        let update = "DO UPDATE SET \
+             run_type = excluded.run_type, logical_date_us = excluded.logical_date_us, \
+             data_interval_start_us = excluded.data_interval_start_us, \
+             data_interval_end_us = excluded.data_interval_end_us, state = excluded.state, \
+             start_us = excluded.start_us, end_us = excluded.end_us, conf = excluded.conf";
+        self.insert_run(run, update, "save").await?;
+        Ok(())
+    }
+
+    /// `INSERT`s `run` with `ON CONFLICT (dag_id, run_id) <on_conflict>`; the rows affected.
+    async fn insert_run(
+        &self,
+        run: &DagRunRecord,
+        on_conflict: &'static str,
+        verb: &str,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
             "INSERT INTO dag_runs (dag_id, run_id, run_type, logical_date_us, \
                  data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (dag_id, run_id) DO UPDATE SET \
-                 run_type = excluded.run_type, logical_date_us = excluded.logical_date_us, \
-                 data_interval_start_us = excluded.data_interval_start_us, \
-                 data_interval_end_us = excluded.data_interval_end_us, state = excluded.state, \
-                 start_us = excluded.start_us, end_us = excluded.end_us, conf = excluded.conf",
-        )
-        .bind(run.dag_id.as_str())
-        .bind(run.run_id.as_str())
-        .bind(run.run_type.as_str())
-        .bind(to_us(run.logical_date))
-        .bind(to_us(run.data_interval_start))
-        .bind(to_us(run.data_interval_end))
-        .bind(run.state.as_str())
-        .bind(to_us(run.start))
-        .bind(run.end.map(to_us))
-        .bind(run.conf.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(query_error(format!(
-            "save run `{}` of DAG `{}`",
-            run.run_id, run.dag_id
-        )))?;
-        Ok(())
+             ON CONFLICT (dag_id, run_id) {on_conflict}"
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(run.dag_id.as_str())
+            .bind(run.run_id.as_str())
+            .bind(run.run_type.as_str())
+            .bind(to_us(run.logical_date))
+            .bind(to_us(run.data_interval_start))
+            .bind(to_us(run.data_interval_end))
+            .bind(run.state.as_str())
+            .bind(to_us(run.start))
+            .bind(run.end.map(to_us))
+            .bind(run.conf.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(query_error(format!(
+                "{verb} run `{}` of DAG `{}`",
+                run.run_id, run.dag_id
+            )))?;
+        Ok(done.rows_affected())
     }
 
     /// Sets a run's state and end (`None` clears it). `false` if there is no such run.
