@@ -451,7 +451,10 @@ mod tests {
             .collect();
         // The edge closing the cycle goes around (a curve, a line over the top, a curve).
         assert_eq!(
-            paths.iter().filter(|d| d.contains(" L")).count(),
+            paths
+                .iter()
+                .filter(|d| d.contains(" L") && d.contains(" C"))
+                .count(),
             1,
             "{paths:?}"
         );

@@ -7,7 +7,7 @@ use crate::task::TriggerRule;
 use crate::{Dag, TaskNode};
 
 use super::lanes::task_layer;
-use super::svg::{Svg, num, text_width};
+use super::svg::{Column, Svg, num, route, text_width};
 use super::{RunHistory, TaskSummary, layer_color, layer_title, state_color};
 
 const NODE_H: f64 = 40.0;
@@ -117,52 +117,30 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
         &title,
     );
 
+    let columns: Vec<Column> = layout
+        .ranks
+        .iter()
+        .enumerate()
+        .map(|(c, rank)| Column {
+            left: x_of_col[c],
+            right: x_of_col[c] + col_w[c],
+            boxes: rank
+                .iter()
+                .map(|&i| (boxes[i].1, boxes[i].1 + boxes[i].3))
+                .collect(),
+        })
+        .collect();
     svg.open("g", &[("class", "edges")]);
     for e in dag.edges() {
         let (fx, fy, fw, fh) = boxes[e.from];
         let (tx, ty, _, th) = boxes[e.to];
         let (x1, y1) = (fx + fw, fy + fh / 2.0);
         let (x2, y2) = (tx, ty + th / 2.0);
-        // An edge that skips columns passes each one above (or below) its tasks, not through
-        // them.
-        let mut points = vec![(x1, y1)];
-        let (r1, r2) = (layout.rank[e.from], layout.rank[e.to]);
-        for c in (r1 + 1)..r2 {
-            let top = layout.ranks[c]
-                .iter()
-                .map(|&i| boxes[i].1)
-                .fold(f64::MAX, f64::min);
-            let bottom = layout.ranks[c]
-                .iter()
-                .map(|&i| boxes[i].1 + boxes[i].3)
-                .fold(0.0, f64::max);
-            let y = if (y1 + y2) / 2.0 <= (top + bottom) / 2.0 {
-                top - ROW_GAP / 2.0
-            } else {
-                bottom + ROW_GAP / 2.0
-            };
-            points.push((x_of_col[c], y));
-            points.push((x_of_col[c] + col_w[c], y));
-        }
-        points.push((x2, y2));
-        let mut d = format!("M{} {}", num(x1), num(y1));
-        for w in points.windows(2) {
-            let ((ax, ay), (bx, by)) = (w[0], w[1]);
-            if ay == by {
-                d.push_str(&format!(" L{} {}", num(bx), num(by)));
-            } else {
-                let bend = ((bx - ax) / 2.0).max(20.0);
-                d.push_str(&format!(
-                    " C{} {}, {} {}, {} {}",
-                    num(ax + bend),
-                    num(ay),
-                    num(bx - bend),
-                    num(by),
-                    num(bx),
-                    num(by)
-                ));
-            }
-        }
+        // An edge that skips columns passes each one above or below its tasks.
+        let between = columns
+            .get(layout.rank[e.from] + 1..layout.rank[e.to])
+            .unwrap_or(&[]);
+        let d = route(x1, y1, x2, y2, between, ROW_GAP / 2.0);
         let dash = if e.kind == EdgeKind::Order { "5 4" } else { "" };
         let from = tasks[e.from].id();
         let to = tasks[e.to].id();

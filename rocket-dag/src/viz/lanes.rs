@@ -26,7 +26,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 
 use super::layout::{Layered, layered};
-use super::svg::{Svg, num, text_width};
+use super::svg::{Column, Svg, num, route, text_width};
 use super::{layer_color, layer_title};
 use crate::Dag;
 use crate::asset::AssetKind;
@@ -201,6 +201,8 @@ struct Placement {
     nodes: Vec<Rect>,
     /// Per node: its column.
     rank: Vec<usize>,
+    /// Each column's x range and boxes (for routing edges around them).
+    columns: Vec<Column>,
 }
 
 impl Placement {
@@ -506,6 +508,19 @@ impl LaneDiagram {
             y += h;
         }
         let lane_of = self.nodes.iter().map(|nd| lane_index(nd.lane)).collect();
+        let columns = layout
+            .ranks
+            .iter()
+            .enumerate()
+            .map(|(r, rank)| Column {
+                left: col_x[r],
+                right: col_x[r] + col_w[r],
+                boxes: rank
+                    .iter()
+                    .map(|&v| (nodes[v].y, nodes[v].y + nodes[v].h))
+                    .collect(),
+            })
+            .collect();
         Placement {
             width,
             height: y + MARGIN,
@@ -513,6 +528,7 @@ impl LaneDiagram {
             lane_of,
             nodes,
             rank: layout.rank,
+            columns,
         }
     }
 
@@ -570,7 +586,12 @@ impl LaneDiagram {
             let d = if p.is_back(e) {
                 back_edge_path(a, b)
             } else {
-                edge_path(a, b)
+                // Across the columns in between, above or below their nodes.
+                let between = p
+                    .columns
+                    .get(p.rank[e.from] + 1..p.rank[e.to])
+                    .unwrap_or(&[]);
+                route(a.right(), a.cy(), b.x, b.cy(), between, GAP_Y / 2.0)
             };
             let class = if e.dashed { "edge dashed" } else { "edge" };
             s.open(
@@ -863,24 +884,6 @@ fn draw_lane(s: &mut Svg, lane: &LaneBox) {
         title,
     );
     s.close();
-}
-
-/// From the right side of `a` to the left side of `b`, a horizontal S.
-fn edge_path(a: Rect, b: Rect) -> String {
-    let (x1, y1) = (a.right(), a.cy());
-    let (x2, y2) = (b.x, b.cy());
-    let dx = ((x2 - x1) / 2.0).max(30.0);
-    format!(
-        "M{},{} C{},{} {},{} {},{}",
-        num(x1),
-        num(y1),
-        num(x1 + dx),
-        num(y1),
-        num(x2 - dx),
-        num(y2),
-        num(x2),
-        num(y2)
-    )
 }
 
 /// An edge against the flow (`b` is left of `a` or in its column): out of `a`'s right side, up

@@ -104,6 +104,79 @@ pub fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * 0.6
 }
 
+/// A column of a left-to-right layout: its x range and the vertical extents of its boxes.
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    /// Left edge.
+    pub left: f64,
+    /// Right edge.
+    pub right: f64,
+    /// `(top, bottom)` of each box in it.
+    pub boxes: Vec<(f64, f64)>,
+}
+
+/// The path of an edge from `(x1, y1)` (a box's right side) to `(x2, y2)` (another's left
+/// side) that crosses the `between` columns without passing through their boxes: across each
+/// column it runs straight, at the height it would have had, moved above or below a box in the
+/// way; between columns it bends with horizontal tangents (the gaps hold no box).
+pub fn route(x1: f64, y1: f64, x2: f64, y2: f64, between: &[Column], clearance: f64) -> String {
+    let mut points = vec![(x1, y1)];
+    for c in between {
+        let t = if x2 > x1 {
+            ((c.left + c.right) / 2.0 - x1) / (x2 - x1)
+        } else {
+            0.5
+        };
+        let ideal = y1 + (y2 - y1) * t.clamp(0.0, 1.0);
+        points.push((c.left, free_height(ideal, &c.boxes, clearance)));
+        let y = points.last().map_or(ideal, |p| p.1);
+        points.push((c.right, y));
+    }
+    points.push((x2, y2));
+    let mut d = format!("M{},{}", num(x1), num(y1));
+    for w in points.windows(2) {
+        let ((ax, ay), (bx, by)) = (w[0], w[1]);
+        if ay == by {
+            let _ = write!(d, " L{},{}", num(bx), num(by));
+        } else {
+            let bend = ((bx - ax) / 2.0).max(20.0);
+            let _ = write!(
+                d,
+                " C{},{} {},{} {},{}",
+                num(ax + bend),
+                num(ay),
+                num(bx - bend),
+                num(by),
+                num(bx),
+                num(by)
+            );
+        }
+    }
+    d
+}
+
+/// The height nearest `ideal` that stays `clearance` away from every box.
+fn free_height(ideal: f64, boxes: &[(f64, f64)], clearance: f64) -> f64 {
+    let blocked = |y: f64| {
+        boxes
+            .iter()
+            .any(|&(top, bottom)| y > top - clearance && y < bottom + clearance)
+    };
+    if !blocked(ideal) {
+        return ideal;
+    }
+    // Candidates: just above or below each box; the closest free one wins.
+    let mut best: Option<f64> = None;
+    for &(top, bottom) in boxes {
+        for y in [top - clearance, bottom + clearance] {
+            if !blocked(y) && best.is_none_or(|b| (y - ideal).abs() < (b - ideal).abs()) {
+                best = Some(y);
+            }
+        }
+    }
+    best.unwrap_or(ideal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +195,21 @@ mod tests {
         assert!(
             out.contains(r#"<g class="a&quot;b"><text x="1">&lt;x&gt; &amp; y</text></g></svg>"#)
         );
+    }
+
+    #[test]
+    fn routes_go_around_boxes_in_the_way() {
+        let column = Column {
+            left: 100.0,
+            right: 200.0,
+            boxes: vec![(40.0, 80.0), (90.0, 130.0)],
+        };
+        // Straight across at y = 60 would cross the first box: above it is closer.
+        let d = route(0.0, 60.0, 300.0, 60.0, std::slice::from_ref(&column), 6.0);
+        assert!(d.contains("L200,34"), "{d}");
+        // A free height is kept.
+        let d = route(0.0, 20.0, 300.0, 20.0, &[column], 6.0);
+        assert_eq!(d, "M0,20 L100,20 L200,20 L300,20");
     }
 
     #[test]
