@@ -135,6 +135,21 @@ pub struct StoredImage {
     /// The server's `Last-Modified`, if it sent one.
     #[serde(default)]
     pub last_modified: Option<String>,
+    /// The file's modification time when it was checked (ns since the epoch): while size and
+    /// time are unchanged, the copy is taken as intact without reading it again.
+    #[serde(default)]
+    pub mtime_ns: Option<i128>,
+}
+
+/// A file's size and modification time (ns since the epoch).
+fn stat(path: &Path) -> Option<(u64, i128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?;
+    let ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some((meta.len(), ns))
 }
 
 /// `<dir>/.manifest.json`: what is stored, by URL.
@@ -505,7 +520,8 @@ impl Fetcher {
                         self.remember(url, other);
                         return record;
                     }
-                    if let Err(e) = body.part.persist(&self.dir.join(&name)).await {
+                    let path = self.dir.join(&name);
+                    if let Err(e) = body.part.persist(&path).await {
                         return ImageRecord {
                             outcome: Outcome::Failed,
                             error_class: Some("io".into()),
@@ -522,6 +538,7 @@ impl Fetcher {
                             bytes: body.bytes,
                             etag: body.etag,
                             last_modified: body.last_modified,
+                            mtime_ns: stat(&path).map(|(_, t)| t),
                         },
                     );
                     return record;
@@ -569,20 +586,41 @@ impl Fetcher {
             .cloned()?;
         let path = self.dir.join(&stored.file_name);
         let expected = stored.clone();
-        let intact = tokio::task::spawn_blocking(move || {
+        // Same size and modification time as when it was stored or last checked: intact
+        // without reading it. Otherwise the bytes are hashed (a copy touched but unchanged
+        // stays; a damaged one is downloaded again).
+        let checked = tokio::task::spawn_blocking(move || {
             use sha2::Digest;
+            let (size, mtime) = stat(&path)?;
+            if size != expected.bytes {
+                return None;
+            }
+            if expected.mtime_ns == Some(mtime) {
+                return Some(mtime);
+            }
             let bytes = std::fs::read(&path).ok()?;
             (bytes.len() as u64 == expected.bytes
                 && crate::images::hex(&sha2::Sha256::digest(&bytes)) == expected.sha256)
-                .then_some(())
+                .then_some(mtime)
         })
         .await
         .ok()
         .flatten();
-        if intact.is_none() {
-            tracing::warn!(%url, file = %stored.file_name, "stored picture missing or damaged: downloading it again");
+        match checked {
+            None => {
+                tracing::warn!(%url, file = %stored.file_name, "stored picture missing or damaged: downloading it again");
+                None
+            }
+            Some(mtime) if stored.mtime_ns != Some(mtime) => {
+                let stored = StoredImage {
+                    mtime_ns: Some(mtime),
+                    ..stored
+                };
+                self.remember(url, stored.clone());
+                Some(stored)
+            }
+            Some(_) => Some(stored),
         }
-        intact.map(|()| stored)
     }
 
     fn remember(&self, url: &str, stored: StoredImage) {
@@ -954,6 +992,21 @@ mod tests {
             std::fs::metadata(dir.path().join(&name)).unwrap().len(),
             4096
         );
+        // Damaged without changing its size: the new modification time gets it hashed.
+        std::fs::write(dir.path().join(&name), vec![0u8; 4096]).unwrap();
+        let fourth = fetch_launch_images(&launches, dir.path(), &quick()).await;
+        assert_eq!(fourth[0].outcome, Outcome::Downloaded);
+        assert_eq!(s.requests("/images/plain.png"), 3);
+        // Touched but unchanged (copied back, say): hashed once, kept, not fetched.
+        let bytes = std::fs::read(dir.path().join(&name)).unwrap();
+        std::fs::write(dir.path().join(&name), &bytes).unwrap();
+        let fifth = fetch_launch_images(&launches, dir.path(), &quick()).await;
+        assert_eq!(fifth[0].outcome, Outcome::AlreadyPresent);
+        assert_eq!(s.requests("/images/plain.png"), 3);
+        // The manifest now holds that modification time: the next run reads nothing.
+        let stored = &Manifest::load(dir.path()).images[launches[0].image_url.as_deref().unwrap()];
+        let mtime = stat(&dir.path().join(&name)).unwrap().1;
+        assert_eq!(stored.mtime_ns, Some(mtime));
     }
 
     #[tokio::test]
