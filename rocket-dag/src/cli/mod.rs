@@ -11,6 +11,7 @@
 
 mod pictures;
 
+use crate::store::{latest_tries, mapped_state};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -1335,36 +1336,6 @@ async fn clear_tasks(
         }
     }
     Ok(())
-}
-
-/// The latest try of each instance of a task (one per map index), by map index.
-fn latest_tries<'a>(
-    tis: &'a [crate::store::TaskInstanceRecord],
-    task: &str,
-) -> Vec<&'a crate::store::TaskInstanceRecord> {
-    let mut latest = std::collections::BTreeMap::new();
-    for t in tis.iter().filter(|t| t.task_id == task) {
-        let e = latest.entry(t.map_index).or_insert(t);
-        if t.try_number > e.try_number {
-            *e = t;
-        }
-    }
-    latest.into_values().collect()
-}
-
-/// The state a mapped task's elements add up to (as the runner decides it).
-fn mapped_state(elements: &[&crate::store::TaskInstanceRecord]) -> crate::store::TaskStateRecord {
-    use crate::store::TaskStateRecord as S;
-    let has = |f: fn(S) -> bool| elements.iter().any(|t| f(t.state));
-    if has(|s| matches!(s, S::Failed | S::UpstreamFailed)) {
-        S::Failed
-    } else if has(|s| !matches!(s, S::Success | S::Skipped)) {
-        S::Running
-    } else if has(|s| s == S::Success) {
-        S::Success
-    } else {
-        S::Skipped
-    }
 }
 
 /// `start` and, with `downstream`, every task after it (breadth first).

@@ -24,7 +24,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 
 pub use records::{
     DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, TaskInstanceRecord, TaskStateRecord,
-    UnknownName,
+    UnknownName, latest_tries, mapped_state,
 };
 
 use records::{

@@ -189,6 +189,39 @@ impl TaskInstanceRecord {
     }
 }
 
+/// The latest try of each instance of `task` among `tries` (one per map index), by map index.
+pub fn latest_tries<'a>(
+    tries: &'a [TaskInstanceRecord],
+    task: &str,
+) -> Vec<&'a TaskInstanceRecord> {
+    let mut latest: std::collections::BTreeMap<i32, &TaskInstanceRecord> =
+        std::collections::BTreeMap::new();
+    for t in tries.iter().filter(|t| t.task_id == task) {
+        let e = latest.entry(t.map_index).or_insert(t);
+        if t.try_number > e.try_number {
+            *e = t;
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The state the latest tries of a mapped task's elements add up to, as the runner decides
+/// it: failed if any failed (or was upstream_failed), else running while any is not done,
+/// else success if any succeeded, else skipped.
+pub fn mapped_state(elements: &[&TaskInstanceRecord]) -> TaskStateRecord {
+    use TaskStateRecord as S;
+    let has = |f: fn(S) -> bool| elements.iter().any(|t| f(t.state));
+    if has(|s| matches!(s, S::Failed | S::UpstreamFailed)) {
+        S::Failed
+    } else if has(|s| !matches!(s, S::Success | S::Skipped)) {
+        S::Running
+    } else if has(|s| s == S::Success) {
+        S::Success
+    } else {
+        S::Skipped
+    }
+}
+
 fn serialize_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_some(&d.as_secs_f64()),

@@ -23,7 +23,7 @@ use quick_xml::escape::escape;
 use crate::Dag;
 use crate::store::{NOT_MAPPED, TaskInstanceRecord, TaskStateRecord};
 
-use super::svg::{Svg, text_width};
+use super::svg::{Svg, num, text_width};
 use super::{RunHistory, state_color};
 
 const MS: i64 = 1_000;
@@ -492,38 +492,7 @@ impl<'a> Gantt<'a> {
         );
         let mut tip = String::with_capacity(256);
 
-        s.empty(
-            "rect",
-            &[
-                ("class", "background"),
-                ("width", "100%"),
-                ("height", "100%"),
-                ("fill", "#ffffff"),
-            ],
-        );
-        put_num(&mut a, PAD);
-        s.text(
-            "text",
-            &[
-                ("class", "title"),
-                ("x", &a),
-                ("y", "26"),
-                ("font-size", "16"),
-                ("font-weight", "600"),
-                ("fill", TEXT),
-            ],
-            &title,
-        );
-        s.text(
-            "text",
-            &[
-                ("class", "summary"),
-                ("x", &a),
-                ("y", "46"),
-                ("fill", MUTED),
-            ],
-            &summary,
-        );
+        header(&mut s, &title, &summary);
 
         // Legend.
         s.open("g", &[("class", "legend")]);
@@ -1008,38 +977,7 @@ impl<'a> Durations<'a> {
         let mut s = Svg::new(width, height);
         let (mut a, mut b, mut c, mut d) =
             (String::new(), String::new(), String::new(), String::new());
-        s.empty(
-            "rect",
-            &[
-                ("class", "background"),
-                ("width", "100%"),
-                ("height", "100%"),
-                ("fill", "#ffffff"),
-            ],
-        );
-        put_num(&mut a, PAD);
-        s.text(
-            "text",
-            &[
-                ("class", "title"),
-                ("x", &a),
-                ("y", "26"),
-                ("font-size", "16"),
-                ("font-weight", "600"),
-                ("fill", TEXT),
-            ],
-            &title,
-        );
-        s.text(
-            "text",
-            &[
-                ("class", "summary"),
-                ("x", &a),
-                ("y", "46"),
-                ("fill", MUTED),
-            ],
-            &summary,
-        );
+        header(&mut s, &title, &summary);
 
         // Y grid and labels.
         s.open("g", &[("class", "grid"), ("stroke", GRID)]);
@@ -1240,28 +1178,30 @@ impl<'a> Durations<'a> {
 // Ticks and formatting
 // ---------------------------------------------------------------------------------------------
 
+/// Tick steps (µs) from 10 s to 2 days: round for clocks, not decimal.
+const FIXED_STEPS: [i64; 16] = [
+    10 * SEC,
+    15 * SEC,
+    30 * SEC,
+    MIN,
+    2 * MIN,
+    5 * MIN,
+    10 * MIN,
+    15 * MIN,
+    30 * MIN,
+    HOUR,
+    2 * HOUR,
+    3 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    DAY,
+    2 * DAY,
+];
+
 /// The tick step (µs) for an axis spanning `span` µs with at most `max_ticks` intervals:
 /// the smallest of 1, 2, 5 × 10ᵏ µs (up to 5 s), then 10 s, 15 s, 30 s, 1, 2, 5, 10, 15,
 /// 30 min, 1, 2, 3, 6, 12 h, then 1, 2, 5 × 10ᵏ days.
 fn tick_step(span: i64, max_ticks: usize) -> i64 {
-    const FIXED: [i64; 16] = [
-        10 * SEC,
-        15 * SEC,
-        30 * SEC,
-        MIN,
-        2 * MIN,
-        5 * MIN,
-        10 * MIN,
-        15 * MIN,
-        30 * MIN,
-        HOUR,
-        2 * HOUR,
-        3 * HOUR,
-        6 * HOUR,
-        12 * HOUR,
-        DAY,
-        2 * DAY,
-    ];
     let span = span.max(1);
     let max_ticks = i64::try_from(max_ticks.max(1)).unwrap_or(i64::MAX);
     let fits = |step: i64| div_ceil(span, step) <= max_ticks;
@@ -1274,7 +1214,7 @@ fn tick_step(span: i64, max_ticks: usize) -> i64 {
         }
         decade *= 10;
     }
-    if let Some(step) = FIXED.into_iter().find(|s| fits(*s)) {
+    if let Some(step) = FIXED_STEPS.into_iter().find(|s| fits(*s)) {
         return step;
     }
     let mut decade = DAY;
@@ -1473,6 +1413,42 @@ fn push_trend(out: &mut String, last: i64, median: i64) {
         std::cmp::Ordering::Less => write!(out, "<span class=\"down\">−{} %</span>", -pct),
         std::cmp::Ordering::Equal => write!(out, "0 %"),
     };
+}
+
+/// The white background, the title and the line under it, as both charts start.
+fn header(s: &mut Svg, title: &str, summary: &str) {
+    s.empty(
+        "rect",
+        &[
+            ("class", "background"),
+            ("width", "100%"),
+            ("height", "100%"),
+            ("fill", "#ffffff"),
+        ],
+    );
+    let x = num(PAD);
+    s.text(
+        "text",
+        &[
+            ("class", "title"),
+            ("x", &x),
+            ("y", "26"),
+            ("font-size", "16"),
+            ("font-weight", "600"),
+            ("fill", TEXT),
+        ],
+        title,
+    );
+    s.text(
+        "text",
+        &[
+            ("class", "summary"),
+            ("x", &x),
+            ("y", "46"),
+            ("fill", MUTED),
+        ],
+        summary,
+    );
 }
 
 #[cfg(test)]
@@ -1831,23 +1807,7 @@ mod tests {
             let Some(next) = d.checked_mul(10) else { break };
             d = next;
         }
-        [
-            10 * SEC,
-            15 * SEC,
-            30 * SEC,
-            MIN,
-            2 * MIN,
-            5 * MIN,
-            10 * MIN,
-            15 * MIN,
-            30 * MIN,
-            HOUR,
-            2 * HOUR,
-            3 * HOUR,
-            6 * HOUR,
-            12 * HOUR,
-        ]
-        .contains(&step)
+        FIXED_STEPS.contains(&step)
     }
 
     // ---- Gantt -------------------------------------------------------------------------------

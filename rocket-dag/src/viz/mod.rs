@@ -127,36 +127,20 @@ impl RunHistory {
 
     /// The latest try of each instance of `task_id`, by map index.
     pub fn latest_tries(&self, task_id: &str) -> Vec<&TaskInstanceRecord> {
-        let mut latest: BTreeMap<i32, &TaskInstanceRecord> = BTreeMap::new();
-        for t in self.tries.iter().filter(|t| t.task_id == task_id) {
-            let e = latest.entry(t.map_index).or_insert(t);
-            if t.try_number > e.try_number {
-                *e = t;
-            }
-        }
-        latest.into_values().collect()
+        crate::store::latest_tries(&self.tries, task_id)
     }
 
     /// What `task_id` amounted to, or `None` if the run has no try of it.
     pub fn task_summary(&self, task_id: &str) -> Option<TaskSummary> {
-        use TaskStateRecord as S;
         let latest = self.latest_tries(task_id);
         if latest.is_empty() {
             return None;
         }
-        let has = |f: fn(S) -> bool| latest.iter().any(|t| f(t.state));
-        let state = if latest.len() == 1 {
-            latest[0].state
-        } else if has(|s| s == S::Failed) {
-            S::Failed
-        } else if has(|s| s == S::UpstreamFailed) {
-            S::UpstreamFailed
-        } else if has(|s| !matches!(s, S::Success | S::Skipped)) {
-            S::Running
-        } else if has(|s| s == S::Success) {
-            S::Success
+        let mapped = latest.iter().any(|t| t.map_index != NOT_MAPPED);
+        let state = if mapped {
+            crate::store::mapped_state(&latest)
         } else {
-            S::Skipped
+            latest[0].state
         };
         let mut by_state = BTreeMap::new();
         for t in &latest {
@@ -165,7 +149,7 @@ impl RunHistory {
         Some(TaskSummary {
             state,
             instances: latest.len(),
-            mapped: latest.iter().any(|t| t.map_index != NOT_MAPPED),
+            mapped,
             tries: self.tries.iter().filter(|t| t.task_id == task_id).count(),
             by_state,
         })
