@@ -135,21 +135,36 @@ pub struct StoredImage {
     /// The server's `Last-Modified`, if it sent one.
     #[serde(default)]
     pub last_modified: Option<String>,
-    /// The file's modification time when it was checked (ns since the epoch): while size and
-    /// time are unchanged, the copy is taken as intact without reading it again.
+    /// The file's modification time (ns since the epoch) when it was hashed and found
+    /// intact, recorded only if it was then at least [`MTIME_MARGIN`] in the past: while size
+    /// and time are unchanged, the copy is taken as intact without reading it again.
     #[serde(default)]
     pub mtime_ns: Option<i128>,
 }
 
+/// How old a file's modification time must be before it is trusted. File systems keep times
+/// at a coarse grain (a kernel tick, up to 2 s on some): a file rewritten with the same size
+/// within one grain of its last check would keep its time ("racy git"). A time older than
+/// the grain at the check cannot be repeated by a later write.
+pub const MTIME_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A file's size and modification time (ns since the epoch).
 fn stat(path: &Path) -> Option<(u64, i128)> {
     let meta = std::fs::metadata(path).ok()?;
-    let mtime = meta.modified().ok()?;
-    let ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
+    Some((meta.len(), epoch_ns(meta.modified().ok()?)))
+}
+
+fn epoch_ns(t: std::time::SystemTime) -> i128 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
-    };
-    Some((meta.len(), ns))
+    }
+}
+
+/// `mtime` if it is old enough to be trusted later (see [`MTIME_MARGIN`]).
+fn trustworthy(mtime: i128) -> Option<i128> {
+    let now = epoch_ns(std::time::SystemTime::now());
+    (mtime < now - MTIME_MARGIN.as_nanos() as i128).then_some(mtime)
 }
 
 /// `<dir>/.manifest.json`: what is stored, by URL.
@@ -538,7 +553,8 @@ impl Fetcher {
                             bytes: body.bytes,
                             etag: body.etag,
                             last_modified: body.last_modified,
-                            mtime_ns: stat(&path).map(|(_, t)| t),
+                            // Just written: too recent to trust (hashed at the next run).
+                            mtime_ns: None,
                         },
                     );
                     return record;
@@ -586,9 +602,9 @@ impl Fetcher {
             .cloned()?;
         let path = self.dir.join(&stored.file_name);
         let expected = stored.clone();
-        // Same size and modification time as when it was stored or last checked: intact
-        // without reading it. Otherwise the bytes are hashed (a copy touched but unchanged
-        // stays; a damaged one is downloaded again).
+        // Same size and modification time as when it was last hashed (and that time was
+        // already old then): intact without reading it. Otherwise the bytes are hashed (a copy
+        // touched but unchanged stays; a damaged one is downloaded again).
         let checked = tokio::task::spawn_blocking(move || {
             use sha2::Digest;
             let (size, mtime) = stat(&path)?;
@@ -611,9 +627,9 @@ impl Fetcher {
                 tracing::warn!(%url, file = %stored.file_name, "stored picture missing or damaged: downloading it again");
                 None
             }
-            Some(mtime) if stored.mtime_ns != Some(mtime) => {
+            Some(mtime) if stored.mtime_ns != trustworthy(mtime) => {
                 let stored = StoredImage {
-                    mtime_ns: Some(mtime),
+                    mtime_ns: trustworthy(mtime),
                     ..stored
                 };
                 self.remember(url, stored.clone());
@@ -992,21 +1008,36 @@ mod tests {
             std::fs::metadata(dir.path().join(&name)).unwrap().len(),
             4096
         );
-        // Damaged without changing its size: the new modification time gets it hashed.
-        std::fs::write(dir.path().join(&name), vec![0u8; 4096]).unwrap();
+        // Damaged right after it was stored, without changing its size: a time that recent is
+        // never trusted, so it is hashed.
+        let path = dir.path().join(&name);
+        std::fs::write(&path, vec![0u8; 4096]).unwrap();
         let fourth = fetch_launch_images(&launches, dir.path(), &quick()).await;
         assert_eq!(fourth[0].outcome, Outcome::Downloaded);
         assert_eq!(s.requests("/images/plain.png"), 3);
-        // Touched but unchanged (copied back, say): hashed once, kept, not fetched.
-        let bytes = std::fs::read(dir.path().join(&name)).unwrap();
-        std::fs::write(dir.path().join(&name), &bytes).unwrap();
+        // An hour old: hashed once, found intact, and its time recorded.
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let set_mtime = |t: std::time::SystemTime| {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        set_mtime(hour_ago);
         let fifth = fetch_launch_images(&launches, dir.path(), &quick()).await;
         assert_eq!(fifth[0].outcome, Outcome::AlreadyPresent);
         assert_eq!(s.requests("/images/plain.png"), 3);
-        // The manifest now holds that modification time: the next run reads nothing.
         let stored = &Manifest::load(dir.path()).images[launches[0].image_url.as_deref().unwrap()];
-        let mtime = stat(&dir.path().join(&name)).unwrap().1;
-        assert_eq!(stored.mtime_ns, Some(mtime));
+        assert_eq!(stored.mtime_ns, Some(epoch_ns(hour_ago)));
+        // Damaged later, same size: its time changed, so it is hashed and fetched again.
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, vec![0u8; good.len()]).unwrap();
+        set_mtime(hour_ago + Duration::from_secs(60));
+        let sixth = fetch_launch_images(&launches, dir.path(), &quick()).await;
+        assert_eq!(sixth[0].outcome, Outcome::Downloaded);
+        assert_eq!(std::fs::read(&path).unwrap(), good);
     }
 
     #[tokio::test]

@@ -574,7 +574,10 @@ fn source_lines(func: &syn::ItemFn) -> Option<String> {
         .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
         .collect();
     let body = body.join("\n");
-    body.contains(&format!("fn {}", func.sig.ident))
+    // Those lines must be this fn and nothing else: a fn whose tokens come from a macro's
+    // definition and its call, or with `$` variables, does not read back as this fn.
+    let parsed: syn::ItemFn = syn::parse_str(&body).ok()?;
+    (parsed.sig.ident == func.sig.ident && parsed.block.stmts.len() == func.block.stmts.len())
         .then_some(body)
 }
 

@@ -856,7 +856,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             if chosen.is_empty() {
                 chosen = dags.iter().collect();
             }
-            pictures::architecture(&chosen, &out)
+            pictures::architecture(&chosen, &out, global)
         }
         Command::Report { dag, run, out, pdf } => match find(dags, &dag) {
             Err(code) => code,

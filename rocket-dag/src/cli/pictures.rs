@@ -32,18 +32,36 @@ fn extension(out: &Path, allowed: &[&'static str]) -> Result<&'static str, ExitC
     })
 }
 
+/// Writes `text` to `out` (atomically); says so unless `quiet`.
+fn write_file(out: &Path, text: &str) -> Result<(), ExitCode> {
+    crate::fs::write_atomically(out, text.as_bytes())
+        .map_err(|e| fail(format_args!("cannot write {}: {e}", out.display())))
+}
+
+/// Says what was written: one line each, or one JSON document (`--output json`).
+fn wrote(files: &[(&Path, &str)], global: &GlobalArgs) -> ExitCode {
+    if global.output == Output::Json {
+        let list: Vec<_> = files
+            .iter()
+            .map(|(path, what)| serde_json::json!({ "wrote": path, "what": what }))
+            .collect();
+        match list.as_slice() {
+            [one] => print_json(one),
+            _ => print_json(&list),
+        }
+    } else {
+        for (path, what) in files {
+            println!("wrote {} ({what})", path.display());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 /// Writes `text` to `out` (atomically) and says so.
 fn write(out: &Path, text: &str, what: &str, global: &GlobalArgs) -> ExitCode {
-    match crate::fs::write_atomically(out, text.as_bytes()) {
-        Err(e) => fail(format_args!("cannot write {}: {e}", out.display())),
-        Ok(()) => {
-            if global.output == Output::Json {
-                print_json(&serde_json::json!({ "wrote": out, "what": what }));
-            } else {
-                println!("wrote {} ({what})", out.display());
-            }
-            ExitCode::SUCCESS
-        }
+    match write_file(out, text) {
+        Err(code) => code,
+        Ok(()) => wrote(&[(out, what)], global),
     }
 }
 
@@ -156,7 +174,7 @@ pub(super) async fn durations(dag: &Dag, last: u32, out: &Path, global: &GlobalA
 }
 
 /// `architecture [DAG…] --out FILE.drawio|FILE.svg`.
-pub(super) fn architecture(dags: &[&Dag], out: &Path) -> ExitCode {
+pub(super) fn architecture(dags: &[&Dag], out: &Path, global: &GlobalArgs) -> ExitCode {
     let ext = match extension(out, &["drawio", "svg"]) {
         Ok(e) => e,
         Err(code) => return code,
@@ -182,7 +200,7 @@ pub(super) fn architecture(dags: &[&Dag], out: &Path) -> ExitCode {
         diagram.nodes.len(),
         diagram.edges.len()
     );
-    write(out, &text, &what, &GlobalArgs::default())
+    write(out, &text, &what, global)
 }
 
 /// `report DAG [--run RUN] --out FILE.html [--pdf FILE.pdf]`.
@@ -204,32 +222,47 @@ pub(super) async fn report(
         }
         Err(e) => return fail(e),
     };
-    let code = write(out, &report.html(), "run report", global);
-    if code != ExitCode::SUCCESS {
+    if let Err(code) = write_file(out, &report.html()) {
         return code;
     }
-    let Some(pdf) = pdf else { return code };
+    let Some(pdf) = pdf else {
+        return wrote(&[(out, "run report")], global);
+    };
     if viz::chromium::find().is_none() {
         return fail(viz::chromium::PdfError::NoChromium {
             html: out.to_path_buf(),
         });
     }
-    // Chromium prints a copy with every collapsible section open.
-    let print = out.with_extension("print.html");
-    if let Err(e) = crate::fs::write_atomically(&print, report.print_html().as_bytes()) {
-        return fail(format_args!("cannot write {}: {e}", print.display()));
-    }
+    // Chromium prints a copy with every collapsible section open (a temporary file next to
+    // the report, so its relative position is the same).
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let print = match tempfile::Builder::new()
+        .prefix(".report-print-")
+        .suffix(".html")
+        .tempfile_in(dir)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, report.print_html().as_bytes())?;
+            Ok(f.into_temp_path())
+        }) {
+        Ok(p) => p,
+        Err(e) => return fail(format_args!("cannot write the page to print: {e}")),
+    };
     // The browser is waited for on a blocking thread (up to its time limit).
-    let (html, target) = (print.clone(), pdf.to_path_buf());
-    let printed = tokio::task::spawn_blocking(move || viz::chromium::print_pdf(&html, &target))
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    let _ = std::fs::remove_file(&print);
+    let (html, target) = (print.to_path_buf(), pdf.to_path_buf());
+    let printed =
+        match tokio::task::spawn_blocking(move || viz::chromium::print_pdf(&html, &target)).await {
+            Ok(r) => r,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => return fail("printing the PDF was cancelled"),
+            },
+        };
+    drop(print);
     match printed {
-        Ok(()) => {
-            println!("wrote {} (PDF)", pdf.display());
-            ExitCode::SUCCESS
-        }
+        Ok(()) => wrote(&[(out, "run report"), (pdf, "run report, PDF")], global),
         Err(e) => fail(e),
     }
 }

@@ -752,13 +752,20 @@ impl LaneDiagram {
                 x.geometry(relative);
                 x.close("mxCell");
             } else {
+                // draw.io shows tooltips as HTML, like the labels.
+                let tooltip = node
+                    .tooltip
+                    .lines()
+                    .map(|l| {
+                        l.replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('>', "&gt;")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("<br>");
                 x.open(
                     "UserObject",
-                    &[
-                        ("label", &label),
-                        ("tooltip", &node.tooltip),
-                        ("id", &ids[i]),
-                    ],
+                    &[("label", &label), ("tooltip", &tooltip), ("id", &ids[i])],
                 );
                 x.open("mxCell", &cell);
                 x.geometry(relative);
@@ -1638,7 +1645,7 @@ mod tests {
         assert_eq!(fetch.tooltip, None);
         assert_eq!(
             cell(&cells, "task-download").tooltip.as_deref(),
-            Some("Fetch the launches.\nretries: 3")
+            Some("Fetch the launches.<br>retries: 3")
         );
 
         let edges: Vec<&Cell> = cells.iter().filter(|c| c.edge).collect();
@@ -1794,11 +1801,12 @@ mod tests {
         assert!(a.has_style("shape=cloud"));
         assert_eq!(
             a.tooltip.as_deref(),
-            Some("external_api: https://x/?a=1&b=\"2\"")
+            Some("external_api: https://x/?a=1&amp;b=\"2\"")
         );
         let t = cell(&cells, "task-t");
         assert_eq!(t.value, "two<br>lines");
-        assert_eq!(t.tooltip.as_deref(), Some("<tip>"));
+        // draw.io reads tooltips as HTML: the text `<tip>` is escaped for it.
+        assert_eq!(t.tooltip.as_deref(), Some("&lt;tip&gt;"));
         assert_eq!(cell(&cells, "title").text(), "Q&A <draft>");
         let elems = parse(&xml);
         assert_eq!(elems[1].attr("name"), Some("Q&A <draft>"));

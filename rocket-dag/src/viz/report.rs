@@ -443,11 +443,16 @@ pub(crate) fn read_result(data_dir: &Path, location: &str) -> ResultContent {
     let mut out = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let (is_dir, size) = match e.path().metadata() {
-            Ok(m) => (m.is_dir(), if m.is_dir() { 0 } else { m.len() }),
-            Err(_) => (false, 0),
+        // Entries are not followed: a link in the folder could point anywhere.
+        let (is_dir, is_file, size) = match e.path().symlink_metadata() {
+            Ok(m) => (
+                m.is_dir(),
+                m.is_file(),
+                if m.is_file() { m.len() } else { 0 },
+            ),
+            Err(_) => (false, false, 0),
         };
-        let content = (!is_dir && extension(&name) == "md").then(|| read_file(&e.path(), size));
+        let content = (is_file && extension(&name) == "md").then(|| read_file(&e.path(), size));
         out.push(FolderEntry {
             name,
             size,
@@ -1334,6 +1339,21 @@ mod tests {
             ResultContent::Refused(_)
         ));
         assert_eq!(read_result(&data, "nothing"), ResultContent::Missing);
+        // A link inside a report folder is listed, not followed.
+        std::fs::create_dir_all(data.join("reports")).unwrap();
+        std::fs::write(data.join("reports/ok.md"), "# fine").unwrap();
+        std::os::unix::fs::symlink(
+            home.path().join("data/secret.md"),
+            data.join("reports/leak.md"),
+        )
+        .unwrap();
+        let ResultContent::Folder(entries) = read_result(&data, "reports") else {
+            panic!("a folder")
+        };
+        let leak = entries.iter().find(|e| e.name == "leak.md").unwrap();
+        assert!(leak.content.is_none(), "the link was read");
+        let ok = entries.iter().find(|e| e.name == "ok.md").unwrap();
+        assert!(ok.content.is_some());
 
         let mut r = report();
         r.files[0].content = read_result(&data, "../secret.md");
