@@ -587,20 +587,7 @@ impl<'a> Gantt<'a> {
             }
         }
         s.close();
-        put_num(&mut a, plot_x);
-        put_num(&mut b, plot_x + PLOT_W);
-        put_num(&mut c, axis_y);
-        s.empty(
-            "line",
-            &[
-                ("class", "axis-line"),
-                ("x1", &a),
-                ("x2", &b),
-                ("y1", &c),
-                ("y2", &c),
-                ("stroke", MUTED),
-            ],
-        );
+        axis_line(&mut s, plot_x, plot_x + PLOT_W, axis_y);
 
         // Rows: label, one bar per attempt, duration.
         s.open("g", &[("class", "rows")]);
@@ -1038,20 +1025,7 @@ impl<'a> Durations<'a> {
             s.close();
         }
         s.close();
-        put_num(&mut a, plot_x);
-        put_num(&mut b, plot_x + plot_w);
-        put_num(&mut c, plot_bottom);
-        s.empty(
-            "line",
-            &[
-                ("class", "axis-line"),
-                ("x1", &a),
-                ("x2", &b),
-                ("y1", &c),
-                ("y2", &c),
-                ("stroke", MUTED),
-            ],
-        );
+        axis_line(&mut s, plot_x, plot_x + plot_w, plot_bottom);
 
         if charted.is_empty() {
             put_num(&mut a, plot_x + 12.0);
@@ -1413,6 +1387,22 @@ fn push_trend(out: &mut String, last: i64, median: i64) {
         std::cmp::Ordering::Less => write!(out, "<span class=\"down\">−{} %</span>", -pct),
         std::cmp::Ordering::Equal => write!(out, "0 %"),
     };
+}
+
+/// A horizontal axis line from `x1` to `x2` at `y`.
+fn axis_line(s: &mut Svg, x1: f64, x2: f64, y: f64) {
+    let y = num(y);
+    s.empty(
+        "line",
+        &[
+            ("class", "axis-line"),
+            ("x1", &num(x1)),
+            ("x2", &num(x2)),
+            ("y1", &y),
+            ("y2", &y),
+            ("stroke", MUTED),
+        ],
+    );
 }
 
 /// The white background, the title and the line under it, as both charts start.
