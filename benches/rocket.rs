@@ -144,6 +144,7 @@ fn trigger_to_success(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                     let global = GlobalArgs {
                         home: Some(home.path().to_owned()),
                         output: Output::Text,
+                        ..Default::default()
                     };
                     let trigger = Command::Dags(DagsCommand::Trigger {
                         dag: "listing_2_10".into(),

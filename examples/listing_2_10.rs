@@ -15,7 +15,7 @@ use dags::listing_2_10::{
     DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, listing_2_10,
 };
 use dags::mock::{MockConfig, MockServer};
-use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, RunArgs, TasksCommand};
+use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, RunArgs};
 
 /// Run the Rocket DAG (listing 2.10) of "Data Pipelines with Apache Airflow".
 #[derive(Debug, Parser)]
@@ -55,24 +55,24 @@ async fn main() -> ExitCode {
         Some(s) => s.launches_url(),
         None => cli.launches_url.clone(),
     };
-    let param = format!("{LAUNCHES_URL_PARAM}={url}");
-    let mut command = cli.command.unwrap_or_else(|| {
+    // A setting of this process: every run it starts fetches from there, whichever subcommand
+    // starts it (`dags test`, `tasks test`, `dags backfill`, the `scheduler`).
+    let mut global = cli.global.clone();
+    global
+        .params
+        .insert(LAUNCHES_URL_PARAM.to_owned(), url.into());
+    let command = cli.command.unwrap_or_else(|| {
         Command::Dags(DagsCommand::Test {
             dag: "listing_2_10".into(),
             run: cli.run.clone(),
+            wait: false,
         })
     });
-    // Every subcommand that runs tasks gets the launches URL as a param.
-    if let Command::Dags(DagsCommand::Test { run, .. })
-    | Command::Tasks(TasksCommand::Test { run, .. }) = &mut command
-    {
-        run.params.push(param);
-    }
-    let code = rocket_dag::cli::execute(&[listing_2_10()], command, &cli.global).await;
+    let code = rocket_dag::cli::execute(&[listing_2_10()], command, &global).await;
     if code != ExitCode::SUCCESS && code != ExitCode::from(2) {
         eprintln!(
             "logs: {}",
-            cli.global
+            global
                 .home()
                 .join("logs")
                 .join("dag_id=listing_2_10")

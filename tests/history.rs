@@ -215,6 +215,7 @@ async fn backfill_runs_each_interval_once_and_is_idempotent() {
     let global = GlobalArgs {
         home: Some(home.path().to_owned()),
         output: Output::Json,
+        ..Default::default()
     };
     let backfill = |reset: bool| {
         Command::Dags(DagsCommand::Backfill {
@@ -366,6 +367,7 @@ async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
     let global = GlobalArgs {
         home: Some(home.path().to_owned()),
         output: Output::Text,
+        ..Default::default()
     };
     let dags = vec![on_demand_dag()];
     let trigger = Command::Dags(DagsCommand::Trigger {

@@ -1,13 +1,15 @@
 //! `rocket-dag`: the CLI over every DAG of the `dags` crate (`cargo run -p dags -- --help`).
 //!
-//! `--offline` (before the subcommand) serves a bundled real Launch Library 2 snapshot and
-//! generated images from 127.0.0.1 for this command, and points the runs it starts at it (as
-//! the example's `--offline` does): `cargo run -p dags -- --offline dags test rocket_launches`.
+//! `--offline` (anywhere before the subcommand's own arguments) serves a bundled real Launch
+//! Library 2 snapshot and generated images from 127.0.0.1 for as long as this command runs,
+//! and points every run the command starts at it — `dags test`, `tasks test`, backfills and
+//! the scheduler's runs alike (as the example's `--offline` does):
+//! `cargo run -p dags -- --offline dags test rocket_launches`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use rocket_dag::cli::{Cli, Command, DagsCommand, TasksCommand};
+use rocket_dag::cli::Cli;
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
@@ -37,19 +39,11 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let param = format!(
-            "{}={}",
-            dags::listing_2_10::LAUNCHES_URL_PARAM,
-            server.launches_url()
+        let mut global = cli.global.clone();
+        global.params.insert(
+            dags::listing_2_10::LAUNCHES_URL_PARAM.to_owned(),
+            server.launches_url().into(),
         );
-        let mut command = cli.command;
-        match &mut command {
-            Command::Dags(DagsCommand::Test { run, .. })
-            | Command::Tasks(TasksCommand::Test { run, .. }) => run.params.push(param),
-            Command::Dags(DagsCommand::Backfill { params, .. })
-            | Command::Dags(DagsCommand::Trigger { params, .. }) => params.push(param),
-            _ => eprintln!("note: --offline only changes the runs that dags test, tasks test, dags backfill and dags trigger start"),
-        }
-        rocket_dag::cli::execute(&dags::all(), command, &cli.global).await
+        rocket_dag::cli::execute(&dags::all(), cli.command, &global).await
     })
 }

@@ -335,15 +335,9 @@ impl Dag {
 }
 
 /// Airflow's rule for task ids: letters, digits, `_`, `-` and `.`, at most 250 characters (ids
-/// become directory names, so nothing else may appear).
+/// become directory names, so nothing else may appear). See [`crate::ids`].
 pub fn is_valid_task_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 250
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && id != "."
-        && id != ".."
+    crate::ids::task(id).is_ok()
 }
 
 /// A task added to a [`DagBuilder`], typed by its output.
@@ -562,6 +556,9 @@ impl DagBuilder {
             tasks,
             edges,
         } = self;
+        if let Err(e) = crate::ids::dag(&id) {
+            return Err(DagError::InvalidDagId(e));
+        }
         let n = tasks.len();
         let mut seen = HashMap::with_capacity(n);
         for t in &tasks {

@@ -170,7 +170,10 @@ where
     }
 }
 
-/// Writes `message key=value …` for an event.
+/// Writes `message key=value …` for an event, control characters written out
+/// ([`crate::escape::control`]): what a task logs often carries data (an API's error body, a
+/// launch name), and a line break or an escape sequence in it would forge log lines or drive
+/// the terminal.
 fn format_fields(event: &Event<'_>, out: &mut String) {
     struct V<'a> {
         out: &'a mut String,
@@ -200,10 +203,10 @@ fn format_fields(event: &Event<'_>, out: &mut String) {
     };
     event.record(&mut v);
     if let Some(m) = v.message.take() {
-        v.out.push_str(&m);
+        v.out.push_str(&crate::escape::control(&m));
     }
     let rest = std::mem::take(&mut v.rest);
-    v.out.push_str(&rest);
+    v.out.push_str(&crate::escape::control(&rest));
 }
 
 /// Concise console lines: `12:00:01 INFO  [download_launches] message`.
@@ -353,9 +356,28 @@ mod writer {
         }
     }
 
+    /// Writes what arrives; whenever the queue is empty, flushes every file written since, so a
+    /// line is on disk (in the page cache: a `kill -9` keeps it) as soon as the writer has
+    /// caught up, and a burst of lines still costs one write per file.
     fn run(rx: mpsc::Receiver<Msg>) {
         let mut files: HashMap<u64, Option<BufWriter<File>>> = HashMap::new();
-        while let Ok(msg) = rx.recv() {
+        let mut dirty: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        loop {
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(mpsc::TryRecvError::Empty) => {
+                    for key in dirty.drain() {
+                        if let Some(Some(f)) = files.get_mut(&key) {
+                            let _ = f.flush();
+                        }
+                    }
+                    match rx.recv() {
+                        Ok(msg) => msg,
+                        Err(_) => return,
+                    }
+                }
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            };
             match msg {
                 Msg::Open(key, path) => {
                     files.insert(key, open(&path));
@@ -363,6 +385,7 @@ mod writer {
                 Msg::Line(key, line) => {
                     if let Some(Some(f)) = files.get_mut(&key) {
                         let _ = f.write_all(line.as_bytes());
+                        dirty.insert(key);
                     }
                 }
                 Msg::Close(key) => {

@@ -19,10 +19,11 @@ use tracing::Instrument;
 
 use crate::context::{RunInfo, TaskContext};
 use crate::dag::Dag;
-use crate::error::{TaskError, TaskErrorKind};
+use crate::error::{RunError, TaskError, TaskErrorKind};
 use crate::retry;
 use crate::store::{
-    DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, Store, TaskInstanceRecord, TaskStateRecord,
+    Claim, DagRunRecord, NOT_MAPPED, RunOwner, RunStateRecord, RunType, Store, TaskInstanceRecord,
+    TaskStateRecord,
 };
 use crate::task::{TriggerRule, XCom};
 
@@ -153,6 +154,29 @@ impl TaskInstanceReport {
         self.attempts.iter().map(|a| a.duration).sum::<Duration>()
             + self.mapped.iter().map(Self::duration).sum::<Duration>()
     }
+    /// Wall-clock time from the first attempt started at or after `since` (this execution of
+    /// the run) to the end of the last one, waits between retries included; for a mapped task,
+    /// over every element. What a person waited for the task.
+    pub fn wall_time(&self, since: DateTime<Utc>) -> Duration {
+        let mut first: Option<DateTime<Utc>> = None;
+        let mut last: Option<DateTime<Utc>> = None;
+        let mut visit = |a: &AttemptReport| {
+            if a.start >= since {
+                let end = a.start + chrono::Duration::from_std(a.duration).unwrap_or_default();
+                first = Some(first.map_or(a.start, |f| f.min(a.start)));
+                last = Some(last.map_or(end, |l| l.max(end)));
+            }
+        };
+        self.attempts.iter().for_each(&mut visit);
+        self.mapped
+            .iter()
+            .flat_map(|m| &m.attempts)
+            .for_each(&mut visit);
+        match (first, last) {
+            (Some(f), Some(l)) => (l - f).to_std().unwrap_or_default(),
+            _ => Duration::ZERO,
+        }
+    }
     /// `task` or, for an element of a mapped task, `task[3]`.
     pub fn label(&self) -> String {
         match self.map_index {
@@ -186,6 +210,9 @@ pub struct DagRunReport {
     pub state: RunState,
     /// Set when Ctrl-C or SIGTERM stopped the run.
     pub interrupted: bool,
+    /// Set when the run did not run (another process executes it, a bad run id) or its history
+    /// could not be recorded; the state is then `failed`.
+    pub error: Option<RunError>,
     /// When it started.
     pub start: DateTime<Utc>,
     /// How long it took.
@@ -196,12 +223,46 @@ pub struct DagRunReport {
 }
 
 impl DagRunReport {
+    /// The report of a run that did not start: every task `no_status`, nothing recorded.
+    fn not_run(dag: &Dag, request: &RunRequest, run_id: String, error: RunError) -> Self {
+        DagRunReport {
+            dag_id: dag.id().to_owned(),
+            run_id,
+            logical_date: request.logical_date,
+            data_interval: dag
+                .options()
+                .schedule
+                .data_interval(request.logical_date, dag.options().timezone),
+            state: RunState::Failed,
+            interrupted: false,
+            error: Some(error),
+            start: Utc::now(),
+            duration: Duration::ZERO,
+            tasks: dag
+                .topological_order()
+                .iter()
+                .map(|&i| TaskInstanceReport {
+                    task_id: dag.tasks()[i].id().to_owned(),
+                    map_index: None,
+                    state: TaskState::NoStatus,
+                    attempts: Vec::new(),
+                    reason: None,
+                    output: None,
+                    mapped: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
     /// A task by id.
     pub fn task(&self, id: &str) -> Option<&TaskInstanceReport> {
         self.tasks.iter().find(|t| t.task_id == id)
     }
 
-    /// The end-of-run table: task, state, tries, duration.
+    /// The end-of-run table: task, state, tries, duration (from the first attempt's start to
+    /// the last one's end in this execution, waits between retries included), then why tasks
+    /// did not succeed and why the run failed as a whole. Text from errors is escaped for a
+    /// terminal ([`crate::escape::control`]).
     pub fn summary_table(&self) -> String {
         let name = |t: &TaskInstanceReport| {
             if t.mapped.is_empty() {
@@ -238,15 +299,21 @@ impl DagRunReport {
                 name(t),
                 t.state.as_str(),
                 t.tries(),
-                format!("{:.3}s", t.duration().as_secs_f64()),
+                format!("{:.3}s", t.wall_time(self.start).as_secs_f64()),
             ));
         }
         for t in &self.tasks {
             if let Some(r) = &t.reason
                 && t.state != TaskState::Success
             {
-                out.push_str(&format!("{}: {}\n", t.task_id, r));
+                out.push_str(&format!("{}: {}\n", t.task_id, crate::escape::control(r)));
             }
+        }
+        if let Some(e) = &self.error {
+            out.push_str(&format!(
+                "error: {}\n",
+                crate::escape::control(&e.to_string())
+            ));
         }
         out
     }
@@ -326,6 +393,7 @@ pub struct Runner {
     progress: Option<ProgressHook>,
     store: Option<Store>,
     notify: crate::notify::Routes,
+    default_params: Arc<Map<String, Value>>,
 }
 
 /// A change of a task's state during a run, for progress displays.
@@ -365,7 +433,16 @@ impl Runner {
             progress: None,
             store: None,
             notify: crate::notify::Routes::default(),
+            default_params: Arc::default(),
         }
+    }
+
+    /// Params every run of this runner gets unless its request sets them: settings of the
+    /// process (the command line's `--offline` server, say) that must reach every run it
+    /// starts, the scheduler's included.
+    pub fn default_params(mut self, params: Map<String, Value>) -> Self {
+        self.default_params = Arc::new(params);
+        self
     }
 
     /// Sends the events of every DAG's runs (task failed or retrying, run finished, what tasks
@@ -445,7 +522,8 @@ impl Runner {
     }
 
     /// Path of an attempt's log: `<home>/logs/dag_id=…/run_id=…/task_id=…/attempt=N.log`, with
-    /// `map_index=I/` before the file for an element of a mapped task (Airflow's layout).
+    /// `map_index=I/` before the file for an element of a mapped task (Airflow's layout); an
+    /// error for ids that cannot become paths (see [`crate::home`]).
     pub fn log_path(
         &self,
         dag_id: &str,
@@ -453,8 +531,8 @@ impl Runner {
         task_id: &str,
         map_index: Option<u32>,
         try_number: u32,
-    ) -> PathBuf {
-        attempt_log_path(&self.home, dag_id, run_id, task_id, map_index, try_number)
+    ) -> Result<PathBuf, crate::ids::InvalidId> {
+        crate::home::attempt_log(&self.home, dag_id, run_id, task_id, map_index, try_number)
     }
 
     /// Runs one attempt of one task now, as `airflow tasks test` does: no dependency checks, no
@@ -571,25 +649,26 @@ impl Runner {
         notify: Option<Arc<crate::notify::RunQueue>>,
     ) -> Arc<RunInfo> {
         let logical = request.logical_date;
-        let run_id = request
-            .run_id
-            .clone()
-            .unwrap_or_else(|| run_id(request.run_type.as_str(), logical));
+        let run_id = request_run_id(request);
         let interval = dag
             .options()
             .schedule
             .data_interval(logical, dag.options().timezone);
+        // The DAG id was checked when the DAG was built.
         let data_dir = self.home.join("data").join(dag.id());
         if let Err(e) = std::fs::create_dir_all(&data_dir) {
             tracing::error!(path = %data_dir.display(), "cannot create the data directory: {e}");
         }
+        // The process's defaults (`--offline`'s server, say), then the run's own params.
+        let mut params = (*self.default_params).clone();
+        params.extend(request.params.clone());
         Arc::new(RunInfo {
             dag_id: dag.id().into(),
             run_id: run_id.as_str().into(),
             run_type: request.run_type,
             logical_date: logical,
             interval,
-            params: request.params.clone(),
+            params,
             home: self.home.clone(),
             data_dir,
             http: self.http.clone(),
@@ -598,39 +677,115 @@ impl Runner {
     }
 
     /// Runs the DAG once for the request and reports every task.
+    ///
+    /// With a store, the run is first claimed for this process (see [`crate::store::Claim`]):
+    /// if another live process executes the same run, nothing runs and the report's
+    /// [`DagRunReport::error`] says who ([`RunError::Busy`]). While it runs, the claim's
+    /// heartbeat is refreshed; a run whose history cannot be written stops starting tasks and
+    /// fails ([`RunError::History`]).
     pub async fn run(&self, dag: &Dag, request: RunRequest) -> DagRunReport {
         crate::logging::ensure_installed();
+        let run_id = request_run_id(&request);
+        if let Err(e) = crate::ids::run(&run_id) {
+            let message = e.to_string();
+            return DagRunReport::not_run(
+                dag,
+                &request,
+                run_id,
+                RunError::InvalidRunId { message },
+            );
+        }
+        let me = RunOwner::this_process();
+        let Some(_executing) = Executing::claim(dag.id(), &run_id) else {
+            let error = RunError::Busy {
+                dag_id: dag.id().to_owned(),
+                run_id: run_id.clone(),
+                owner: me,
+            };
+            return DagRunReport::not_run(dag, &request, run_id, error);
+        };
+        if let Some(store) = &self.store {
+            let (start, end) = dag
+                .options()
+                .schedule
+                .data_interval(request.logical_date, dag.options().timezone);
+            let record = DagRunRecord {
+                dag_id: dag.id().to_owned(),
+                run_id: run_id.clone(),
+                run_type: request.run_type,
+                logical_date: request.logical_date,
+                data_interval_start: start,
+                data_interval_end: end,
+                state: RunStateRecord::Running,
+                start: Utc::now(),
+                end: None,
+                conf: Value::Object(request.params.clone()),
+            };
+            let error = match store.claim_execution(&record, &me).await {
+                Ok(Claim::Claimed) => None,
+                Ok(Claim::Busy { owner, .. }) => Some(RunError::Busy {
+                    dag_id: dag.id().to_owned(),
+                    run_id: run_id.clone(),
+                    owner,
+                }),
+                Err(e) => Some(RunError::History {
+                    message: e.to_string(),
+                }),
+            };
+            if let Some(error) = error {
+                return DagRunReport::not_run(dag, &request, run_id, error);
+            }
+        }
         let info = self.run_info(dag, &request, self.notify.start_run(dag.id()));
         // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
         // the same worker (tokio's LIFO slot) instead of waking another thread for every task.
         let dag = dag.clone();
         let runner = self.clone();
         let handle = tokio::spawn(async move { DagRun::new(&dag, info, &runner).execute().await });
-        match handle.await {
+        let report = match handle.await {
             Ok(report) => report,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("the DAG run's scheduling task was cancelled: {e}"),
+        };
+        if let Some(store) = &self.store
+            && let Err(e) = store.release(&report.dag_id, &report.run_id, &me).await
+        {
+            tracing::warn!("{e}");
         }
+        report
     }
 }
 
-fn attempt_log_path(
-    home: &Path,
-    dag: &str,
-    run: &str,
-    task: &str,
-    map_index: Option<u32>,
-    try_number: u32,
-) -> PathBuf {
-    let mut path = home
-        .join("logs")
-        .join(format!("dag_id={dag}"))
-        .join(format!("run_id={run}"))
-        .join(format!("task_id={task}"));
-    if let Some(i) = map_index {
-        path.push(format!("map_index={i}"));
+/// The run id a request asks for: its own, or `<run type>__<logical date>`.
+fn request_run_id(request: &RunRequest) -> String {
+    request
+        .run_id
+        .clone()
+        .unwrap_or_else(|| run_id(request.run_type.as_str(), request.logical_date))
+}
+
+/// The runs this process executes, so that two `Runner::run`s of one run in one process do
+/// not both run it (the store's claim tells processes apart, not calls).
+struct Executing(String, String);
+
+static EXECUTING: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+impl Executing {
+    fn claim(dag: &str, run: &str) -> Option<Executing> {
+        let mut all = EXECUTING.lock().unwrap_or_else(|e| e.into_inner());
+        if all.iter().any(|(d, r)| d == dag && r == run) {
+            return None;
+        }
+        all.push((dag.to_owned(), run.to_owned()));
+        Some(Executing(dag.to_owned(), run.to_owned()))
     }
-    path.join(format!("attempt={try_number}.log"))
+}
+
+impl Drop for Executing {
+    fn drop(&mut self) {
+        let mut all = EXECUTING.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|(d, r)| !(*d == self.0 && *r == self.1));
+    }
 }
 
 enum Event {
@@ -760,6 +915,24 @@ struct DagRun<'a> {
     pending: Vec<(TaskInstanceRecord, Option<XCom>)>,
     /// Attempts prepared in this scheduling step, started by [`DagRun::launch`].
     launches: Vec<Launch>,
+    /// Stops this run: a child of the runner's signal (Ctrl-C), also fired when the run's
+    /// history cannot be recorded.
+    run_cancel: CancellationToken,
+    /// Why the run failed as a whole (its history could not be recorded).
+    error: Option<RunError>,
+    /// This process, the run's owner in the store.
+    me: RunOwner,
+    /// Set by the heartbeat when another process took the run over.
+    lost: Arc<OnceLock<RunError>>,
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// An attempt ready to start.
@@ -818,6 +991,10 @@ impl<'a> DagRun<'a> {
             stored_elements: HashMap::new(),
             pending: Vec::new(),
             launches: Vec::new(),
+            run_cancel: runner.cancel.child_token(),
+            error: None,
+            me: RunOwner::this_process(),
+            lost: Arc::default(),
         }
     }
 
@@ -846,22 +1023,17 @@ impl<'a> DagRun<'a> {
                     );
                 }
             }
-            Err(e) => tracing::error!("{e}"),
+            Err(e) => return self.store_failed(e),
         }
+        // Without what the history says, a resumed run would redo what already succeeded.
         let tis = match store.task_instances(&dag_id, &run_id).await {
             Ok(t) => t,
-            Err(e) => {
-                tracing::error!("{e}");
-                return;
-            }
+            Err(e) => return self.store_failed(e),
         };
         let mut xcoms: HashMap<(String, i32), String> =
             match store.load_xcoms(&dag_id, &run_id).await {
                 Ok(x) => x.into_iter().map(|(t, m, v)| ((t, m), v)).collect(),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    Default::default()
-                }
+                Err(e) => return self.store_failed(e),
             };
         let index: HashMap<&str, usize> = self
             .dag
@@ -938,7 +1110,7 @@ impl<'a> DagRun<'a> {
         }
     }
 
-    async fn persist_run(&self, state: RunStateRecord, end: Option<DateTime<Utc>>) {
+    async fn persist_run(&mut self, state: RunStateRecord, end: Option<DateTime<Utc>>) {
         let Some(store) = &self.runner.store else {
             return;
         };
@@ -962,8 +1134,23 @@ impl<'a> DagRun<'a> {
                 .map(|_| ()),
         };
         if let Err(e) = result {
-            tracing::error!("{e}");
+            self.store_failed(e);
         }
+    }
+
+    /// The history cannot be written or read: start nothing more, cancel what runs, fail.
+    fn store_failed(&mut self, e: crate::store::StoreError) {
+        if self.error.is_none() {
+            tracing::error!(
+                dag_id = &*self.info.dag_id,
+                "run {}: the run history cannot be recorded, stopping: {e}",
+                self.info.run_id
+            );
+            self.error = Some(RunError::History {
+                message: e.to_string(),
+            });
+        }
+        self.run_cancel.cancel();
     }
 
     /// Records one try of a unit (or, with try 0, one decided without running), with its
@@ -1007,16 +1194,28 @@ impl<'a> DagRun<'a> {
             .iter()
             .map(|(r, x)| (r.clone(), x.as_ref().map(XCom::as_json)))
             .collect();
-        if let Err(e) = store.record_tries(&batch).await {
-            tracing::error!("{e}");
-        }
+        let result = store.record_tries(&batch).await;
         self.pending.clear();
+        if let Err(e) = result {
+            self.store_failed(e);
+        }
     }
 
     /// Starts the attempts prepared in this step, once their `running` rows (and the outcomes
     /// that made them ready) are durable: a crash from here on is seen on the next start.
     async fn launch(&mut self) {
         self.flush().await;
+        if self.run_cancel.is_cancelled() {
+            // Their `running` rows may not be written: they never start.
+            for l in std::mem::take(&mut self.launches) {
+                let u = &mut self.units[l.unit];
+                u.state = TaskState::NoStatus;
+                u.started = None;
+                u.reason = Some("not started: the run was stopped".into());
+                self.running -= 1;
+            }
+            return;
+        }
         for l in self.launches.drain(..) {
             let Launch {
                 unit,
@@ -1066,8 +1265,33 @@ impl<'a> DagRun<'a> {
                 self.finished(i);
             }
         }
-        let cancel = self.runner.cancel.clone();
+        let cancel = self.run_cancel.clone();
         let max_active = self.dag.options().max_active_tasks.max(1);
+        let heartbeat = self.runner.store.clone().map(|store| {
+            let (dag, run) = (self.info.dag_id.clone(), self.info.run_id.clone());
+            let (me, lost, cancel) = (self.me.clone(), self.lost.clone(), cancel.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(crate::store::HEARTBEAT_EVERY).await;
+                    match store.heartbeat(&dag, &run, &me).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let _ = lost.set(RunError::History {
+                                message: format!(
+                                    "another process took run `{run}` over (this one was \
+                                     silent for over {}s): stopping this execution",
+                                    crate::store::STALE_AFTER.as_secs()
+                                ),
+                            });
+                            cancel.cancel();
+                            return;
+                        }
+                        // A missed heartbeat is not fatal: the next one may get through.
+                        Err(e) => tracing::warn!("{e}"),
+                    }
+                }
+            }))
+        });
         let mut interrupted = false;
         loop {
             while self.running < max_active && !cancel.is_cancelled() {
@@ -1083,8 +1307,15 @@ impl<'a> DagRun<'a> {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
-                    interrupted = true;
-                    self.interrupt().await;
+                    // Ctrl-C / SIGTERM cancel the runner; a run stops on its own when its
+                    // history cannot be recorded.
+                    interrupted = self.runner.cancel.is_cancelled();
+                    let why = if interrupted {
+                        "the run was interrupted"
+                    } else {
+                        "the run was stopped: its history cannot be recorded"
+                    };
+                    self.interrupt(why).await;
                     break;
                 }
                 Some(joined) = self.set.join_next() => {
@@ -1096,17 +1327,23 @@ impl<'a> DagRun<'a> {
                 }
             }
         }
+        drop(heartbeat);
+        let lost = self.lost.get().cloned();
+        if let Some(e) = &lost {
+            self.error = Some(e.clone());
+        }
         let n = self.dag.tasks().len();
         let failed = self.units[..n].iter().any(|u| {
             matches!(u.state, TaskState::Failed | TaskState::UpstreamFailed)
                 || !u.state.is_finished()
         });
-        let state = if failed || interrupted {
+        let state = if failed || interrupted || self.error.is_some() {
             RunState::Failed
         } else {
             RunState::Success
         };
-        if self.runner.store.is_some() {
+        // A run another process took over is that process's to record.
+        if self.runner.store.is_some() && lost.is_none() {
             // Units decided without running (upstream_failed, skipped by rule, never reached);
             // an expanded mapped task is recorded by its elements.
             let now = Utc::now();
@@ -1155,6 +1392,7 @@ impl<'a> DagRun<'a> {
             data_interval: self.info.interval,
             state,
             interrupted,
+            error: self.error.take(),
             start,
             duration: clock.elapsed(),
             tasks,
@@ -1171,7 +1409,11 @@ impl<'a> DagRun<'a> {
                 dag_id = self.dag.id(),
                 "DAG run {} failed{}",
                 report.run_id,
-                if interrupted { " (interrupted)" } else { "" }
+                match (&report.error, interrupted) {
+                    (Some(e), _) => format!(": {e}"),
+                    (None, true) => " (interrupted)".to_owned(),
+                    (None, false) => String::new(),
+                }
             ),
         }
         self.notify_finished(&report).await;
@@ -1182,7 +1424,7 @@ impl<'a> DagRun<'a> {
     /// of the runner's); they get the grace period to finish on their own (an attempt that
     /// succeeds in it counts), then the rest are dropped and recorded as failed. Nothing new
     /// starts and waiting retries are dropped.
-    async fn interrupt(&mut self) {
+    async fn interrupt(&mut self, why: &str) {
         let grace = tokio::time::sleep(self.runner.cancel_grace);
         tokio::pin!(grace);
         while self.running > 0 {
@@ -1210,7 +1452,7 @@ impl<'a> DagRun<'a> {
             }
             match self.units[u].state {
                 TaskState::Running => {
-                    let err = TaskError::cancelled("the run was interrupted");
+                    let err = TaskError::cancelled(why);
                     let (start, clock) = self.units[u]
                         .started
                         .unwrap_or((Utc::now(), Instant::now()));
@@ -1263,7 +1505,9 @@ impl<'a> DagRun<'a> {
     }
 
     fn log_path(&self, unit: usize, try_number: u32) -> PathBuf {
-        attempt_log_path(
+        // Every id was checked before the run started: the DAG's and its tasks' when it was
+        // built, the run's in `Runner::run`.
+        crate::home::attempt_log(
             &self.runner.home,
             &self.info.dag_id,
             &self.info.run_id,
@@ -1271,6 +1515,7 @@ impl<'a> DagRun<'a> {
             self.units[unit].map_index,
             try_number,
         )
+        .unwrap_or_default()
     }
 
     /// Prepares an attempt; [`DagRun::launch`] starts it.
@@ -1299,7 +1544,7 @@ impl<'a> DagRun<'a> {
             map_index: self.units[unit].map_index,
             try_number,
             max_tries,
-            cancel: self.runner.cancel.child_token(),
+            cancel: self.run_cancel.child_token(),
         };
         self.units[unit].started = Some((Utc::now(), Instant::now()));
         // Durable before the attempt runs: a crash from here on is seen on the next start.

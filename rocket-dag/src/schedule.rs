@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
@@ -130,40 +130,85 @@ impl Schedule {
         }
     }
 
-    fn find(
-        &self,
-        t: DateTime<Utc>,
-        tz: Tz,
-        forward: bool,
-        inclusive: bool,
-    ) -> Option<DateTime<Utc>> {
+    /// The first tick strictly after `t`, as Airflow finds it (`CronMixin._get_next`): the cron
+    /// expression steps over the wall clock of `tz`; a wall time that happens twice (autumn)
+    /// is taken at its second occurrence, one that does not exist (spring) is moved forward by
+    /// the length of the gap (`30 2 * * *` in Berlin on 2024-03-31 fires at 03:30 CEST). An
+    /// expression that fires in every hour (`@hourly`, `*/5 * * * *`) steps in real time
+    /// instead, so it neither skips nor repeats an hour across a change.
+    pub fn tick_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.step(t, tz, true)
+    }
+
+    /// The last tick strictly before `t` (Airflow's `_get_prev`; see [`Schedule::tick_after`]).
+    pub fn tick_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.step(t, tz, false)
+    }
+
+    /// `t` if it is a tick, else the next one (Airflow's `_align_to_next`).
+    pub fn tick_at_or_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let next = self.tick_after(t, tz)?;
+        Some(if self.tick_before(next, tz) == Some(t) {
+            t
+        } else {
+            next
+        })
+    }
+
+    /// `t` if it is a tick, else the previous one (Airflow's `_align_to_prev`).
+    pub fn tick_at_or_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let prev = self.tick_before(t, tz)?;
+        Some(if self.tick_after(prev, tz) == Some(t) {
+            t
+        } else {
+            prev
+        })
+    }
+
+    fn step(&self, t: DateTime<Utc>, tz: Tz, forward: bool) -> Option<DateTime<Utc>> {
         let Schedule::Cron(CronSchedule { cron, .. }) = self else {
             return None;
         };
-        let local = t.with_timezone(&tz);
+        // croner on the naive wall clock (written as UTC, which has no DST), as croniter on
+        // Airflow's naive datetimes.
+        let naive = t.with_timezone(&tz).naive_local();
+        let wall = Utc.from_utc_datetime(&naive);
         let found = if forward {
-            cron.find_next_occurrence(&local, inclusive)
+            cron.find_next_occurrence(&wall, false)
         } else {
-            cron.find_previous_occurrence(&local, inclusive)
-        };
-        found.ok().map(|t| t.with_timezone(&Utc))
+            cron.find_previous_occurrence(&wall, false)
+        }
+        .ok()?
+        .naive_utc();
+        if (0..24).all(|h| cron.pattern.hour_match(h).unwrap_or(false)) {
+            return Some(t + (found - naive));
+        }
+        Some(airflow_local(found, tz))
     }
+}
 
-    /// The first tick strictly after `t`.
-    pub fn tick_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.find(t, tz, true, false)
-    }
-    /// `t` if it is a tick, else the next one.
-    pub fn tick_at_or_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.find(t, tz, true, true)
-    }
-    /// The last tick strictly before `t`.
-    pub fn tick_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.find(t, tz, false, false)
-    }
-    /// `t` if it is a tick, else the previous one.
-    pub fn tick_at_or_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.find(t, tz, false, true)
+/// A wall-clock time in `tz` as Airflow's `make_aware` places it (`fold=1`): the second of two
+/// instants when the clock went back; when the clock jumped over it, the time read with the
+/// offset in force before the jump (which lands as far after the jump as the time was after
+/// its start).
+pub fn airflow_local(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.max(b).with_timezone(&Utc),
+        LocalResult::None => {
+            // The offset in force before the gap: that of a valid time shortly before it (gaps
+            // last at most a few hours).
+            let before = (1..=48)
+                .map(|m| naive - chrono::Duration::minutes(30 * m))
+                .find_map(|p| tz.from_local_datetime(&p).earliest());
+            match before {
+                Some(b) => {
+                    let offset = b.offset().fix().local_minus_utc();
+                    Utc.from_utc_datetime(&(naive - chrono::Duration::seconds(offset.into())))
+                }
+                None => Utc.from_utc_datetime(&naive),
+            }
+        }
     }
 }
 

@@ -129,17 +129,53 @@ pub async fn run(
         "scheduler started on {}",
         runner.home().display()
     );
-    // Intervals handed to a run, per DAG, so a long run is not started twice.
-    let mut active: HashMap<String, Vec<DataInterval>> = HashMap::new();
-    let mut running: JoinSet<(String, DataInterval)> = JoinSet::new();
-    let mut triggers: JoinSet<()> = JoinSet::new();
-    let mut triggered = std::collections::HashSet::new();
+    // The runs this scheduler executes (with their interval, for scheduled ones), so that a
+    // long run is neither started nor adopted twice.
+    let mut ours: HashMap<(String, String), Option<DataInterval>> = HashMap::new();
+    let mut running: JoinSet<(String, String)> = JoinSet::new();
+    let dag_ids: Vec<&str> = dags.iter().map(Dag::id).collect();
     loop {
         let now = Utc::now();
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).expect("small");
+        // Runs left `running` by a process that is gone (killed, crashed): resumed here, as
+        // `dags test` of that run would, whatever the DAG's pause state (as Airflow finishes a
+        // paused DAG's running runs).
+        for orphan in store.orphaned_runs(&dag_ids).await? {
+            let key = (orphan.dag_id.clone(), orphan.run_id.clone());
+            if ours.contains_key(&key) {
+                continue;
+            }
+            let Some(dag) = dags.iter().find(|d| d.id() == orphan.dag_id) else {
+                continue;
+            };
+            tracing::warn!(
+                "run {} of {} was left running by a process that is gone: resuming it",
+                orphan.run_id,
+                orphan.dag_id
+            );
+            let interval = (orphan.run_type == RunType::Scheduled).then_some(DataInterval {
+                start: orphan.data_interval_start,
+                end: orphan.data_interval_end,
+            });
+            ours.insert(key, interval);
+            spawn_run(&mut running, dag, &runner, request_for(&orphan), "resumed");
+        }
         for dag in dags {
+            // A paused DAG starts nothing new (its triggered runs wait for the unpause).
             if store.is_paused(dag.id()).await? {
                 continue;
+            }
+            // Triggered runs (`dags trigger`) first, as they were queued.
+            let mut queued = store
+                .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
+                .await?;
+            queued.reverse();
+            for q in queued {
+                let key = (q.dag_id.clone(), q.run_id.clone());
+                if !ours.contains_key(&key) && store.claim_queued_run(&q.dag_id, &q.run_id).await? {
+                    ours.insert(key, None);
+                    spawn_run(&mut running, dag, &runner, request_for(&q), "triggered");
+                }
             }
             let last = store
                 .last_run(dag.id(), Some(RunType::Scheduled))
@@ -148,41 +184,13 @@ pub async fn run(
                     start: r.data_interval_start,
                     end: r.data_interval_end,
                 });
-            // Triggered runs (`dags trigger`) first, as they were queued.
-            let mut queued = store
-                .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
-                .await?;
-            queued.reverse();
-            for q in queued {
-                if triggered.insert((q.dag_id.clone(), q.run_id.clone()))
-                    && store.claim_queued_run(&q.dag_id, &q.run_id).await?
-                {
-                    let (dag, runner) = (dag.clone(), runner.clone());
-                    let conf = match q.conf {
-                        serde_json::Value::Object(m) => m,
-                        _ => Default::default(),
-                    };
-                    triggers.spawn(async move {
-                        let request = RunRequest::new(q.logical_date)
-                            .run_type(q.run_type)
-                            .run_id(q.run_id.clone())
-                            .params(conf);
-                        let report = runner.run(&dag, request).await;
-                        tracing::info!(
-                            "triggered run {} of {}: {}",
-                            report.run_id,
-                            dag.id(),
-                            report.state
-                        );
-                    });
-                }
-            }
-            let in_flight = active.entry(dag.id().to_owned()).or_default();
-            let last = in_flight.iter().copied().max().max(last);
-            let free = dag
-                .options()
-                .max_active_runs
-                .saturating_sub(in_flight.len());
+            let last = last_of(&ours, dag.id()).max(last);
+            // Every running run of the DAG counts, whoever executes it.
+            let active = store
+                .list_runs(Some(dag.id()), Some(RunStateRecord::Running), u32::MAX)
+                .await?
+                .len();
+            let free = dag.options().max_active_runs.saturating_sub(active);
             for interval in due_intervals(dag.options(), last, now)
                 .into_iter()
                 .take(free)
@@ -204,21 +212,14 @@ pub async fn run(
                     tracing::debug!("run {} exists already: not starting it", record.run_id);
                     continue;
                 }
-                in_flight.push(interval);
-                let (dag, runner) = (dag.clone(), runner.clone());
-                running.spawn(async move {
-                    let request = RunRequest::new(interval.start).run_type(RunType::Scheduled);
-                    let report = runner.run(&dag, request).await;
-                    tracing::info!(
-                        "scheduled run {} of {}: {}",
-                        report.run_id,
-                        dag.id(),
-                        report.state
-                    );
-                    (dag.id().to_owned(), interval)
-                });
+                ours.insert(
+                    (record.dag_id.clone(), record.run_id.clone()),
+                    Some(interval),
+                );
+                let request = RunRequest::new(interval.start).run_type(RunType::Scheduled);
+                spawn_run(&mut running, dag, &runner, request, "scheduled");
             }
-            let last = active[dag.id()].iter().copied().max().max(last);
+            let last = last_of(&ours, dag.id()).max(last);
             // Wake when the next interval ends; one already due but held back by
             // max_active_runs starts when a run finishes (the join below), not by polling.
             if let Some(next) = next_interval(dag.options(), last.as_ref(), now)
@@ -232,10 +233,9 @@ pub async fn run(
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(sleep) => {}
             Ok(_) = async { wakeups.as_ref().expect("guarded").recv(&mut buf).await }, if wakeups.is_some() => {}
-            Some(_) = triggers.join_next(), if !triggers.is_empty() => {}
-            Some(Ok((dag, interval))) = running.join_next(), if !running.is_empty() => {
-                if let Some(v) = active.get_mut(&dag) {
-                    v.retain(|i| *i != interval);
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok(key) = done {
+                    ours.remove(&key);
                 }
             }
         }
@@ -244,6 +244,52 @@ pub async fn run(
     tracing::info!("scheduler stopping: interrupting {} run(s)", running.len());
     runner.cancellation_token().cancel();
     while running.join_next().await.is_some() {}
-    while triggers.join_next().await.is_some() {}
     Ok(())
+}
+
+/// The latest interval among the scheduled runs this scheduler executes for `dag`.
+fn last_of(
+    ours: &HashMap<(String, String), Option<DataInterval>>,
+    dag: &str,
+) -> Option<DataInterval> {
+    ours.iter()
+        .filter(|((d, _), _)| d == dag)
+        .filter_map(|(_, i)| *i)
+        .max()
+}
+
+/// The request that runs a recorded run again: its id, type, logical date and params.
+fn request_for(run: &DagRunRecord) -> RunRequest {
+    let conf = match &run.conf {
+        serde_json::Value::Object(m) => m.clone(),
+        _ => Default::default(),
+    };
+    RunRequest::new(run.logical_date)
+        .run_type(run.run_type)
+        .run_id(run.run_id.clone())
+        .params(conf)
+}
+
+/// Runs `request` of `dag` in the background; the join yields its ids.
+fn spawn_run(
+    running: &mut JoinSet<(String, String)>,
+    dag: &Dag,
+    runner: &Runner,
+    request: RunRequest,
+    what: &'static str,
+) {
+    let (dag, runner) = (dag.clone(), runner.clone());
+    running.spawn(async move {
+        let report = runner.run(&dag, request).await;
+        match &report.error {
+            Some(e) => tracing::info!("{what} run {} of {}: not run: {e}", report.run_id, dag.id()),
+            None => tracing::info!(
+                "{what} run {} of {}: {}",
+                report.run_id,
+                dag.id(),
+                report.state
+            ),
+        }
+        (dag.id().to_owned(), report.run_id)
+    });
 }

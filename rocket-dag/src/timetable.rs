@@ -6,7 +6,7 @@
 //! changes. A run covers `[tick, next tick)`; its logical date is the start; it is due once the
 //! interval has ended.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -23,37 +23,24 @@ pub struct DataInterval {
 }
 
 /// Most intervals [`due_intervals`] returns at once, so a typo'd start date cannot make a
-/// scheduler create millions of runs in one go.
+/// scheduler create millions of runs in one go; also the most one backfill covers.
 pub const MAX_DUE: usize = 10_000;
 
-/// A naive date-time in `tz`: the earlier of two ambiguous instants; for a time skipped by a
-/// DST change, the first instant after the gap.
+/// A date-time of the DAG's options (`start_date`, `end_date`), written in its time zone, as an
+/// instant, the way Airflow places it: a wall time that happens twice is its second occurrence,
+/// one skipped by a DST change is read with the offset before the change.
 pub fn resolve_local(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
-        LocalResult::None => {
-            // Walk forward minute by minute: DST gaps are at most a few hours.
-            let mut probe = naive;
-            for _ in 0..(24 * 60) {
-                probe += chrono::Duration::minutes(1);
-                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-                    return t.with_timezone(&Utc);
-                }
-            }
-            Utc.from_utc_datetime(&naive)
-        }
-    }
+    crate::schedule::airflow_local(naive, tz)
 }
 
 /// The next run the schedule asks for after `last` (the last scheduled interval, if any), as of
 /// `now`; `None` when the schedule asks for no more runs. The interval may not be due yet
 /// (`end > now`): that is when the scheduler should wake up.
 ///
-/// As in Airflow: the first interval starts at the first tick at or after `start_date`; with
-/// `catchup = false`, intervals that ended before the latest complete one are skipped; no
-/// interval starts after `end_date`. Without a `start_date`, scheduling starts from the latest
-/// complete interval.
+/// Airflow's `next_dagrun_info`, step by step: the first interval starts at the first tick at
+/// or after `start_date`; a later one where the last one ended (aligned to a tick); with
+/// `catchup = false`, never before the latest complete interval; none starts after
+/// `end_date`. `@once` runs at `start_date`, and not without one.
 pub fn next_interval(
     opts: &DagOptions,
     last: Option<&DataInterval>,
@@ -68,26 +55,26 @@ pub fn next_interval(
             if last.is_some() {
                 return None;
             }
-            let at = start_date.unwrap_or(now);
+            let at = start_date?;
             DataInterval { start: at, end: at }
         }
         Schedule::Cron(_) => {
             let schedule = &opts.schedule;
-            let latest_complete = || {
-                schedule
-                    .tick_at_or_before(now, tz)
-                    .and_then(|t| schedule.tick_before(t, tz))
+            let earliest = if opts.catchup {
+                match start_date {
+                    Some(s) => Some(schedule.tick_at_or_after(s, tz)?),
+                    None => None,
+                }
+            } else {
+                Some(skip_to_latest(schedule, tz, start_date, now)?)
             };
-            let mut start = match (last, start_date) {
-                (Some(l), _) => l.end,
-                (None, Some(s)) => schedule.tick_at_or_after(s, tz)?,
-                (None, None) => latest_complete()?,
+            let start = match (last, earliest) {
+                (None, e) => e?,
+                (Some(l), e) => {
+                    let after = schedule.tick_at_or_before(l.end, tz)?;
+                    e.map_or(after, |e| after.max(e))
+                }
             };
-            if !opts.catchup
-                && let Some(latest) = latest_complete()
-            {
-                start = start.max(latest);
-            }
             let end = schedule.tick_after(start, tz)?;
             DataInterval { start, end }
         }
@@ -96,6 +83,27 @@ pub fn next_interval(
         Some(end) if interval.start > end => None,
         _ => Some(interval),
     }
+}
+
+/// Airflow's `_skip_to_latest` (`catchup = false`): the start of the latest interval complete
+/// at `now`, or the aligned start date if later.
+fn skip_to_latest(
+    schedule: &Schedule,
+    tz: Tz,
+    start_date: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let last_start = schedule.tick_before(now, tz)?;
+    let next_start = schedule.tick_after(last_start, tz)?;
+    let latest = if next_start == now {
+        last_start
+    } else {
+        schedule.tick_before(last_start, tz)?
+    };
+    Some(match start_date {
+        None => latest,
+        Some(s) => latest.max(schedule.tick_at_or_after(s, tz)?),
+    })
 }
 
 /// Every interval due by `now` after `last`, oldest first (at most [`MAX_DUE`]).
@@ -117,27 +125,56 @@ pub fn due_intervals(
     out
 }
 
+/// A backfill range with more intervals than [`MAX_DUE`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the range holds more than {MAX_DUE} intervals of schedule {schedule} (the first after it \
+     starts at {next}); backfill at most {MAX_DUE} at once: split the range"
+)]
+pub struct TooManyIntervals {
+    /// The schedule.
+    pub schedule: String,
+    /// The start of the first interval left out.
+    pub next: DateTime<Utc>,
+}
+
 /// The intervals a backfill from `from` to `to` (inclusive, logical dates) covers, regardless of
-/// `catchup`: every interval whose start lies in `[from, to]`.
+/// `catchup`, as Airflow's backfill finds them (`iter_dagrun_infos_between`): every interval of
+/// the schedule whose start lies in `[from, to]`, none after the DAG's `end_date`. More than
+/// [`MAX_DUE`] is an error, never a silent cut.
 pub fn intervals_between(
     opts: &DagOptions,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<DataInterval> {
+) -> Result<Vec<DataInterval>, TooManyIntervals> {
     let tz = opts.timezone;
     let schedule = &opts.schedule;
+    let end_date = opts.end_date.map(|d| resolve_local(d, tz));
+    let latest = end_date.map_or(to, |e| e.min(to));
     let mut out = Vec::new();
     let Some(mut start) = schedule.tick_at_or_after(from, tz) else {
-        return out;
+        return Ok(out);
     };
-    while start <= to && out.len() < MAX_DUE {
+    while start <= latest {
+        if out.len() == MAX_DUE {
+            return Err(TooManyIntervals {
+                schedule: schedule.as_str().to_owned(),
+                next: start,
+            });
+        }
         let Some(end) = schedule.tick_after(start, tz) else {
             break;
         };
         out.push(DataInterval { start, end });
-        start = end;
+        let Some(next) = schedule.tick_at_or_before(end, tz) else {
+            break;
+        };
+        if next <= start {
+            break;
+        }
+        start = next;
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -171,145 +208,384 @@ mod tests {
             .collect()
     }
 
-    /// (schedule, time zone, start_date, catchup, now, the runs a scheduler starting fresh
-    /// creates).
-    type Case = (
-        &'static str,
-        &'static str,
-        &'static str,
-        bool,
-        &'static str,
-        &'static [&'static str],
-    );
+    /// One DAG's schedule and what a scheduler starting fresh at `now` creates.
+    struct Case {
+        schedule: &'static str,
+        tz: &'static str,
+        start: &'static str,
+        end: Option<&'static str>,
+        catchup: bool,
+        now: &'static str,
+        /// The runs' data intervals, oldest first.
+        due: &'static [&'static str],
+        /// The logical date of the next run after them.
+        next: Option<&'static str>,
+    }
+
+    /// Every row is what Apache Airflow 2.8.1's own timetables (`CronDataIntervalTimetable`,
+    /// `OnceTimetable`: `next_dagrun_info` with the DAG's start_date, end_date and catchup,
+    /// `utcnow` frozen at `now`) give for the same DAG, from `pip install apache-airflow==2.8.1`.
+    /// The DST nights: `30 2 * * *` in Berlin on 2024-03-31 runs at 03:30 CEST (01:30Z: the
+    /// wall time moved by the gap), on 2024-10-27 at the second 02:30 (01:30Z), as `0 1 * * *`
+    /// in New York on 2024-11-03 runs at the second 01:00 (06:00Z); `@hourly`, `30 * * * *`
+    /// step in real hours through both changes; `0 */2 * * *` gets a 3-hour interval.
+    const AIRFLOW: &[Case] = &[
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: true,
+            now: "2024-01-03T05:00:00Z",
+            due: &[
+                "2024-01-01T00:00:00+00:00 2024-01-02T00:00:00+00:00",
+                "2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00",
+            ],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: false,
+            now: "2024-01-03T05:00:00Z",
+            due: &["2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00"],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-03",
+            end: None,
+            catchup: true,
+            now: "2024-01-03T23:59:59Z",
+            due: &[],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-01T10:00:00",
+            end: None,
+            catchup: true,
+            now: "2024-01-03T00:00:00Z",
+            due: &["2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00"],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: false,
+            now: "2024-01-03T00:00:00Z",
+            due: &["2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00"],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "Europe/Berlin",
+            start: "2024-03-30",
+            end: None,
+            catchup: true,
+            now: "2024-04-01T00:00:00Z",
+            due: &[
+                "2024-03-29T23:00:00+00:00 2024-03-30T23:00:00+00:00",
+                "2024-03-30T23:00:00+00:00 2024-03-31T22:00:00+00:00",
+            ],
+            next: Some("2024-03-31T22:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "Europe/Berlin",
+            start: "2024-10-27",
+            end: None,
+            catchup: true,
+            now: "2024-10-28T00:00:00Z",
+            due: &["2024-10-26T22:00:00+00:00 2024-10-27T23:00:00+00:00"],
+            next: Some("2024-10-27T23:00:00+00:00"),
+        },
+        Case {
+            schedule: "30 6 * * *",
+            tz: "America/New_York",
+            start: "2024-03-09",
+            end: None,
+            catchup: true,
+            now: "2024-03-11T00:00:00Z",
+            due: &["2024-03-09T11:30:00+00:00 2024-03-10T10:30:00+00:00"],
+            next: Some("2024-03-10T10:30:00+00:00"),
+        },
+        Case {
+            schedule: "30 2 * * *",
+            tz: "Europe/Berlin",
+            start: "2024-03-30",
+            end: None,
+            catchup: true,
+            now: "2024-04-02T01:00:00Z",
+            due: &[
+                "2024-03-30T01:30:00+00:00 2024-03-31T01:30:00+00:00",
+                "2024-03-31T01:30:00+00:00 2024-04-01T00:30:00+00:00",
+                "2024-04-01T00:30:00+00:00 2024-04-02T00:30:00+00:00",
+            ],
+            next: Some("2024-04-02T00:30:00+00:00"),
+        },
+        Case {
+            schedule: "30 2 * * *",
+            tz: "Europe/Berlin",
+            start: "2024-10-26",
+            end: None,
+            catchup: true,
+            now: "2024-10-29T00:00:00Z",
+            due: &[
+                "2024-10-26T00:30:00+00:00 2024-10-27T01:30:00+00:00",
+                "2024-10-27T01:30:00+00:00 2024-10-28T01:30:00+00:00",
+            ],
+            next: Some("2024-10-28T01:30:00+00:00"),
+        },
+        Case {
+            schedule: "0 1 * * *",
+            tz: "America/New_York",
+            start: "2024-11-02",
+            end: None,
+            catchup: true,
+            now: "2024-11-05T00:00:00Z",
+            due: &[
+                "2024-11-02T05:00:00+00:00 2024-11-03T06:00:00+00:00",
+                "2024-11-03T06:00:00+00:00 2024-11-04T06:00:00+00:00",
+            ],
+            next: Some("2024-11-04T06:00:00+00:00"),
+        },
+        Case {
+            schedule: "0 2 * * *",
+            tz: "America/New_York",
+            start: "2024-03-09",
+            end: None,
+            catchup: true,
+            now: "2024-03-12T00:00:00Z",
+            due: &[
+                "2024-03-09T07:00:00+00:00 2024-03-10T07:00:00+00:00",
+                "2024-03-10T07:00:00+00:00 2024-03-11T06:00:00+00:00",
+            ],
+            next: Some("2024-03-11T06:00:00+00:00"),
+        },
+        Case {
+            schedule: "@weekly",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: true,
+            now: "2024-01-16T00:00:00Z",
+            due: &["2024-01-07T00:00:00+00:00 2024-01-14T00:00:00+00:00"],
+            next: Some("2024-01-14T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@monthly",
+            tz: "UTC",
+            start: "2024-01-15",
+            end: None,
+            catchup: true,
+            now: "2024-04-02T00:00:00Z",
+            due: &[
+                "2024-02-01T00:00:00+00:00 2024-03-01T00:00:00+00:00",
+                "2024-03-01T00:00:00+00:00 2024-04-01T00:00:00+00:00",
+            ],
+            next: Some("2024-04-01T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@hourly",
+            tz: "America/New_York",
+            start: "2024-11-03T00:00:00",
+            end: None,
+            catchup: true,
+            now: "2024-11-03T07:00:00Z",
+            due: &[
+                "2024-11-03T04:00:00+00:00 2024-11-03T05:00:00+00:00",
+                "2024-11-03T05:00:00+00:00 2024-11-03T06:00:00+00:00",
+                "2024-11-03T06:00:00+00:00 2024-11-03T07:00:00+00:00",
+            ],
+            next: Some("2024-11-03T07:00:00+00:00"),
+        },
+        Case {
+            schedule: "@hourly",
+            tz: "Europe/Berlin",
+            start: "2024-03-31T00:00:00",
+            end: None,
+            catchup: true,
+            now: "2024-03-31T03:00:00Z",
+            due: &[
+                "2024-03-30T23:00:00+00:00 2024-03-31T00:00:00+00:00",
+                "2024-03-31T00:00:00+00:00 2024-03-31T01:00:00+00:00",
+                "2024-03-31T01:00:00+00:00 2024-03-31T02:00:00+00:00",
+                "2024-03-31T02:00:00+00:00 2024-03-31T03:00:00+00:00",
+            ],
+            next: Some("2024-03-31T03:00:00+00:00"),
+        },
+        Case {
+            schedule: "30 * * * *",
+            tz: "Europe/Berlin",
+            start: "2024-10-27T01:00:00",
+            end: None,
+            catchup: true,
+            now: "2024-10-27T03:00:00Z",
+            due: &[
+                "2024-10-26T23:30:00+00:00 2024-10-27T00:30:00+00:00",
+                "2024-10-27T00:30:00+00:00 2024-10-27T01:30:00+00:00",
+                "2024-10-27T01:30:00+00:00 2024-10-27T02:30:00+00:00",
+            ],
+            next: Some("2024-10-27T02:30:00+00:00"),
+        },
+        Case {
+            schedule: "0 */2 * * *",
+            tz: "Europe/Berlin",
+            start: "2024-10-27T00:00:00",
+            end: None,
+            catchup: true,
+            now: "2024-10-27T06:00:00Z",
+            due: &[
+                "2024-10-26T22:00:00+00:00 2024-10-27T01:00:00+00:00",
+                "2024-10-27T01:00:00+00:00 2024-10-27T03:00:00+00:00",
+                "2024-10-27T03:00:00+00:00 2024-10-27T05:00:00+00:00",
+            ],
+            next: Some("2024-10-27T05:00:00+00:00"),
+        },
+        Case {
+            schedule: "0 9 * * 1-5",
+            tz: "Europe/Moscow",
+            start: "2024-01-05",
+            end: None,
+            catchup: true,
+            now: "2024-01-10T00:00:00Z",
+            due: &[
+                "2024-01-05T06:00:00+00:00 2024-01-08T06:00:00+00:00",
+                "2024-01-08T06:00:00+00:00 2024-01-09T06:00:00+00:00",
+            ],
+            next: Some("2024-01-09T06:00:00+00:00"),
+        },
+        Case {
+            schedule: "30 5 * * *",
+            tz: "Asia/Kolkata",
+            start: "2024-01-01",
+            end: None,
+            catchup: true,
+            now: "2024-01-03T12:00:00Z",
+            due: &[
+                "2024-01-01T00:00:00+00:00 2024-01-02T00:00:00+00:00",
+                "2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00",
+            ],
+            next: Some("2024-01-03T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@daily",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: Some("2024-01-02"),
+            catchup: true,
+            now: "2024-01-10T00:00:00Z",
+            due: &[
+                "2024-01-01T00:00:00+00:00 2024-01-02T00:00:00+00:00",
+                "2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00",
+            ],
+            next: None,
+        },
+        Case {
+            schedule: "@daily",
+            tz: "Europe/Moscow",
+            start: "2024-01-01",
+            end: Some("2024-01-03T12:00:00"),
+            catchup: false,
+            now: "2024-01-10T00:00:00Z",
+            due: &[],
+            next: None,
+        },
+        Case {
+            schedule: "0 0 1 */3 *",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: true,
+            now: "2024-10-02T00:00:00Z",
+            due: &[
+                "2024-01-01T00:00:00+00:00 2024-04-01T00:00:00+00:00",
+                "2024-04-01T00:00:00+00:00 2024-07-01T00:00:00+00:00",
+                "2024-07-01T00:00:00+00:00 2024-10-01T00:00:00+00:00",
+            ],
+            next: Some("2024-10-01T00:00:00+00:00"),
+        },
+        Case {
+            schedule: "@yearly",
+            tz: "America/New_York",
+            start: "2020-06-01",
+            end: None,
+            catchup: true,
+            now: "2024-01-02T00:00:00Z",
+            due: &[
+                "2021-01-01T05:00:00+00:00 2022-01-01T05:00:00+00:00",
+                "2022-01-01T05:00:00+00:00 2023-01-01T05:00:00+00:00",
+                "2023-01-01T05:00:00+00:00 2024-01-01T05:00:00+00:00",
+            ],
+            next: Some("2024-01-01T05:00:00+00:00"),
+        },
+        Case {
+            schedule: "@once",
+            tz: "UTC",
+            start: "2024-01-01",
+            end: None,
+            catchup: true,
+            now: "2024-02-01T00:00:00Z",
+            due: &["2024-01-01T00:00:00+00:00 2024-01-01T00:00:00+00:00"],
+            next: None,
+        },
+        Case {
+            schedule: "@once",
+            tz: "Europe/Berlin",
+            start: "2024-01-01T10:00:00",
+            end: None,
+            catchup: false,
+            now: "2024-02-01T00:00:00Z",
+            due: &["2024-01-01T09:00:00+00:00 2024-01-01T09:00:00+00:00"],
+            next: None,
+        },
+        Case {
+            schedule: "45 23 * * 6",
+            tz: "America/New_York",
+            start: "2024-10-26",
+            end: None,
+            catchup: false,
+            now: "2024-11-04T12:00:00Z",
+            due: &["2024-10-27T03:45:00+00:00 2024-11-03T03:45:00+00:00"],
+            next: Some("2024-11-03T03:45:00+00:00"),
+        },
+        Case {
+            schedule: "0 3 * * *",
+            tz: "Europe/Berlin",
+            start: "2024-03-30",
+            end: None,
+            catchup: true,
+            now: "2024-04-01T02:00:00Z",
+            due: &[
+                "2024-03-30T02:00:00+00:00 2024-03-31T01:00:00+00:00",
+                "2024-03-31T01:00:00+00:00 2024-04-01T01:00:00+00:00",
+            ],
+            next: Some("2024-04-01T01:00:00+00:00"),
+        },
+    ];
 
     #[test]
-    fn the_table() {
-        let cases: &[Case] = &[
-            // @daily from 2024-01-01, two days later: both days with catchup...
-            (
-                "@daily",
-                "UTC",
-                "2024-01-01",
-                true,
-                "2024-01-03T05:00:00Z",
-                &[
-                    "2024-01-01T00:00:00+00:00 2024-01-02T00:00:00+00:00",
-                    "2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00",
-                ],
-            ),
-            // ...only the latest complete interval without.
-            (
-                "@daily",
-                "UTC",
-                "2024-01-01",
-                false,
-                "2024-01-03T05:00:00Z",
-                &["2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00"],
-            ),
-            // The interval of today is not due before it ends.
-            (
-                "@daily",
-                "UTC",
-                "2024-01-03",
-                true,
-                "2024-01-03T23:59:59Z",
-                &[],
-            ),
-            // A start date between ticks: the first interval starts at the next tick.
-            (
-                "@daily",
-                "UTC",
-                "2024-01-01T10:00:00",
-                true,
-                "2024-01-03T00:00:00Z",
-                &["2024-01-02T00:00:00+00:00 2024-01-03T00:00:00+00:00"],
-            ),
-            // Berlin midnight across the spring change: a 23-hour interval...
-            (
-                "@daily",
-                "Europe/Berlin",
-                "2024-03-30",
-                true,
-                "2024-04-01T00:00:00Z",
-                &[
-                    "2024-03-29T23:00:00+00:00 2024-03-30T23:00:00+00:00",
-                    "2024-03-30T23:00:00+00:00 2024-03-31T22:00:00+00:00",
-                ],
-            ),
-            // ...and a 25-hour one in autumn.
-            (
-                "@daily",
-                "Europe/Berlin",
-                "2024-10-27",
-                true,
-                "2024-10-28T00:00:00Z",
-                &["2024-10-26T22:00:00+00:00 2024-10-27T23:00:00+00:00"],
-            ),
-            // 06:30 New York wall time, before and after the March change (EST → EDT).
-            (
-                "30 6 * * *",
-                "America/New_York",
-                "2024-03-09",
-                true,
-                "2024-03-11T00:00:00Z",
-                &["2024-03-09T11:30:00+00:00 2024-03-10T10:30:00+00:00"],
-            ),
-            // 02:30 Berlin does not exist on 2024-03-31: that day's run fires when the clock
-            // jumps (03:00 local, 01:00Z); no day is skipped.
-            (
-                "30 2 * * *",
-                "Europe/Berlin",
-                "2024-03-30",
-                true,
-                "2024-04-01T01:00:00Z",
-                &[
-                    "2024-03-30T01:30:00+00:00 2024-03-31T01:00:00+00:00",
-                    "2024-03-31T01:00:00+00:00 2024-04-01T00:30:00+00:00",
-                ],
-            ),
-            // Weekly on Sunday midnight, monthly on the 1st.
-            (
-                "@weekly",
-                "UTC",
-                "2024-01-01",
-                true,
-                "2024-01-16T00:00:00Z",
-                &["2024-01-07T00:00:00+00:00 2024-01-14T00:00:00+00:00"],
-            ),
-            (
-                "@monthly",
-                "UTC",
-                "2024-01-15",
-                true,
-                "2024-04-02T00:00:00Z",
-                &[
-                    "2024-02-01T00:00:00+00:00 2024-03-01T00:00:00+00:00",
-                    "2024-03-01T00:00:00+00:00 2024-04-01T00:00:00+00:00",
-                ],
-            ),
-            // Hourly in New York across the autumn change: 01:00 happens twice, every interval
-            // is one real hour.
-            (
-                "@hourly",
-                "America/New_York",
-                "2024-11-03T00:00:00",
-                true,
-                "2024-11-03T07:00:00Z",
-                &[
-                    "2024-11-03T04:00:00+00:00 2024-11-03T05:00:00+00:00",
-                    "2024-11-03T05:00:00+00:00 2024-11-03T06:00:00+00:00",
-                    "2024-11-03T06:00:00+00:00 2024-11-03T07:00:00+00:00",
-                ],
-            ),
-        ];
-        for (schedule, tz, start, catchup, now, expected) in cases {
-            let o = opts(schedule, tz, start, *catchup);
-            let got = due_intervals(&o, None, utc(now));
-            assert_eq!(
-                show(&got),
-                *expected,
-                "{schedule} in {tz} from {start}, catchup {catchup}, at {now}"
+    fn the_table_agrees_with_airflow() {
+        for c in AIRFLOW {
+            let mut o = opts(c.schedule, c.tz, c.start, c.catchup);
+            if let Some(end) = c.end {
+                o = o.end_date(naive(end));
+            }
+            let got = due_intervals(&o, None, utc(c.now));
+            let what = format!(
+                "{} in {} from {} to {:?}, catchup {}, at {}",
+                c.schedule, c.tz, c.start, c.end, c.catchup, c.now
             );
+            assert_eq!(show(&got), c.due, "{what}");
+            let next = next_interval(&o, got.last(), utc(c.now)).map(|i| i.start.to_rfc3339());
+            assert_eq!(next.as_deref(), c.next, "next run of {what}");
         }
     }
 
@@ -356,23 +632,56 @@ mod tests {
     #[test]
     fn backfill_covers_every_interval_in_the_range() {
         let o = opts("@daily", "UTC", "2023-01-01", false);
-        let got = intervals_between(&o, utc("2024-01-01T00:00:00Z"), utc("2024-01-03T00:00:00Z"));
+        let got = intervals_between(&o, utc("2024-01-01T00:00:00Z"), utc("2024-01-03T00:00:00Z"))
+            .unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(got[2].end, utc("2024-01-04T00:00:00Z"));
     }
 
     #[test]
+    fn backfill_stops_at_the_end_date_and_refuses_too_many() {
+        let o = opts("@daily", "UTC", "2024-01-01", true).end_date(naive("2024-01-02"));
+        let got = intervals_between(&o, utc("2024-01-01T00:00:00Z"), utc("2024-12-31T00:00:00Z"))
+            .unwrap();
+        assert_eq!(got.len(), 2, "{:?}", show(&got));
+        let minutely = opts("* * * * *", "UTC", "2024-01-01", true);
+        let e = intervals_between(
+            &minutely,
+            utc("2024-01-01T00:00:00Z"),
+            utc("2024-02-01T00:00:00Z"),
+        )
+        .unwrap_err();
+        assert_eq!(e.next, utc("2024-01-07T22:40:00Z"));
+        assert!(e.to_string().contains("split the range"), "{e}");
+    }
+
+    #[test]
+    fn backfill_across_dst_walks_the_schedules_intervals() {
+        // As Airflow's `iter_dagrun_infos_between`: the scheduler's intervals.
+        let o = opts("30 2 * * *", "Europe/Berlin", "2024-01-01", false);
+        let got = intervals_between(&o, utc("2024-03-30T00:00:00Z"), utc("2024-04-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            show(&got),
+            [
+                "2024-03-30T01:30:00+00:00 2024-03-31T01:30:00+00:00",
+                "2024-03-31T01:30:00+00:00 2024-04-01T00:30:00+00:00",
+            ]
+        );
+    }
+
+    #[test]
     fn local_times_in_dst_gaps_and_overlaps() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        // 02:30 does not exist on 2024-03-31 in Berlin: the first instant after the gap.
+        // 02:30 does not exist on 2024-03-31 in Berlin: read with the winter offset, 03:30 CEST.
         assert_eq!(
             resolve_local(naive("2024-03-31T02:30:00"), berlin),
-            utc("2024-03-31T01:00:00Z")
+            utc("2024-03-31T01:30:00Z")
         );
-        // 02:30 happens twice on 2024-10-27: the earlier one.
+        // 02:30 happens twice on 2024-10-27: the second one.
         assert_eq!(
             resolve_local(naive("2024-10-27T02:30:00"), berlin),
-            utc("2024-10-27T00:30:00Z")
+            utc("2024-10-27T01:30:00Z")
         );
     }
 }

@@ -2,8 +2,13 @@
 //! (`dags list|show|next-execution|test`, `tasks list|test`, `logs`), with human-readable output
 //! by default and `--output json` for scripts.
 //!
-//! Exit codes: 0 success, 1 a run or task failed, 2 a usage error (unknown DAG or task, bad
-//! argument, unusable notification configuration), 130 interrupted by Ctrl-C or SIGTERM.
+//! Exit codes: 0 success, 1 a run or task failed (or its history could not be recorded), 2 a
+//! usage error (unknown DAG or task, bad argument, unusable notification configuration), 75 the
+//! run is being executed by another process ([`BUSY`]), 130 interrupted by Ctrl-C or SIGTERM.
+//!
+//! Everything printed from data (errors, log lines) is escaped for the terminal
+//! ([`crate::escape::control`]); ids given on the command line are checked by [`crate::ids`]
+//! before they reach a path or the store.
 //!
 //! `dags test`, `dags backfill` and `scheduler` send each DAG's notifications as configured in
 //! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`
@@ -22,6 +27,10 @@ use serde_json::{Map, Value};
 use crate::dag::Dag;
 use crate::runner::{DagRunReport, RunRequest, RunState, Runner};
 
+/// The exit code when the run asked for is being executed by another process (`EX_TEMPFAIL`:
+/// try again later, or wait with `--wait`).
+pub const BUSY: u8 = 75;
+
 /// Arguments of a one-off run (`dags test DAG [DATE]`, `tasks test DAG TASK [DATE]`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunArgs {
@@ -36,17 +45,36 @@ pub struct RunArgs {
     pub conf: Option<String>,
 }
 
+/// A map index: from 0 to 2,147,483,647 (the store keeps it as a signed 32-bit number, -1
+/// meaning "not mapped").
+fn map_index(s: &str) -> Result<u32, String> {
+    let n: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a map index (a number from 0)"))?;
+    if n > i32::MAX as u32 {
+        return Err(format!(
+            "map index {n} is out of range: at most {}",
+            i32::MAX
+        ));
+    }
+    Ok(n)
+}
+
 /// A bad command-line value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ArgError(String);
 
 impl RunArgs {
-    /// The run request these arguments describe.
+    /// The run request these arguments describe. Without a date, the logical date is now, to
+    /// the microsecond (Airflow's precision), so every run "now" is a run of its own.
     pub fn request(&self) -> Result<RunRequest, ArgError> {
         let date = match &self.logical_date {
-            // Whole seconds keep the run id readable: manual__2024-05-01T10:00:00+00:00.
-            None => Utc::now().with_nanosecond(0).unwrap_or_else(Utc::now),
+            None => {
+                let now = Utc::now();
+                now.with_nanosecond(now.nanosecond() / 1_000 * 1_000)
+                    .unwrap_or(now)
+            }
             Some(s) => parse_date(s)?,
         };
         let mut params = match &self.conf {
@@ -68,43 +96,70 @@ impl RunArgs {
     }
 }
 
-/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or RFC 3339.
+/// The earliest logical date accepted.
+pub const MIN_DATE: &str = "1000-01-01";
+/// The latest logical date accepted: schedules are computed up to the year 5000.
+pub const MAX_DATE: &str = "4999-01-01";
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or RFC 3339, between [`MIN_DATE`] and
+/// [`MAX_DATE`] (a date outside cannot be scheduled: it is refused, not miscomputed).
 pub fn parse_date(s: &str) -> Result<DateTime<Utc>, ArgError> {
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Ok(d.with_timezone(&Utc));
+    let date = if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        d.with_timezone(&Utc)
+    } else if let Ok(d) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
+        Utc.from_utc_datetime(&d)
+    } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+    } else {
+        return Err(ArgError(format!(
+            "invalid date `{}`: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or RFC 3339",
+            crate::escape::control(s)
+        )));
+    };
+    let bound = |d: &str| {
+        let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("a valid bound");
+        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+    };
+    if date < bound(MIN_DATE) || date > bound(MAX_DATE) {
+        return Err(ArgError(format!(
+            "date `{}` is out of the supported range {MIN_DATE} to {MAX_DATE}",
+            crate::escape::control(s)
+        )));
     }
-    if let Ok(d) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(Utc.from_utc_datetime(&d));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists")));
-    }
-    Err(ArgError(format!(
-        "invalid date `{s}`: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or RFC 3339"
-    )))
+    Ok(date)
 }
 
 /// Runs `dag` once as `airflow dags test` does: console logs, Ctrl-C/SIGTERM handling, the
-/// summary table on stdout. Exit code 0 on success, 1 on failure, 130 when interrupted.
+/// summary table on stdout. Exit code 0 on success, 1 on failure, 130 when interrupted,
+/// [`BUSY`] when another process executes the run (unless `wait`: then it waits for it).
 pub async fn test_dag(
     dag: &Dag,
-    home: PathBuf,
+    global: &GlobalArgs,
     args: &RunArgs,
-    output: Output,
+    wait: bool,
 ) -> (ExitCode, Option<DagRunReport>) {
     crate::logging::init();
-    let request = match args.request() {
+    let output = global.output;
+    let mut request = match args.request() {
         Ok(r) => r,
         Err(e) => return (usage(e), None),
     };
-    let store = match crate::store::Store::open_home(&home).await {
+    let store = match open_store(global).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return (ExitCode::FAILURE, None);
-        }
+        Err(code) => return (code, None),
     };
-    let mut runner = match with_notifications(Runner::new(&home), &home, [dag]) {
+    if args.logical_date.is_none() {
+        // "Now" is a new run each time, even within one microsecond of the last.
+        loop {
+            let id = crate::runner::run_id(request.run_type.as_str(), request.logical_date);
+            match store.get_run(dag.id(), &id).await {
+                Ok(None) => break,
+                Ok(Some(_)) => request.logical_date += chrono::Duration::microseconds(1),
+                Err(e) => return (fail(e), None),
+            }
+        }
+    }
+    let mut runner = match global.runner([dag]) {
         Ok(r) => r.with_store(store),
         Err(code) => return (code, None),
     };
@@ -127,10 +182,50 @@ pub async fn test_dag(
         bar
     });
     runner.cancel_on_signals();
-    let report = runner.run(dag, request).await;
+    let mut said = false;
+    let report = loop {
+        let report = runner.run(dag, request.clone()).await;
+        match &report.error {
+            Some(e @ crate::RunError::Busy { .. })
+                if wait && !runner.cancellation_token().is_cancelled() =>
+            {
+                if !said {
+                    eprintln!(
+                        "{}; waiting for it to finish (Ctrl-C stops waiting)",
+                        escaped(e)
+                    );
+                    said = true;
+                }
+                let stop = runner.cancellation_token();
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
+            _ => break report,
+        }
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
         crate::logging::set_progress_bar(None);
+    }
+    if let Some(e @ (crate::RunError::Busy { .. } | crate::RunError::InvalidRunId { .. })) =
+        &report.error
+    {
+        let code = match e {
+            crate::RunError::Busy { .. } if runner.cancellation_token().is_cancelled() => {
+                ExitCode::from(130)
+            }
+            crate::RunError::Busy { .. } => {
+                eprintln!(
+                    "error: {}; try again once it has finished, or add --wait",
+                    escaped(e)
+                );
+                return (ExitCode::from(BUSY), Some(report));
+            }
+            _ => usage(e),
+        };
+        return (code, Some(report));
     }
     match output {
         Output::Text => println!("\n{}", report.summary_table()),
@@ -179,12 +274,28 @@ pub struct GlobalArgs {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Params every run this process starts gets (a binary's own options, such as the
+    /// example's `--launches-url` and `--offline`, set them): `dags test`, `tasks test`,
+    /// backfills and every run the scheduler starts, triggered ones included. A run's own
+    /// `-p`/`--conf` override them.
+    #[arg(skip)]
+    pub params: Map<String, Value>,
 }
 
 impl GlobalArgs {
     /// The home directory: `--home`, `$ROCKET_DAG_HOME`, or `./.rocket-dag`.
     pub fn home(&self) -> PathBuf {
         self.home.clone().unwrap_or_else(crate::home::default_home)
+    }
+
+    /// The runner of the runs this command starts: the home, the process's params
+    /// ([`GlobalArgs::params`]) and each DAG's notifications (`<home>/notifications.json`, the
+    /// `ROCKET_DAG_NOTIFY_*` variables); a notification configuration that cannot be used is a
+    /// usage error, rather than runs that silently notify nobody.
+    pub fn runner<'a>(&self, dags: impl IntoIterator<Item = &'a Dag>) -> Result<Runner, ExitCode> {
+        let home = self.home();
+        let runner = Runner::new(&home).default_params(self.params.clone());
+        with_notifications(runner, &home, dags)
     }
 }
 
@@ -222,44 +333,52 @@ pub enum Command {
     /// Draw a run as a Gantt chart: one row per task instance, one bar per attempt
     Gantt {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id [default: the newest run]
-        #[arg(long, value_name = "RUN_ID")]
+        #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
-        /// The file to write: .svg, or .html (self-contained)
+        /// The file to write: .svg, or .html (self-contained) [default:
+        /// <home>/exports/<dag>/gantt-<run>.html]
         #[arg(long, value_name = "FILE.svg|FILE.html")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Chart each task's duration across the last runs of a DAG (which task to optimise)
     Durations {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// How many runs, newest first
         #[arg(long, default_value_t = 20)]
         last: u32,
-        /// The file to write: .svg, or .html (chart and table)
+        /// The file to write: .svg, or .html (chart and table) [default:
+        /// <home>/exports/<dag>/durations.html]
         #[arg(long, value_name = "FILE.svg|FILE.html")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Draw the solution's architecture from the assets tasks read and write (Source /
     /// Storage / Business)
     Architecture {
         /// Only these DAGs [default: every DAG]
+        #[arg(value_parser = crate::ids::parse_dag)]
         dags: Vec<String>,
-        /// The file to write: .drawio (opens in diagrams.net) or .svg
+        /// The file to write: .drawio (opens in diagrams.net) or .svg [default:
+        /// <home>/exports/architecture.drawio]
         #[arg(long, value_name = "FILE.drawio|FILE.svg")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Write a run's report: statement, code, graph, architecture, Gantt chart, logs, results
     Report {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id [default: the newest run]
-        #[arg(long, value_name = "RUN_ID")]
+        #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
-        /// The HTML file to write (self-contained; prints to PDF from a browser)
+        /// The HTML file to write (self-contained; prints to PDF from a browser) [default:
+        /// <home>/exports/<dag>/report-<run>.html]
         #[arg(long, value_name = "FILE.html")]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// Also print it to this PDF through headless Chromium
         #[arg(long, value_name = "FILE.pdf")]
         pdf: Option<PathBuf>,
@@ -267,13 +386,18 @@ pub enum Command {
     /// Write a DAG's runs (records as JSON), logs and data into one .tar.gz
     Export {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Only this run [default: every recorded run]
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ids::parse_run)]
         run: Option<String>,
-        /// The archive to write
+        /// The archive to write [default: <home>/exports/<dag>-<time>.tar.gz]; never inside the
+        /// home's database, data or logs
         #[arg(long, value_name = "FILE.tar.gz")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// Replace the archive if it exists
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -294,9 +418,10 @@ pub enum RunsCommand {
     /// Set the state of a recorded run (Airflow's "mark run as success/failed")
     Mark {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// success or failed
         #[arg(long, value_parser = ["success", "failed"])]
@@ -313,6 +438,7 @@ pub enum DagsCommand {
     /// draw.io
     Show {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// text (options, tasks, edges, next run), mermaid, dot (Graphviz), svg, or drawio
         /// (swimlanes by layer)
@@ -320,7 +446,7 @@ pub enum DagsCommand {
         format: ShowFormat,
         /// With --format svg: colour the tasks by their state in this run (`latest`: the
         /// newest run)
-        #[arg(long, value_name = "RUN_ID")]
+        #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
         /// Write to this file instead of stdout
         #[arg(long, value_name = "FILE")]
@@ -329,12 +455,14 @@ pub enum DagsCommand {
     /// The next run the schedule asks for (its data interval)
     NextExecution {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
     },
     /// Run every schedule interval whose logical date is in [--start, --end], in order, up to
     /// max_active_runs at once; runs that already succeeded are skipped unless --reset
     Backfill {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// First logical date: YYYY-MM-DD or RFC 3339
         #[arg(long)]
@@ -355,6 +483,7 @@ pub enum DagsCommand {
     /// Queue a manual run now; a running `scheduler` on this home starts it at once
     Trigger {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Params as one JSON object (Airflow's --conf)
         #[arg(long, value_name = "JSON")]
@@ -366,21 +495,28 @@ pub enum DagsCommand {
     /// Pause a DAG: the scheduler starts no new run of it
     Pause {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
     },
     /// Unpause a DAG
     Unpause {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
     },
     /// Run the DAG once now, for a logical date (recorded; running it again for the same date
     /// resumes it: tasks that succeeded are not run again)
     Test {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// The run's date and params.
         #[command(flatten)]
         run: RunArgs,
+        /// If another process is executing this run, wait for it to finish (then resume what
+        /// is left) instead of exiting with code 75
+        #[arg(long)]
+        wait: bool,
     },
 }
 
@@ -390,31 +526,36 @@ pub enum TasksCommand {
     /// List a DAG's tasks in topological order
     List {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
     },
     /// The state of a task in a recorded run (its latest try; for a mapped task, the state
     /// its elements add up to, or one element's with --map-index)
     State {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// Task id
+        #[arg(value_parser = crate::ids::parse_task)]
         task: String,
         /// One element of a mapped task
-        #[arg(long)]
+        #[arg(long, value_parser = map_index)]
         map_index: Option<u32>,
     },
     /// Clear a task of a recorded run (and with --downstream everything after it) so that the
     /// next `dags test` of that run runs it again
     Clear {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// Task id
+        #[arg(value_parser = crate::ids::parse_task)]
         task: String,
         /// Clear every task downstream of it too
         #[arg(long)]
@@ -423,11 +564,13 @@ pub enum TasksCommand {
     /// Run one task once, without dependency checks or retries (its log goes to the console)
     Test {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Task id
+        #[arg(value_parser = crate::ids::parse_task)]
         task: String,
         /// For a mapped task: which element to run
-        #[arg(long)]
+        #[arg(long, value_parser = map_index)]
         map_index: Option<u32>,
         /// The run's date and params.
         #[command(flatten)]
@@ -437,17 +580,19 @@ pub enum TasksCommand {
     /// success, it is not run again when the run resumes; marked failed, it is
     Mark {
         /// DAG id
+        #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
         /// Run id
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// Task id
+        #[arg(value_parser = crate::ids::parse_task)]
         task: String,
         /// success or failed
         #[arg(long, value_parser = ["success", "failed"])]
         state: String,
         /// Only this element of a mapped task [default: every element]
-        #[arg(long)]
+        #[arg(long, value_parser = map_index)]
         map_index: Option<u32>,
         /// Mark every task downstream of it too
         #[arg(long)]
@@ -459,17 +604,19 @@ pub enum TasksCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogsArgs {
     /// DAG id
+    #[arg(value_parser = crate::ids::parse_dag)]
     pub dag: String,
     /// Run id, e.g. manual__2024-01-01T00:00:00+00:00
-    #[arg(long)]
+    #[arg(long, value_parser = crate::ids::parse_run)]
     pub run: String,
     /// Task id
+    #[arg(value_parser = crate::ids::parse_task)]
     pub task: String,
     /// Attempt number [default: the latest]
     #[arg(long)]
     pub attempt: Option<u32>,
     /// For a mapped task: the element's log
-    #[arg(long)]
+    #[arg(long, value_parser = map_index)]
     pub map_index: Option<u32>,
     /// Keep printing what is appended to the log until the attempt ends (Ctrl-C stops)
     #[arg(long, short = 'f')]
@@ -517,8 +664,13 @@ fn with_notifications<'a>(
 }
 
 fn usage(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", escaped(e));
     ExitCode::from(2)
+}
+
+/// `e` as text for the terminal: control characters written out.
+fn escaped(e: impl std::fmt::Display) -> String {
+    crate::escape::control(&e.to_string()).into_owned()
 }
 
 fn print_json(value: &impl serde::Serialize) {
@@ -660,9 +812,9 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 ExitCode::SUCCESS
             }
         },
-        Command::Dags(DagsCommand::Test { dag, run }) => match find(dags, &dag) {
+        Command::Dags(DagsCommand::Test { dag, run, wait }) => match find(dags, &dag) {
             Err(code) => code,
-            Ok(d) => test_dag(d, global.home(), &run, global.output).await.0,
+            Ok(d) => test_dag(d, global, &run, wait).await.0,
         },
         Command::Tasks(TasksCommand::List { dag }) => match find(dags, &dag) {
             Err(code) => code,
@@ -708,7 +860,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 }
             };
             crate::logging::init();
-            let runner = Runner::new(global.home());
+            let runner = Runner::new(global.home()).default_params(global.params.clone());
             runner.cancel_on_signals();
             match runner.run_task(d, &task, map_index, request, inputs).await {
                 Err(e) => usage(e),
@@ -803,6 +955,11 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Ok(None) => return usage(format!("no run `{run}` of DAG `{dag}` is recorded")),
                 Ok(Some(_)) => {}
             }
+            if let Some(m) = map_index
+                && let Err(e) = check_map_index(&store, d, &run, &task, m).await
+            {
+                return e;
+            }
             let tasks = with_downstream(d, start, downstream);
             let ids: Vec<&str> = tasks.iter().map(|&i| d.tasks()[i].id()).collect();
             let only = map_index.map(|m| (ids[0], m as i32));
@@ -824,8 +981,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Err(code) => return code,
             };
             crate::logging::init();
-            let home = global.home();
-            let runner = match with_notifications(Runner::new(&home), &home, dags) {
+            let runner = match global.runner(dags) {
                 Ok(r) => r.with_store(store.clone()),
                 Err(code) => return code,
             };
@@ -839,11 +995,11 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         }
         Command::Gantt { dag, run, out } => match find(dags, &dag) {
             Err(code) => code,
-            Ok(d) => pictures::gantt(d, run.as_deref(), &out, global).await,
+            Ok(d) => pictures::gantt(d, run.as_deref(), out.as_deref(), global).await,
         },
         Command::Durations { dag, last, out } => match find(dags, &dag) {
             Err(code) => code,
-            Ok(d) => pictures::durations(d, last, &out, global).await,
+            Ok(d) => pictures::durations(d, last, out.as_deref(), global).await,
         },
         Command::Architecture { dags: only, out } => {
             let mut chosen = Vec::new();
@@ -856,18 +1012,47 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             if chosen.is_empty() {
                 chosen = dags.iter().collect();
             }
-            pictures::architecture(&chosen, &out, global)
+            pictures::architecture(&chosen, out.as_deref(), global)
         }
         Command::Report { dag, run, out, pdf } => match find(dags, &dag) {
             Err(code) => code,
-            Ok(d) => pictures::report(d, run.as_deref(), &out, pdf.as_deref(), global).await,
+            Ok(d) => {
+                pictures::report(d, run.as_deref(), out.as_deref(), pdf.as_deref(), global).await
+            }
         },
-        Command::Export { dag, run, out } => {
+        Command::Export {
+            dag,
+            run,
+            out,
+            force,
+        } => {
+            let home = global.home();
+            let out = out.unwrap_or_else(|| {
+                crate::home::exports_dir(&home).join(format!(
+                    "{dag}-{}.tar.gz",
+                    Utc::now().format("%Y%m%dT%H%M%SZ")
+                ))
+            });
+            if crate::home::is_kept(&home, &out) {
+                return usage(format_args!(
+                    "refusing to write the archive to {}: it is inside the home's database, data or \
+                     logs, which the archive is made from; choose a path outside them (default: \
+                     {})",
+                    out.display(),
+                    crate::home::exports_dir(&home).display()
+                ));
+            }
+            if !force && out.exists() {
+                return usage(format_args!(
+                    "{} exists: choose another --out, or add --force to replace it",
+                    out.display()
+                ));
+            }
             let store = match open_store(global).await {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match crate::export::export(&store, &global.home(), &dag, run.as_deref(), &out).await {
+            match crate::export::export(&store, &home, &dag, run.as_deref(), &out).await {
                 Err(e @ crate::export::ExportError::NoRun { .. }) => usage(e),
                 Err(e) => fail(e),
                 Ok(summary) if json => {
@@ -898,7 +1083,18 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match store.list_runs(dag.as_deref(), state, limit).await {
+            let runs = store.list_runs(dag.as_deref(), state, limit).await;
+            if let (Some(id), Ok(runs)) = (&dag, &runs)
+                && runs.is_empty()
+                && !dags.iter().any(|d| d.id() == id)
+            {
+                // Not a DAG of this binary and nothing recorded: most likely a typo.
+                return match find(dags, id) {
+                    Err(code) => code,
+                    Ok(_) => unreachable!("checked above"),
+                };
+            }
+            match runs {
                 Err(e) => fail(e),
                 Ok(runs) if json => {
                     print_json(&runs);
@@ -1116,7 +1312,9 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
 }
 
 /// Runs the intervals in order, at most `max_active_runs` at once, skipping runs that already
-/// succeeded (idempotent) unless `reset`.
+/// succeeded (idempotent) unless `reset`. As in Airflow, only intervals the DAG's schedule
+/// allows are created: none after its `end_date`. Ctrl-C stops starting runs (those never
+/// started are not recorded) and exits with 130.
 async fn backfill(
     dag: &Dag,
     global: &GlobalArgs,
@@ -1127,25 +1325,52 @@ async fn backfill(
 ) -> ExitCode {
     use crate::store::{RunStateRecord, RunType};
     use futures::StreamExt;
-    let intervals = crate::timetable::intervals_between(dag.options(), from, to);
+    // As Airflow, no run for a logical date in the future or after the DAG's end_date.
+    let now = Utc::now();
+    let end_date = dag
+        .options()
+        .end_date
+        .map(|d| crate::timetable::resolve_local(d, dag.options().timezone))
+        .filter(|end| to > *end);
+    let future = (to > now).then_some(now);
+    let intervals = match crate::timetable::intervals_between(dag.options(), from, to.min(now)) {
+        Ok(i) => i,
+        Err(e) => return usage(format_args!("DAG `{}`: {e}", dag.id())),
+    };
+    let mut notes = Vec::new();
+    if let Some(end) = end_date {
+        notes.push(format!(
+            "DAG `{}` ends at its end_date {end}: no run is created for the intervals after it",
+            dag.id()
+        ));
+    }
+    if let Some(now) = future.filter(|now| end_date.is_none_or(|e| e > *now)) {
+        notes.push(format!(
+            "no run is created for a logical date in the future (after {now})"
+        ));
+    }
     if intervals.is_empty() {
         return usage(format!(
-            "no interval of DAG `{}` (schedule {}) starts between {from} and {to}",
+            "no interval of DAG `{}` (schedule {}) starts between {from} and {to}{}",
             dag.id(),
-            dag.options().schedule
+            dag.options().schedule,
+            notes.iter().map(|n| format!("; {n}")).collect::<String>()
         ));
+    }
+    for n in &notes {
+        eprintln!("note: {n}");
     }
     let store = match open_store(global).await {
         Ok(s) => s,
         Err(code) => return code,
     };
     crate::logging::init();
-    let home = global.home();
-    let runner = match with_notifications(Runner::new(&home), &home, [dag]) {
+    let runner = match global.runner([dag]) {
         Ok(r) => r.with_store(store.clone()),
         Err(code) => return code,
     };
     runner.cancel_on_signals();
+    let cancel = runner.cancellation_token();
     let bar = (global.output == Output::Text && std::io::stdout().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(intervals.len() as u64).with_style(
             indicatif::ProgressStyle::with_template(
@@ -1158,24 +1383,34 @@ async fn backfill(
         bar
     });
     let task_ids: Vec<&str> = dag.tasks().iter().map(|t| t.id()).collect();
-    let results: Vec<(String, String)> = futures::stream::iter(intervals)
+    let results: Vec<(String, Outcome)> = futures::stream::iter(intervals)
         .map(|interval| {
-            let (runner, store, request, bar) =
-                (runner.clone(), store.clone(), request.clone(), bar.clone());
+            let (runner, store, request, bar, cancel) = (
+                runner.clone(),
+                store.clone(),
+                request.clone(),
+                bar.clone(),
+                cancel.clone(),
+            );
             let task_ids = &task_ids;
             async move {
                 let run_id = crate::runner::run_id(RunType::Backfill.as_str(), interval.start);
-                let existing = store.get_run(dag.id(), &run_id).await.ok().flatten();
+                // After Ctrl-C nothing new starts, and what never started is not recorded.
+                if cancel.is_cancelled() {
+                    return (run_id, Outcome::NotStarted);
+                }
+                let existing = match store.get_run(dag.id(), &run_id).await {
+                    Ok(r) => r,
+                    Err(e) => return (run_id, Outcome::Failed(e.to_string())),
+                };
                 let outcome = match existing {
-                    Some(r) if r.state == RunStateRecord::Success && !reset => {
-                        "skipped (already succeeded)".to_owned()
-                    }
+                    Some(r) if r.state == RunStateRecord::Success && !reset => Outcome::Skipped,
                     existing => {
                         if existing.is_some()
                             && reset
                             && let Err(e) = clear_tasks(&store, dag.id(), &run_id, task_ids).await
                         {
-                            tracing::error!("{e}");
+                            return (run_id, Outcome::Failed(e.to_string()));
                         }
                         let mut req = request
                             .clone()
@@ -1183,7 +1418,15 @@ async fn backfill(
                             .run_id(run_id.clone());
                         req.logical_date = interval.start;
                         let report = runner.run(dag, req).await;
-                        report.state.to_string()
+                        match (&report.error, report.state) {
+                            (Some(e @ crate::RunError::Busy { .. }), _) => {
+                                Outcome::Busy(e.to_string())
+                            }
+                            (Some(e), _) => Outcome::Failed(e.to_string()),
+                            (None, RunState::Success) => Outcome::Success,
+                            (None, _) if report.interrupted => Outcome::Interrupted,
+                            (None, _) => Outcome::Failed("failed".into()),
+                        }
                     }
                 };
                 if let Some(bar) = &bar {
@@ -1202,25 +1445,67 @@ async fn backfill(
         bar.finish_and_clear();
         crate::logging::set_progress_bar(None);
     }
-    let ok = results
+    let not_started = results
         .iter()
-        .all(|(_, o)| o == "success" || o.starts_with("skipped"));
+        .filter(|(_, o)| matches!(o, Outcome::NotStarted))
+        .count();
+    let shown: Vec<&(String, Outcome)> = results
+        .iter()
+        .filter(|(_, o)| !matches!(o, Outcome::NotStarted))
+        .collect();
     if global.output == Output::Json {
+        // The runs started or skipped; the exit code says whether it was interrupted.
         print_json(
-            &results
+            &shown
                 .iter()
-                .map(|(r, o)| serde_json::json!({"run_id": r, "outcome": o}))
+                .map(|(r, o)| serde_json::json!({"run_id": r, "outcome": o.to_string()}))
                 .collect::<Vec<_>>(),
         );
     } else {
-        for (r, o) in &results {
-            println!("{r}  {o}");
+        for (r, o) in &shown {
+            println!("{r}  {}", escaped(o));
+        }
+        if not_started > 0 {
+            println!(
+                "{not_started} interval(s) not started (interrupted): nothing recorded for them"
+            );
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
+    if cancel.is_cancelled() {
+        ExitCode::from(130)
+    } else if results.iter().any(|(_, o)| matches!(o, Outcome::Failed(_))) {
         ExitCode::FAILURE
+    } else if results.iter().any(|(_, o)| matches!(o, Outcome::Busy(_))) {
+        ExitCode::from(BUSY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// What became of one interval of a backfill.
+enum Outcome {
+    Success,
+    /// It had succeeded before (and no `--reset`).
+    Skipped,
+    Failed(String),
+    Interrupted,
+    /// Another process executes it.
+    Busy(String),
+    /// Ctrl-C came first.
+    NotStarted,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Success => f.write_str("success"),
+            Outcome::Skipped => f.write_str("skipped (already succeeded)"),
+            Outcome::Failed(why) if why == "failed" => f.write_str("failed"),
+            Outcome::Failed(why) => write!(f, "failed: {why}"),
+            Outcome::Interrupted => f.write_str("failed (interrupted)"),
+            Outcome::Busy(why) => write!(f, "not run: {why}"),
+            Outcome::NotStarted => f.write_str("not started"),
+        }
     }
 }
 
@@ -1304,8 +1589,42 @@ async fn set_paused(dags: &[Dag], global: &GlobalArgs, dag: &str, pause: bool) -
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", escaped(e));
     ExitCode::FAILURE
+}
+
+/// `tasks mark --map-index M`: the task must be mapped and M one of the elements the run
+/// recorded (as `tasks test` checks against the list it maps over).
+async fn check_map_index(
+    store: &crate::store::Store,
+    dag: &Dag,
+    run: &str,
+    task: &str,
+    m: u32,
+) -> Result<(), ExitCode> {
+    let node = dag.task(task).expect("the task was found");
+    if !node.is_mapped() {
+        return Err(usage(format_args!(
+            "task `{task}` of DAG `{}` is not mapped: leave out --map-index",
+            dag.id()
+        )));
+    }
+    let tis = store.task_instances(dag.id(), run).await.map_err(fail)?;
+    let elements = latest_tries(&tis, task)
+        .iter()
+        .filter(|t| t.map_index >= 0)
+        .count();
+    if m as usize >= elements {
+        return Err(usage(format_args!(
+            "map index {m} is out of range: task `{task}` has {elements} element(s) in run `{run}`{}",
+            if elements == 0 {
+                " (it was not expanded yet)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
 }
 
 async fn open_store(global: &GlobalArgs) -> Result<crate::store::Store, ExitCode> {
@@ -1487,15 +1806,12 @@ fn print_show(d: &Dag, v: &Value) {
 }
 
 async fn print_logs(global: &GlobalArgs, args: &LogsArgs, json: bool) -> ExitCode {
-    let mut dir = global
-        .home()
-        .join("logs")
-        .join(format!("dag_id={}", args.dag))
-        .join(format!("run_id={}", args.run))
-        .join(format!("task_id={}", args.task));
-    if let Some(m) = args.map_index {
-        dir.push(format!("map_index={m}"));
-    }
+    let home = global.home();
+    let dir = match crate::home::task_logs(&home, &args.dag, &args.run, &args.task, args.map_index)
+    {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
     let attempt = match args.attempt {
         Some(n) => n,
         None => {
@@ -1519,6 +1835,16 @@ async fn print_logs(global: &GlobalArgs, args: &LogsArgs, json: bool) -> ExitCod
         }
     };
     let path = dir.join(format!("attempt={attempt}.log"));
+    // The ids cannot leave the home; a symbolic link inside it could.
+    if let (Ok(real), Ok(base)) = (path.canonicalize(), home.canonicalize())
+        && !real.starts_with(&base)
+    {
+        return usage(format_args!(
+            "{} leads outside the home ({}): not reading it",
+            path.display(),
+            real.display()
+        ));
+    }
     if args.follow {
         return follow_log(global, args, attempt, &path).await;
     }
@@ -1528,10 +1854,45 @@ async fn print_logs(global: &GlobalArgs, args: &LogsArgs, json: bool) -> ExitCod
             ExitCode::SUCCESS
         }
         Ok(text) => {
-            print!("{text}");
+            // Lines are escaped when written; a file written some other way is escaped here.
+            print!("{}", escape_lines(&text));
             ExitCode::SUCCESS
         }
         Err(e) => usage(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// `text` with each line's control characters written out, its line breaks kept.
+fn escape_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = line
+            .strip_suffix('\n')
+            .map_or((line, ""), |body| (body, "\n"));
+        out.push_str(&crate::escape::control(body));
+        out.push_str(newline);
+    }
+    out
+}
+
+/// Whether the process running try `t` is gone: its pid no longer exists on this host, or the
+/// run's owner stopped its heartbeat (or another process owns the run now).
+fn attempt_owner_gone(
+    t: &crate::store::TaskInstanceRecord,
+    run_owner: Option<(Option<crate::store::RunOwner>, Option<DateTime<Utc>>)>,
+) -> bool {
+    let ran_by = t.pid.map(|pid| crate::store::RunOwner {
+        hostname: t.hostname.clone(),
+        pid,
+    });
+    if ran_by.as_ref().and_then(crate::store::RunOwner::alive) == Some(false) {
+        return true;
+    }
+    match run_owner {
+        Some((owner, heartbeat)) => {
+            owner != ran_by || crate::store::owner_gone(owner.as_ref(), heartbeat, Utc::now())
+        }
+        None => true,
     }
 }
 
@@ -1552,15 +1913,29 @@ async fn follow_log(global: &GlobalArgs, args: &LogsArgs, attempt: u32, path: &P
     let mut ended_seen = false;
     loop {
         // Read the state first: once the attempt has ended, a last read one poll later gets
-        // the rest (the log writer thread may still be writing the attempt's last lines).
+        // the rest (the log writer thread may still be writing the attempt's last lines). An
+        // attempt still `running` whose process is gone (killed) has ended too.
         let ended = ended_seen
             || match store.task_instances(&args.dag, &args.run).await {
-                Ok(tis) => tis.iter().any(|t| {
-                    t.task_id == args.task
-                        && t.map_index == map_index
-                        && t.try_number == attempt
-                        && t.state != crate::store::TaskStateRecord::Running
-                }),
+                Ok(tis) => match tis.iter().find(|t| {
+                    t.task_id == args.task && t.map_index == map_index && t.try_number == attempt
+                }) {
+                    Some(t) if t.state != crate::store::TaskStateRecord::Running => true,
+                    Some(t) => {
+                        let owner = store.run_owner(&args.dag, &args.run).await.ok().flatten();
+                        let gone = attempt_owner_gone(t, owner);
+                        if gone {
+                            eprintln!(
+                                "the process that ran this attempt (pid {} on host {}) is gone: \
+                                 the attempt will not write more",
+                                t.pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
+                                t.hostname
+                            );
+                        }
+                        gone
+                    }
+                    None => false,
+                },
                 Err(e) => return fail(e),
             };
         match std::fs::File::open(path) {
@@ -1569,9 +1944,18 @@ async fn follow_log(global: &GlobalArgs, args: &LogsArgs, attempt: u32, path: &P
                 if f.seek(std::io::SeekFrom::Start(offset)).is_ok()
                     && f.read_to_end(&mut buf).is_ok()
                 {
-                    offset += buf.len() as u64;
+                    // Whole lines only (escaped as `logs` prints them), unless this is the
+                    // last read.
+                    let last = ended && ended_seen;
+                    let take = match buf.iter().rposition(|&b| b == b'\n') {
+                        _ if last => buf.len(),
+                        Some(i) => i + 1,
+                        None => 0,
+                    };
+                    offset += take as u64;
+                    let text = escape_lines(&String::from_utf8_lossy(&buf[..take]));
                     let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(&buf).and_then(|_| out.flush());
+                    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
                 }
             }
             Err(_) if !waiting_said => {

@@ -1,7 +1,7 @@
 //! The commands that draw: `dags show --format svg|drawio`, `gantt`, `durations`,
 //! `architecture`, `report`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{GlobalArgs, Output, ShowFormat, fail, open_store, print_json, usage};
@@ -9,7 +9,7 @@ use crate::dag::Dag;
 use crate::store::Store;
 use crate::viz::{self, RunHistory, VizError};
 
-/// `--run latest` (or no `--run`) means the newest run.
+/// `--run latest` (or no `--run`) means the run that started last.
 fn run_arg(run: Option<&str>) -> Option<&str> {
     run.filter(|r| *r != "latest")
 }
@@ -30,6 +30,14 @@ fn extension(out: &Path, allowed: &[&'static str]) -> Result<&'static str, ExitC
             list.join(" or ")
         ))
     })
+}
+
+/// `--out`, or where an output goes by default: `<home>/exports/<name>`.
+fn out_or_default(out: Option<&Path>, global: &GlobalArgs, name: &str) -> PathBuf {
+    out.map_or_else(
+        || crate::home::exports_dir(&global.home()).join(name),
+        Path::to_path_buf,
+    )
 }
 
 /// Writes `text` to `out` (atomically); says so unless `quiet`.
@@ -120,17 +128,23 @@ pub(super) async fn show(
 pub(super) async fn gantt(
     dag: &Dag,
     run: Option<&str>,
-    out: &Path,
+    out: Option<&Path>,
     global: &GlobalArgs,
 ) -> ExitCode {
-    let ext = match extension(out, &["svg", "html"]) {
-        Ok(e) => e,
-        Err(code) => return code,
+    let ext = match out.map(|o| extension(o, &["svg", "html"])) {
+        None => "html",
+        Some(Ok(e)) => e,
+        Some(Err(code)) => return code,
     };
     let h = match history(dag, run, global).await {
         Ok((_, h)) => h,
         Err(code) => return code,
     };
+    let out = &out_or_default(
+        out,
+        global,
+        &format!("{}/gantt-{}.html", dag.id(), h.run.run_id),
+    );
     let text = if ext == "svg" {
         viz::gantt::gantt_svg(&h, Some(dag))
     } else {
@@ -141,7 +155,13 @@ pub(super) async fn gantt(
 }
 
 /// `durations DAG [--last N] --out FILE.svg|FILE.html`.
-pub(super) async fn durations(dag: &Dag, last: u32, out: &Path, global: &GlobalArgs) -> ExitCode {
+pub(super) async fn durations(
+    dag: &Dag,
+    last: u32,
+    out: Option<&Path>,
+    global: &GlobalArgs,
+) -> ExitCode {
+    let out = &out_or_default(out, global, &format!("{}/durations.html", dag.id()));
     let ext = match extension(out, &["svg", "html"]) {
         Ok(e) => e,
         Err(code) => return code,
@@ -174,7 +194,12 @@ pub(super) async fn durations(dag: &Dag, last: u32, out: &Path, global: &GlobalA
 }
 
 /// `architecture [DAG…] --out FILE.drawio|FILE.svg`.
-pub(super) fn architecture(dags: &[&Dag], out: &Path, global: &GlobalArgs) -> ExitCode {
+pub(super) fn architecture(dags: &[&Dag], out: Option<&Path>, global: &GlobalArgs) -> ExitCode {
+    let name = match dags {
+        [one] => format!("{}/architecture.drawio", one.id()),
+        _ => "architecture.drawio".to_owned(),
+    };
+    let out = &out_or_default(out, global, &name);
     let ext = match extension(out, &["drawio", "svg"]) {
         Ok(e) => e,
         Err(code) => return code,
@@ -207,7 +232,7 @@ pub(super) fn architecture(dags: &[&Dag], out: &Path, global: &GlobalArgs) -> Ex
 pub(super) async fn report(
     dag: &Dag,
     run: Option<&str>,
-    out: &Path,
+    out: Option<&Path>,
     pdf: Option<&Path>,
     global: &GlobalArgs,
 ) -> ExitCode {
@@ -222,6 +247,11 @@ pub(super) async fn report(
         }
         Err(e) => return fail(e),
     };
+    let out = &out_or_default(
+        out,
+        global,
+        &format!("{}/report-{}.html", dag.id(), report.history.run.run_id),
+    );
     if let Err(code) = write_file(out, &report.html()) {
         return code;
     }

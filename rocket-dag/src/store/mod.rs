@@ -9,6 +9,7 @@
 //! once the change is committed, so a state written before a dependent task starts survives a
 //! crash of the process (on SQLite, see [`SQLITE_SYNCHRONOUS_ENV`] for power cuts).
 
+mod claims;
 mod records;
 mod schema;
 #[cfg(test)]
@@ -22,6 +23,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::MigrateError;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 
+pub use claims::{Claim, HEARTBEAT_EVERY, RunOwner, STALE_AFTER, owner_gone};
 pub use records::{
     DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, TaskInstanceRecord, TaskStateRecord,
     UnknownName, latest_tries, mapped_state,
@@ -114,7 +116,7 @@ pub enum StoreError {
         cause: std::io::Error,
     },
     /// The database could not be reached or opened.
-    #[error("cannot open the metadata store at {url}: {cause}")]
+    #[error("cannot open the metadata store at {url}: {cause}{}", hint(cause))]
     Open {
         /// The URL, password hidden.
         url: String,
@@ -143,17 +145,77 @@ pub enum StoreError {
         supported: i64,
     },
     /// A read or write failed.
-    #[error("cannot {op}: {cause}")]
+    #[error("cannot {op}: {}{}", crate::escape::control(&cause.to_string()), hint(cause))]
     Query {
         /// What was being done, e.g. "save run `r` of DAG `d`".
         op: String,
         /// Why.
         cause: sqlx::Error,
     },
+    /// The home directory is not a directory.
+    #[error("the home {} is not a directory: point --home (or ROCKET_DAG_HOME) at a directory", path.display())]
+    HomeNotADirectory {
+        /// The home.
+        path: PathBuf,
+    },
+    /// The database file, or the folder it must be created in, cannot be written.
+    #[error("cannot write the run history at {}: {why}", path.display())]
+    ReadOnly {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why, and what to do.
+        why: String,
+    },
+    /// Where the database should be, there is a file that is not one.
+    #[error(
+        "{} is not a rocket-dag database: {why}; move it away (or delete it) to start a new \
+         history, or restore it from a backup",
+        path.display()
+    )]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// An id that cannot be recorded (it could not become a path).
+    #[error(transparent)]
+    InvalidId(#[from] crate::ids::InvalidId),
+    /// Other processes kept changing a row this one tried to claim.
+    #[error("cannot {op}: other processes keep changing it")]
+    Contended {
+        /// What was being done.
+        op: String,
+    },
 }
 
 fn query_error(op: String) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |cause| StoreError::Query { op, cause }
+}
+
+/// What a database error means for the user, by SQLite's result code (PostgreSQL errors say it
+/// themselves).
+fn hint(cause: &sqlx::Error) -> &'static str {
+    let Some(code) = cause
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|c| c.parse::<i64>().ok())
+    else {
+        return "";
+    };
+    // Extended result codes carry the primary one in their low byte.
+    match code & 0xff {
+        5 | 6 => " (another process holds the database locked)",
+        8 => " (the database file or its folder is read-only: check its permissions)",
+        10 => " (an I/O error: the disk may be failing or the file system unmounted)",
+        11 | 26 => {
+            " (the database file is damaged: restore it from a backup, or move it away to start \
+             a new history)"
+        }
+        13 => " (no space left on the device: free some space)",
+        14 => " (the file cannot be opened: check that its folder exists and is writable)",
+        _ => "",
+    }
 }
 
 /// A connection pool to the metadata database. Cheap to clone; clones share the pool.
@@ -212,15 +274,29 @@ impl Store {
             url: shown.clone(),
             cause,
         };
-        // One plain connection first: the pool retries a refused connection or a failed login
-        // until its 30 s acquire timeout and then reports only "pool timed out"; this reports
-        // the real cause at once.
-        AnyConnection::connect(url)
-            .await
-            .map_err(open_error)?
-            .close()
-            .await
-            .map_err(open_error)?;
+        // One plain connection first, set up as the pool's will be and made to read the
+        // schema: the pool retries a connection that fails to open or to set up until its
+        // acquire timeout and then reports only "pool timed out"; this reports the real cause
+        // (a corrupt or non-database file, a read-only folder, a full disk) at once.
+        let mut first = AnyConnection::connect(url).await.map_err(open_error)?;
+        if backend == Backend::Sqlite {
+            let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
+            let checked = async {
+                sqlx::raw_sql(AssertSqlSafe(pragmas))
+                    .execute(&mut first)
+                    .await?;
+                sqlx::query("SELECT count(*) FROM sqlite_master")
+                    .execute(&mut first)
+                    .await
+            }
+            .await;
+            if let Err(cause) = checked {
+                let _ = first.close().await;
+                return Err(open_error(cause));
+            }
+        }
+        first.close().await.map_err(open_error)?;
+        options = options.acquire_timeout(std::time::Duration::from_secs(10));
         let pool = options.connect(url).await.map_err(open_error)?;
 
         if let Err(e) = migrate(&pool, backend, &shown).await {
@@ -238,25 +314,48 @@ impl Store {
 
     /// Opens the store of a rocket-dag home: `$ROCKET_DAG_DATABASE_URL` if set, otherwise the
     /// SQLite file `<home>/rocket-dag.db`, created (with `home`) if missing.
+    ///
+    /// The file is checked before SQLite opens it: a file that is not a SQLite database (an
+    /// empty one included, which SQLite would silently take for a new one) or a home that
+    /// cannot be written is reported as such. A new database is created under a temporary
+    /// name and renamed into place once its schema is complete, so a crash while creating it
+    /// never leaves a half-made one behind.
     pub async fn open_home(home: &Path) -> Result<Store, StoreError> {
-        let url = match env_url() {
-            Some(url) => url,
-            None => {
-                tokio::fs::create_dir_all(home)
-                    .await
-                    .map_err(|cause| StoreError::CreateDir {
-                        path: home.to_owned(),
-                        cause,
-                    })?;
-                sqlite_home_url(home)
+        if let Some(url) = env_url() {
+            return Store::open(&url).await;
+        }
+        if home.exists() && !home.is_dir() {
+            return Err(StoreError::HomeNotADirectory {
+                path: home.to_owned(),
+            });
+        }
+        tokio::fs::create_dir_all(home)
+            .await
+            .map_err(|cause| StoreError::CreateDir {
+                path: home.to_owned(),
+                cause,
+            })?;
+        let file = home.join(DATABASE_FILE);
+        writable(home, "the home directory")?;
+        match std::fs::metadata(&file) {
+            Ok(meta) => {
+                check_database_file(&file, &meta)?;
+                writable(&file, "the database file")?;
             }
-        };
-        Store::open(&url).await
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_database(&file).await?,
+            Err(e) => {
+                return Err(StoreError::ReadOnly {
+                    path: file,
+                    why: e.to_string(),
+                });
+            }
+        }
+        Store::open(&sqlite_url(&file)).await
     }
 
     /// The URL [`Store::open_home`] opens for `home` (password not hidden).
     pub fn home_url(home: &Path) -> String {
-        env_url().unwrap_or_else(|| sqlite_home_url(home))
+        env_url().unwrap_or_else(|| sqlite_url(&home.join(DATABASE_FILE)))
     }
 
     /// The database URL, password hidden.
@@ -282,8 +381,12 @@ impl Store {
     /// Creates a run unless one with the same ids exists; `true` if this call created it.
     /// Schedulers sharing a database (several machines on PostgreSQL) claim each scheduled run
     /// this way, so exactly one of them runs it.
+    /// The run is created owned by this process (see [`Store::claim_execution`]).
     pub async fn claim_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
-        let inserted = self.insert_run(run, "DO NOTHING", "claim").await?;
+        let me = RunOwner::this_process();
+        let inserted = self
+            .insert_run(run, "DO NOTHING", "claim", Some(&me))
+            .await?;
         Ok(inserted == 1)
     }
 
@@ -316,21 +419,26 @@ impl Store {
              data_interval_start_us = excluded.data_interval_start_us, \
              data_interval_end_us = excluded.data_interval_end_us, state = excluded.state, \
              start_us = excluded.start_us, end_us = excluded.end_us, conf = excluded.conf";
-        self.insert_run(run, update, "save").await?;
+        self.insert_run(run, update, "save", None).await?;
         Ok(())
     }
 
-    /// `INSERT`s `run` with `ON CONFLICT (dag_id, run_id) <on_conflict>`; the rows affected.
+    /// `INSERT`s `run` (owned by `owner`, heartbeat now) with
+    /// `ON CONFLICT (dag_id, run_id) <on_conflict>`; the rows affected.
     async fn insert_run(
         &self,
         run: &DagRunRecord,
         on_conflict: &'static str,
         verb: &str,
+        owner: Option<&RunOwner>,
     ) -> Result<u64, StoreError> {
+        crate::ids::dag(&run.dag_id)?;
+        crate::ids::run(&run.run_id)?;
         let sql = format!(
             "INSERT INTO dag_runs (dag_id, run_id, run_type, logical_date_us, \
-                 data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf, \
+                 owner_host, owner_pid, heartbeat_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (dag_id, run_id) {on_conflict}"
         );
         let done = sqlx::query(AssertSqlSafe(sql))
@@ -344,6 +452,9 @@ impl Store {
             .bind(to_us(run.start))
             .bind(run.end.map(to_us))
             .bind(run.conf.to_string())
+            .bind(owner.map(|o| o.hostname.as_str()))
+            .bind(owner.map(|o| i64::from(o.pid)))
+            .bind(owner.map(|_| to_us(Utc::now())))
             .execute(&self.pool)
             .await
             .map_err(query_error(format!(
@@ -431,6 +542,25 @@ impl Store {
         Ok(runs.into_iter().next())
     }
 
+    /// The run of a DAG that started last (a resumed run counts from when it was resumed): what
+    /// `--run latest` means.
+    pub async fn last_started_run(&self, dag_id: &str) -> Result<Option<DagRunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 \
+             ORDER BY start_us DESC, logical_date_us DESC, run_id DESC LIMIT 1"
+        );
+        let op = || format!("read the last started run of DAG `{dag_id}`");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(dag_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error(op()))?;
+        row.as_ref()
+            .map(run_from_row)
+            .transpose()
+            .map_err(query_error(op()))
+    }
+
     /// `SELECT`s runs matching every `Some` filter (column = value), newest logical date first.
     async fn select_runs(
         &self,
@@ -470,6 +600,7 @@ impl Store {
     /// Inserts one try of a task instance, or overwrites the row with the same
     /// `(dag_id, run_id, task_id, map_index, try_number)`. The run must exist.
     pub async fn upsert_task_instance(&self, ti: &TaskInstanceRecord) -> Result<(), StoreError> {
+        check_ids(ti)?;
         upsert_task_instance(&self.pool, ti).await
     }
 
@@ -482,6 +613,9 @@ impl Store {
         &self,
         tries: &[(TaskInstanceRecord, Option<&str>)],
     ) -> Result<(), StoreError> {
+        for (ti, _) in tries {
+            check_ids(ti)?;
+        }
         // One row per key, the last record winning: an upsert may not touch a row twice.
         let keep = dedup_tries(tries);
         let op = || match tries {
@@ -689,6 +823,14 @@ impl Store {
     }
 }
 
+/// The ids of a try, checked before they are recorded (they become log paths).
+fn check_ids(ti: &TaskInstanceRecord) -> Result<(), StoreError> {
+    crate::ids::dag(&ti.dag_id)?;
+    crate::ids::run(&ti.run_id)?;
+    crate::ids::task(&ti.task_id)?;
+    Ok(())
+}
+
 /// Applies the pending migrations.
 async fn migrate(pool: &AnyPool, backend: Backend, shown: &str) -> Result<(), StoreError> {
     let migrator = schema::migrator();
@@ -729,11 +871,10 @@ fn env_url() -> Option<String> {
         .filter(|url| !url.trim().is_empty())
 }
 
-/// `sqlite:///abs/home/rocket-dag.db?mode=rwc`, the path percent-encoded.
-fn sqlite_home_url(home: &Path) -> String {
+/// `sqlite:///abs/path?mode=rwc`, the path percent-encoded.
+fn sqlite_url(file: &Path) -> String {
     // Absolute, so the path never lands in the URL's host part (a relative `my home/x` would).
-    let home = std::path::absolute(home).unwrap_or_else(|_| home.to_owned());
-    let file = home.join(DATABASE_FILE);
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
     let mut url = String::from("sqlite://");
     for &byte in file.as_os_str().as_encoded_bytes() {
         // sqlx splits the URL at `?` and percent-decodes the path; escape what URLs reserve.
@@ -745,6 +886,115 @@ fn sqlite_home_url(home: &Path) -> String {
     }
     url.push_str("?mode=rwc");
     url
+}
+
+/// The first bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuses a file that is not a SQLite database.
+fn check_database_file(file: &Path, meta: &std::fs::Metadata) -> Result<(), StoreError> {
+    let not = |why| StoreError::NotADatabase {
+        path: file.to_owned(),
+        why,
+    };
+    if !meta.is_file() {
+        return Err(not("it is not a regular file"));
+    }
+    if meta.len() == 0 {
+        return Err(not("it is empty (0 bytes)"));
+    }
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(file).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut head)
+    });
+    match read {
+        Ok(()) if &head == SQLITE_HEADER => Ok(()),
+        Ok(()) => Err(not("it does not start with SQLite's header")),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(not("it is shorter than SQLite's header"))
+        }
+        Err(e) => Err(StoreError::ReadOnly {
+            path: file.to_owned(),
+            why: format!("cannot read it: {e}"),
+        }),
+    }
+}
+
+/// Refuses a file or folder this process cannot write (SQLite would say "unable to open
+/// database file", code 14, and nothing more).
+fn writable(path: &Path, what: &str) -> Result<(), StoreError> {
+    use nix::unistd::{AccessFlags, access};
+    match access(path, AccessFlags::W_OK) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(StoreError::ReadOnly {
+            path: path.to_owned(),
+            why: match e {
+                nix::errno::Errno::EROFS => format!("{what} is on a read-only file system"),
+                nix::errno::Errno::EACCES | nix::errno::Errno::EPERM => format!(
+                    "{what} is not writable by this user: change its permissions or use another --home"
+                ),
+                e => format!("{what} cannot be written: {}", e.desc()),
+            },
+        }),
+    }
+}
+
+/// Creates a new database: the schema is written into `<file>.new`, which is then renamed to
+/// `file`, so `file` exists only complete.
+async fn create_database(file: &Path) -> Result<(), StoreError> {
+    sqlx::any::install_default_drivers();
+    // Named after this process, so two processes creating the home's database at once never
+    // touch each other's file.
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(format!(".new-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let remove_tmp = || {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut p = tmp.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    };
+    remove_tmp();
+    let url = sqlite_url(&tmp);
+    let shown = redact(&url);
+    let open_error = |cause| StoreError::Open {
+        url: shown.clone(),
+        cause,
+    };
+    // A rollback journal, not WAL: the file must be whole on its own when it is moved.
+    let made = async {
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .map_err(open_error)?;
+        let migrated = migrate(&pool, Backend::Sqlite, &shown).await;
+        pool.close().await;
+        migrated
+    }
+    .await;
+    if let Err(e) = made {
+        remove_tmp();
+        return Err(e);
+    }
+    // A hard link never replaces a database another process created meanwhile (a rename
+    // would, under that process's feet); then the temporary name goes.
+    let moved = std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| match std::fs::hard_link(&tmp, file) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(_) if !file.exists() => std::fs::rename(&tmp, file),
+            other => other,
+        })
+        .and_then(|()| std::fs::File::open(file.parent().unwrap_or(Path::new("."))))
+        .and_then(|dir| dir.sync_all());
+    remove_tmp();
+    moved.map_err(|e| StoreError::ReadOnly {
+        path: file.to_owned(),
+        why: format!("cannot create it: {e}"),
+    })
 }
 
 /// The URL with the password hidden, for messages: `postgres://me:***@host/db`.

@@ -96,6 +96,17 @@ DROP TABLE xcom;
 DROP INDEX task_instances_by_state;
 "#,
     ),
+    (
+        3,
+        "run owners",
+        // Who executes a run (host, pid) and its heartbeat: one process at a time claims a
+        // run, and a scheduler adopts the running runs whose owner is gone (store::claims).
+        r#"
+ALTER TABLE dag_runs ADD COLUMN owner_host TEXT;
+ALTER TABLE dag_runs ADD COLUMN owner_pid BIGINT;
+ALTER TABLE dag_runs ADD COLUMN heartbeat_us BIGINT;
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

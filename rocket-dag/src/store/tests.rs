@@ -19,7 +19,7 @@ fn now_us() -> DateTime<Utc> {
 }
 
 fn file_url(dir: &TempDir) -> String {
-    sqlite_home_url(dir.path())
+    sqlite_url(&dir.path().join(DATABASE_FILE))
 }
 
 async fn temp_store() -> (TempDir, Store) {
@@ -627,10 +627,10 @@ fn urls() {
     assert_eq!(Backend::from_url("no scheme"), None);
 
     assert_eq!(
-        sqlite_home_url(std::path::Path::new("/srv/my home#1")),
+        sqlite_url(&std::path::Path::new("/srv/my home#1").join(DATABASE_FILE)),
         "sqlite:///srv/my%20home%231/rocket-dag.db?mode=rwc"
     );
-    assert!(sqlite_home_url(std::path::Path::new("rel")).starts_with("sqlite:///"));
+    assert!(sqlite_url(&std::path::Path::new("rel").join(DATABASE_FILE)).starts_with("sqlite:///"));
 
     assert_eq!(
         redact("postgres://me:s3cr@t@db:5432/x?sslmode=require"),

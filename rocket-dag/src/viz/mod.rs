@@ -115,7 +115,8 @@ impl RunHistory {
     ) -> Result<RunHistory, VizError> {
         let run = match run_id {
             Some(r) => store.get_run(dag_id, r).await?,
-            None => store.last_run(dag_id, None).await?,
+            // The run that started last, as people mean "the latest run".
+            None => store.last_started_run(dag_id).await?,
         };
         let run = run.ok_or_else(|| VizError::NoRun {
             dag: dag_id.to_owned(),
