@@ -129,6 +129,9 @@ pub struct MockConfig {
     pub page_size: Option<usize>,
     /// `next_use_secs` of the throttle endpoint: when the anonymous quota frees up again.
     pub throttle_next_use_secs: u64,
+    /// The `next` link of the last launch page, instead of none: a URL on another server (a
+    /// hostile page sending the client elsewhere).
+    pub next_page: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -142,6 +145,7 @@ impl Default for MockConfig {
             image_faults: Vec::new(),
             throttle_next_use_secs: 0,
             page_size: None,
+            next_page: None,
         }
     }
 }
@@ -186,6 +190,13 @@ impl MockConfig {
     #[must_use]
     pub fn with_throttle_next_use(mut self, secs: u64) -> Self {
         self.throttle_next_use_secs = secs;
+        self
+    }
+
+    /// Makes the last launch page's `next` point at `url`.
+    #[must_use]
+    pub fn with_next_page(mut self, url: impl Into<String>) -> Self {
+        self.next_page = Some(url.into());
         self
     }
 
@@ -348,6 +359,7 @@ struct ServerState {
     counts: Mutex<HashMap<String, usize>>,
     authorizations: Mutex<Vec<Option<String>>>,
     throttle_next_use_secs: u64,
+    next_page: Option<String>,
     stamped: Mutex<HashMap<String, Bytes>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -387,6 +399,7 @@ impl ServerState {
             counts: Mutex::new(HashMap::new()),
             authorizations: Mutex::new(Vec::new()),
             throttle_next_use_secs: config.throttle_next_use_secs,
+            next_page: config.next_page,
             stamped: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -444,7 +457,7 @@ impl ServerState {
             |offset: usize| format!("{}{path}?limit={limit}&offset={offset}{rest}", self.base);
         let page = serde_json::json!({
             "count": total,
-            "next": (end < total).then(|| link(end)),
+            "next": if end < total { Some(link(end)) } else { self.next_page.clone() },
             "previous": (offset > 0).then(|| link(offset.saturating_sub(limit))),
             "results": &results[offset..end],
         });

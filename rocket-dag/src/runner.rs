@@ -696,15 +696,17 @@ impl Runner {
             );
         }
         let me = RunOwner::this_process();
-        let Some(_executing) = Executing::claim(dag.id(), &run_id) else {
-            let error = RunError::Busy {
-                dag_id: dag.id().to_owned(),
-                run_id: run_id.clone(),
-                owner: me,
-            };
-            return DagRunReport::not_run(dag, &request, run_id, error);
-        };
+        let mut _executing = None;
         if let Some(store) = &self.store {
+            _executing = Executing::claim(store.instance(), dag.id(), &run_id);
+            if _executing.is_none() {
+                let error = RunError::Busy {
+                    dag_id: dag.id().to_owned(),
+                    run_id: run_id.clone(),
+                    owner: me,
+                };
+                return DagRunReport::not_run(dag, &request, run_id, error);
+            }
             let (start, end) = dag
                 .options()
                 .schedule
@@ -764,27 +766,29 @@ fn request_run_id(request: &RunRequest) -> String {
         .unwrap_or_else(|| run_id(request.run_type.as_str(), request.logical_date))
 }
 
-/// The runs this process executes, so that two `Runner::run`s of one run in one process do
-/// not both run it (the store's claim tells processes apart, not calls).
-struct Executing(String, String);
+/// The runs this process executes, per store, so that two `Runner::run`s of one run in one
+/// process do not both run it (the store's claim tells processes apart, not calls).
+struct Executing(String, String, String);
 
-static EXECUTING: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+static EXECUTING: std::sync::Mutex<Vec<(String, String, String)>> =
+    std::sync::Mutex::new(Vec::new());
 
 impl Executing {
-    fn claim(dag: &str, run: &str) -> Option<Executing> {
+    fn claim(store: String, dag: &str, run: &str) -> Option<Executing> {
+        let key = (store, dag.to_owned(), run.to_owned());
         let mut all = EXECUTING.lock().unwrap_or_else(|e| e.into_inner());
-        if all.iter().any(|(d, r)| d == dag && r == run) {
+        if all.contains(&key) {
             return None;
         }
-        all.push((dag.to_owned(), run.to_owned()));
-        Some(Executing(dag.to_owned(), run.to_owned()))
+        all.push(key.clone());
+        Some(Executing(key.0, key.1, key.2))
     }
 }
 
 impl Drop for Executing {
     fn drop(&mut self) {
         let mut all = EXECUTING.lock().unwrap_or_else(|e| e.into_inner());
-        all.retain(|(d, r)| !(*d == self.0 && *r == self.1));
+        all.retain(|(s, d, r)| !(*s == self.0 && *d == self.1 && *r == self.2));
     }
 }
 

@@ -231,6 +231,8 @@ pub struct Store {
     /// and again after an error (the next write reconnects). Not used for in-memory SQLite,
     /// whose data lives in the pool's one connection.
     writer: Option<std::sync::Arc<tokio::sync::Mutex<Option<AnyConnection>>>>,
+    /// Which `Store::open` made this store (clones share it).
+    opened: u64,
 }
 
 impl Store {
@@ -304,11 +306,13 @@ impl Store {
             return Err(e);
         }
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Store {
             pool,
             backend,
             url: shown,
             writer: (!in_memory).then(Default::default),
+            opened: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -361,6 +365,16 @@ impl Store {
     /// The database URL, password hidden.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Names the database this store writes to, for telling stores apart within a process:
+    /// its URL, or for an in-memory database (private to its pool) the pool itself.
+    pub(crate) fn instance(&self) -> String {
+        if self.writer.is_some() {
+            self.url.clone()
+        } else {
+            format!("{}#{}", self.url, self.opened)
+        }
     }
 
     /// The database behind this store.
