@@ -8,14 +8,15 @@
 #   scripts/export.sh [DAG] [RUN_ID]          # default DAG listing_2_10, every recorded run;
 #                                             # pictures of RUN_ID (default: the newest run)
 #
-# Environment: ROCKET_DAG_HOME (default ./.rocket-dag), EXPORT_DIR (default ./exports).
+# Environment: ROCKET_DAG_HOME (default ./.rocket-dag), EXPORT_DIR (default
+# $ROCKET_DAG_HOME/exports, which the repository ignores).
 # Uses the workspace's `rocket-dag` CLI (built on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dag=${1:-listing_2_10}
 run=${2:-}
-out_dir=${EXPORT_DIR:-exports}
+out_dir=${EXPORT_DIR:-${ROCKET_DAG_HOME:-.rocket-dag}/exports}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="$out_dir/${dag}-${stamp}.tar.gz"
 pictures="$out_dir/${dag}-${stamp}"

@@ -227,6 +227,9 @@ pub async fn fetch_launch_images(
             .map(|l| failed(l, None, "io", &msg))
             .collect();
     }
+    // `.part` files a killed run left behind.
+    let swept = dir.to_owned();
+    let _ = tokio::task::spawn_blocking(move || rocket_dag::fs::sweep_stale_temps(&swept)).await;
     let fetcher = Fetcher {
         http,
         dir: dir.to_owned(),
@@ -788,9 +791,12 @@ pub fn archive_older_than(
     std::fs::create_dir_all(&archive_dir)?;
     let stamp = chrono::DateTime::<chrono::Utc>::from(now).format("%Y%m%dT%H%M%SZ");
     let target = archive_dir.join(format!("images-{stamp}.tar.gz"));
+    rocket_dag::fs::sweep_stale_temps(&archive_dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".images-")
-        .suffix(".tar.gz.tmp")
+        .prefix(&rocket_dag::fs::temp_prefix(&format!(
+            "images-{stamp}.tar.gz"
+        )))
+        .suffix(".tmp")
         .tempfile_in(&archive_dir)?;
     {
         let gz = flate2::write::GzEncoder::new(tmp.as_file(), flate2::Compression::default());

@@ -363,11 +363,11 @@ impl FetchError {
     }
 
     /// Whether trying again may work: connection problems, timeouts, 5xx and 429 — not a
-    /// refusal (other 4xx) or a bad body.
+    /// refusal (other 4xx), a bad body, or a host name the DNS says does not exist.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Dns { .. }
-            | Self::Connect { .. }
+            Self::Dns { source, .. } => rocket_dag::http::permanent_failure(source).is_none(),
+            Self::Connect { .. }
             | Self::Timeout { .. }
             | Self::RateLimited { .. }
             | Self::Status(500..=599 | 429)
@@ -519,6 +519,12 @@ pub async fn fetch_images(
 ) -> Vec<ImageOutcome> {
     let names = file_names(urls);
     let dir_error = tokio::fs::create_dir_all(dir).await.err();
+    if dir_error.is_none() {
+        // `.part` files a killed run left behind.
+        let swept = dir.to_owned();
+        let _ =
+            tokio::task::spawn_blocking(move || rocket_dag::fs::sweep_stale_temps(&swept)).await;
+    }
     let mut outcomes: Vec<(usize, ImageOutcome)> = futures::stream::iter(
         names.into_iter().enumerate(),
     )
@@ -919,7 +925,7 @@ impl PartFile {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
+            let path = dir.join(format!("{}{n}.part", rocket_dag::fs::temp_prefix(name)));
             // Created synchronously so that the file exists (and will be cleaned up) before
             // this future can be cancelled; `create_new` never clobbers another writer's file.
             match std::fs::OpenOptions::new()

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::assets::{IMAGE_COUNT, IMAGE_HOSTS, IMAGES, LAUNCHES_JSON, LL2_API};
 use crate::images::{FetchOptions, PictureRecord, fetch_images};
 use crate::ll2::{Launch, parse_page};
+use crate::ll2_client::{ClientConfig, Ll2Client};
 
 /// The Launch Library 2 endpoint the book uses.
 pub const DEFAULT_LAUNCHES_URL: &str = "https://ll.thespacedevs.com/2.0.0/launch/upcoming/";
@@ -73,23 +74,21 @@ impl Pictures {
 pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskError> {
     let url = launches_url(ctx);
     tracing::info!(%url, "fetching upcoming launches");
-    // A whole-request limit as well: the client's read timeout alone lets a slow trickle run on.
-    let response = ctx.http().get(&url).timeout(LAUNCHES_TIMEOUT).send().await.map_err(|e| {
-        let hint = if e.is_connect() || e.is_timeout() {
-            " (no network? run the example with `--offline`, or point --launches-url / ROCKET_LAUNCHES_URL elsewhere)"
-        } else {
-            ""
-        };
-        TaskError::from(e).context(format!("cannot reach the Launch Library API at {url}{hint}"))
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(TaskError::msg(format!("GET {url} answered HTTP {status}")));
-    }
-    let body = read_capped(response, MAX_LAUNCHES_BYTES)
+    // One request per attempt (this task's retries are the book's); a 429 is waited out when
+    // the server asks for at most a minute, and what cannot heal (no such host, a page too
+    // large) fails the task at once.
+    let config = ClientConfig::default()
+        .retries(0, std::time::Duration::ZERO)
+        .timeout(LAUNCHES_TIMEOUT)
+        .max_page_bytes(MAX_LAUNCHES_BYTES);
+    let (body, _) = Ll2Client::new(ctx.http().clone(), config)
+        .get(&url)
         .await
-        .with_context(|| format!("reading the launches from {url}"))?;
-    let page = parse_page(&body).with_context(|| format!("the response of {url}"))?;
+        .map_err(|e| e.into_task_error())?;
+    // A malformed document fails at once: asking again would get the same one.
+    let page = parse_page(&body).map_err(|e| {
+        TaskError::fail_now(format!("the response of {url} is not a launch list: {e}"))
+    })?;
     let path = ctx.data_dir().join("launches.json");
     write_atomically(&path, &body)
         .await
@@ -184,19 +183,6 @@ pub(crate) fn count_images(dir: &Path) -> std::io::Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(e),
     }
-}
-
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, TaskError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > cap {
-            return Err(TaskError::msg(format!(
-                "the response is larger than {cap} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Writes to a hidden temporary file in the same directory, then renames it into place, so

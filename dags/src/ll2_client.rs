@@ -2,12 +2,17 @@
 //! cap), launches de-duplicated by id, an optional API key, and the anonymous quota (15
 //! requests per hour) respected.
 //!
+//! The API key goes only to the origin (scheme, host, port) of the URL the client was asked
+//! to fetch: a `next` link to another origin is followed without it (and said so in the log),
+//! and redirects never carry it to another origin either (see `rocket_dag::http::builder`).
+//!
 //! On `429 Too Many Requests` the client waits as long as the server says — `Retry-After`, or
 //! when that header is missing the throttle endpoint's `next_use_secs` — if that fits
 //! [`ClientConfig::max_throttle_wait`], and otherwise fails with [`ClientError::Throttled`],
 //! whose message says when to try again. Server errors (5xx), timeouts and broken connections
 //! are retried with exponential backoff; any other 4xx fails at once (asking again would get
-//! the same answer).
+//! the same answer), as does what cannot heal: a host name that does not exist, a URL that is
+//! not http(s), a page that is too large or not a launch list.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), dags::ll2_client::ClientError> {
@@ -95,6 +100,11 @@ impl ClientConfig {
         self.timeout = d;
         self
     }
+    /// Sets the largest page accepted.
+    pub fn max_page_bytes(mut self, n: usize) -> Self {
+        self.max_page_bytes = n;
+        self
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -165,6 +175,20 @@ pub enum ClientError {
         #[source]
         source: reqwest::Error,
     },
+    /// A host name that does not exist, or a URL that cannot be fetched: asking again would not
+    /// help.
+    #[error("cannot fetch {url}: {why}: {message}")]
+    Unfetchable {
+        /// The request.
+        url: String,
+        /// Why it cannot heal.
+        why: &'static str,
+        /// What went wrong, in words.
+        message: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The page is not a launch list.
     #[error("the response of {url} is not a launch list: {source}")]
     Parse {
@@ -185,18 +209,42 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Whether a later attempt (the task's own retry) may succeed: the API was unreachable,
-    /// erred or sent something unreadable; not when it refused the request or throttled it
-    /// beyond the accepted wait.
+    /// Whether a later attempt (the task's own retry) may succeed: the API was unreachable or
+    /// erred; not when it refused the request, throttled it beyond the accepted wait, sent a
+    /// page too large or not a launch list, or the host does not exist.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ClientError::Server { .. }
-                | ClientError::Unreachable { .. }
-                | ClientError::Parse { .. }
+            ClientError::Server { .. } | ClientError::Unreachable { .. }
         )
     }
+
+    /// As a task's error: one the task's retries may cure when transient, else one that fails
+    /// the task at once (asking again would get the same answer, and spend the quota). When
+    /// the API cannot be reached, the message says how to run without the network.
+    pub fn into_task_error(self) -> rocket_dag::TaskError {
+        use rocket_dag::TaskError;
+        let offline = matches!(
+            self,
+            ClientError::Unreachable { .. } | ClientError::Unfetchable { .. }
+        );
+        let transient = self.is_transient();
+        let mut message = self.to_string();
+        if offline {
+            message.push_str(OFFLINE_HINT);
+        }
+        if transient {
+            TaskError::msg(message)
+        } else {
+            TaskError::fail_now(message)
+        }
+    }
 }
+
+/// What to do when the API cannot be reached: the exact commands that run offline.
+pub const OFFLINE_HINT: &str = " (no network? run `cargo run --example listing_2_10 -- --offline`, \
+     or `cargo run -p dags -- --offline dags test <dag>`, against a bundled snapshot; or point \
+     --launches-url / ROCKET_LAUNCHES_URL elsewhere)";
 
 fn body_hint(detail: &Option<String>) -> String {
     detail
@@ -243,8 +291,10 @@ impl Ll2Client {
         &self.config
     }
 
-    /// Fetches `url` and the pages its `next` links lead to, up to the page cap.
+    /// Fetches `url` and the pages its `next` links lead to, up to the page cap. The API key
+    /// goes to `url`'s origin only.
     pub async fn fetch_all(&self, url: &str) -> Result<Fetched, ClientError> {
+        let origin = rocket_dag::http::origin(url);
         let mut seen = HashSet::new();
         let mut out = Fetched {
             launches: Vec::new(),
@@ -265,7 +315,15 @@ impl Ll2Client {
                 out.truncated_at = Some(page_url);
                 break;
             }
-            let (body, requests) = self.get(&page_url).await?;
+            let keyed = origin.is_some() && rocket_dag::http::origin(&page_url) == origin;
+            if !keyed && self.config.api_key.is_some() {
+                tracing::warn!(
+                    "following `next` to {} without the API key: it is for {}",
+                    rocket_dag::http::origin(&page_url).unwrap_or_else(|| page_url.clone()),
+                    origin.as_deref().unwrap_or("the first page's origin")
+                );
+            }
+            let (body, requests) = self.request(&page_url, keyed).await?;
             out.requests += requests;
             let page = parse_page(&body).map_err(|source| ClientError::Parse {
                 url: page_url.clone(),
@@ -295,21 +353,28 @@ impl Ll2Client {
         Ok(out)
     }
 
-    /// One GET with the retry and throttle rules; returns the body and the requests made.
+    /// One GET of `url` (with the API key) with the retry and throttle rules; returns the
+    /// body and the requests made.
     pub async fn get(&self, url: &str) -> Result<(Vec<u8>, u32), ClientError> {
+        self.request(url, true).await
+    }
+
+    /// One GET, with the API key if `keyed`.
+    async fn request(&self, url: &str, keyed: bool) -> Result<(Vec<u8>, u32), ClientError> {
         let mut requests = 0u32;
         let mut failures = 0u32;
+        let key = self.config.api_key.as_ref().filter(|_| keyed);
         loop {
             requests += 1;
             let mut req = self.http.get(url).timeout(self.config.timeout);
-            if let Some(key) = &self.config.api_key {
+            if let Some(key) = key {
                 req = req.header(AUTHORIZATION, format!("Token {key}"));
             }
             let result: Result<std::convert::Infallible, Retryable> = match req.send().await {
                 Ok(response) => {
                     let status = response.status();
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        let wait = self.throttle_wait(url, response.headers()).await;
+                        let wait = self.throttle_wait(url, response.headers(), keyed).await;
                         match wait {
                             Some(w) if w <= self.config.max_throttle_wait => {
                                 tracing::warn!(
@@ -354,7 +419,17 @@ impl Ll2Client {
                         }
                     }
                 }
-                Err(e) => Err(Retryable::Transport(e)),
+                Err(e) => match rocket_dag::http::permanent_failure(&e) {
+                    Some(why) => {
+                        return Err(ClientError::Unfetchable {
+                            url: url.to_owned(),
+                            why,
+                            message: transport_message(&e),
+                            source: e,
+                        });
+                    }
+                    None => Err(Retryable::Transport(e)),
+                },
             };
             let Err(why) = result;
             failures += 1;
@@ -392,7 +467,7 @@ impl Ll2Client {
 
     /// How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else the throttle
     /// endpoint's `next_use_secs`.
-    async fn throttle_wait(&self, url: &str, headers: &HeaderMap) -> Option<Duration> {
+    async fn throttle_wait(&self, url: &str, headers: &HeaderMap, keyed: bool) -> Option<Duration> {
         if let Some(v) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) {
             if let Ok(secs) = v.trim().parse::<u64>() {
                 return Some(Duration::from_secs(secs));
@@ -407,7 +482,8 @@ impl Ll2Client {
         }
         let throttle = throttle_url(url)?;
         let mut req = self.http.get(&throttle).timeout(Duration::from_secs(10));
-        if let Some(key) = &self.config.api_key {
+        // The throttle endpoint is on the page's own origin.
+        if let Some(key) = self.config.api_key.as_ref().filter(|_| keyed) {
             req = req.header(AUTHORIZATION, format!("Token {key}"));
         }
         let status: serde_json::Value = req.send().await.ok()?.json().await.ok()?;
@@ -578,6 +654,47 @@ mod tests {
             server.authorizations(),
             [Some("Token s3cret-key".to_owned())]
         );
+    }
+
+    #[tokio::test]
+    async fn the_api_key_never_goes_to_another_origin() {
+        // Host B holds a second page; host A's last page names it in `next`.
+        let b = MockServer::start(MockConfig::default()).await.unwrap();
+        let a = MockServer::start(
+            MockConfig::default()
+                .with_page_size(10)
+                .with_next_page(b.launches_url()),
+        )
+        .await
+        .unwrap();
+        let config = quick().api_key(Some("s3cret-key".into()));
+        let all = client(config).fetch_all(&a.launches_url()).await.unwrap();
+        assert_eq!(all.pages, 2, "B's page is followed");
+        assert_eq!(a.authorizations(), [Some("Token s3cret-key".to_owned())]);
+        assert_eq!(b.authorizations(), [None], "B never sees the key");
+    }
+
+    #[tokio::test]
+    async fn what_cannot_heal_is_not_asked_again() {
+        // A scheme reqwest cannot fetch: one attempt, not transient.
+        let err = client(quick())
+            .fetch_all("file:///etc/passwd")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Unfetchable { .. }), "{err:?}");
+        assert!(!err.is_transient());
+        // A page that is not a launch list: not transient either (the task does not retry).
+        let server =
+            MockServer::start(MockConfig::default().with_launch_faults([Fault::MalformedJson]))
+                .await
+                .unwrap();
+        let err = client(quick())
+            .fetch_all(&server.launches_url())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Parse { .. }), "{err:?}");
+        assert!(!err.is_transient());
+        assert_eq!(server.requests(LAUNCHES_PATH), 1);
     }
 
     #[tokio::test]

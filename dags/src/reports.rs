@@ -2149,7 +2149,9 @@ fn text(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' => out.push(' '),
+            '\n' | '\r' | '\t' => out.push(' '),
+            // NUL, escape sequences and other controls: nothing a reader should get.
+            c if c.is_control() => {}
             _ => out.push(c),
         }
     }
@@ -2159,7 +2161,7 @@ fn text(s: &str) -> String {
 /// An identifier (host, error class, task id) as inline code, or as escaped text if it
 /// contains a backtick; `|` is escaped either way, as table cells need.
 fn code(s: &str) -> String {
-    if s.is_empty() || s.contains('`') || s.contains('\n') {
+    if s.is_empty() || s.contains('`') || s.chars().any(char::is_control) {
         return text(s);
     }
     format!("`{}`", s.replace('|', "\\|"))
@@ -2302,8 +2304,9 @@ impl CsvTable {
         }
     }
 
+    /// Adds a row; every cell goes through [`csv_cell`].
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.into_iter().map(csv_cell).collect());
     }
 
     fn file(&self, name: &'static str) -> Result<ReportFile, ReportError> {
@@ -2326,6 +2329,30 @@ impl CsvTable {
             .map_err(|e| encode(e.error().to_string()))?;
         Ok(ReportFile { name, bytes })
     }
+}
+
+/// A cell made safe for a spreadsheet (OWASP's CSV injection advice): control characters are
+/// removed (NUL, escape sequences; line breaks become spaces), and text that a spreadsheet
+/// would run as a formula — starting with `=`, `+`, `-`, `@`, a tab or a carriage return — gets
+/// a leading `'`, which makes it text. A number (`-3.5`, `+1e3`) stays a number.
+fn csv_cell(cell: String) -> String {
+    let formula = match cell.chars().next() {
+        Some('\t' | '\r') => true,
+        Some('=' | '+' | '-' | '@') => cell.trim().parse::<f64>().is_err(),
+        _ => false,
+    };
+    let cell = if cell.chars().any(char::is_control) {
+        cell.chars()
+            .filter_map(|c| match c {
+                '\n' | '\r' | '\t' => Some(' '),
+                c if c.is_control() => None,
+                c => Some(c),
+            })
+            .collect()
+    } else {
+        cell
+    };
+    if formula { format!("'{cell}") } else { cell }
 }
 
 /// One file of a report: its name in the report directory and its content.
@@ -3472,6 +3499,65 @@ mod tests {
             .map(|r| r.expect("row").iter().map(str::to_owned).collect())
             .collect();
         (header, rows)
+    }
+
+    #[test]
+    fn csv_cells_cannot_run_as_formulas() {
+        let cell = |s: &str| csv_cell(s.to_owned());
+        for hostile in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1+1",
+            "\r=1+1",
+        ] {
+            assert!(
+                cell(hostile).starts_with('\''),
+                "{hostile:?} -> {:?}",
+                cell(hostile)
+            );
+        }
+        // Numbers and plain text stay as they are.
+        for plain in ["-3.5", "+1e3", "42", "Falcon 9 Block 5 | Starlink", "a-b=c"] {
+            assert_eq!(cell(plain), plain);
+        }
+        // Controls go: NUL and escapes removed, line breaks as spaces.
+        assert_eq!(cell("a\0b\x1b[31mc\nd"), "ab[31mc d");
+    }
+
+    #[test]
+    fn hostile_launch_data_lands_inert_in_csv_and_markdown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut launches = fixture("v2.2.0-upcoming-limit5-2025-11.json");
+        launches[0].name = "=HYPERLINK(\"http://evil\")\0\x1b[2J".to_owned();
+        launches[0].id = "@id\r\nforged".to_owned();
+        let mut records = sample_records();
+        records[0].launch_name = "+cmd|' /C calc'!A0".to_owned();
+        write_all(
+            dir.path(),
+            &launches,
+            at("2025-11-02T00:00:00Z"),
+            &records,
+            None,
+        )
+        .expect("write");
+        for file in ["launches.csv", "downloads.csv", "downloads_slowest.csv"] {
+            let (_, rows) = read_csv(&dir.path().join(file));
+            for cell in rows.iter().flatten() {
+                assert!(
+                    !cell.starts_with(['=', '+', '@']) || cell.parse::<f64>().is_ok(),
+                    "{file}: {cell:?}"
+                );
+                assert!(!cell.chars().any(char::is_control), "{file}: {cell:?}");
+            }
+        }
+        let csv = std::fs::read_to_string(dir.path().join("launches.csv")).unwrap();
+        assert!(csv.contains("'=HYPERLINK"), "{csv}");
+        for md in ["launches.md", "downloads.md"] {
+            let text = std::fs::read_to_string(dir.path().join(md)).unwrap();
+            assert!(!text.contains('\0') && !text.contains('\x1b'), "{md}");
+        }
     }
 
     #[test]

@@ -58,15 +58,6 @@ fn client_config(ctx: &TaskContext) -> ClientConfig {
     c
 }
 
-fn client_error(e: ClientError) -> TaskError {
-    if e.is_transient() {
-        TaskError::from(e)
-    } else {
-        // Asking again in a few seconds would get the same answer.
-        TaskError::fail_now(e.to_string())
-    }
-}
-
 /// Fetch the upcoming launches (every page, up to `max_pages`) and store them as
 /// `launches.json` (all pages merged, written atomically).
 #[task(
@@ -81,7 +72,10 @@ fn client_error(e: ClientError) -> TaskError {
 pub async fn fetch_launches(ctx: &TaskContext) -> Result<Launches, TaskError> {
     let url = launches_url(ctx);
     let client = Ll2Client::new(ctx.http().clone(), client_config(ctx));
-    let fetched = client.fetch_all(&url).await.map_err(client_error)?;
+    let fetched = client
+        .fetch_all(&url)
+        .await
+        .map_err(ClientError::into_task_error)?;
     let path = ctx.data_dir().join("launches.json");
     let doc = serde_json::json!({
         "count": fetched.launches.len(),
@@ -324,7 +318,10 @@ pub async fn fetch_history(ctx: &TaskContext) -> Result<Launches, TaskError> {
     let (start, end) = (ctx.data_interval_start(), ctx.data_interval_end());
     let url = interval_url(&launches_url(ctx), start, end);
     let client = Ll2Client::new(ctx.http().clone(), client_config(ctx));
-    let fetched = client.fetch_all(&url).await.map_err(client_error)?;
+    let fetched = client
+        .fetch_all(&url)
+        .await
+        .map_err(ClientError::into_task_error)?;
     let path = history_path(ctx.data_dir(), start, end);
     let doc = serde_json::json!({
         "data_interval_start": start,

@@ -37,6 +37,10 @@ pub enum TaskErrorKind {
     Cancelled,
     /// An upstream output could not be read back as the type this task takes.
     Input,
+    /// A failure retrying cannot cure, found in the error's causes: a host name that does not
+    /// exist, a URL that is not http(s), permission denied, a full disk or a read-only file
+    /// system. Not retried.
+    Permanent,
 }
 
 impl TaskError {
@@ -144,14 +148,49 @@ impl<E> From<E> for TaskError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    /// Keeps `error` as the cause; an error that retrying cannot cure (see
+    /// [`TaskErrorKind::Permanent`]) fails the task without using its retries.
     fn from(error: E) -> Self {
+        let kind = if cannot_heal(&error).is_some() {
+            TaskErrorKind::Permanent
+        } else {
+            TaskErrorKind::Failed
+        };
         TaskError {
-            kind: TaskErrorKind::Failed,
+            kind,
             context: Vec::new(),
             source: Some(Box::new(error)),
             message: None,
         }
     }
+}
+
+/// Why retrying cannot cure `err`, looking through its causes, if that is so.
+pub(crate) fn cannot_heal(err: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>()
+            && let Some(why) = crate::http::permanent_failure(r)
+        {
+            return Some(why);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let why = match io.kind() {
+                K::PermissionDenied => Some("permission denied"),
+                K::StorageFull => Some("no space left on the device"),
+                K::ReadOnlyFilesystem => Some("read-only file system"),
+                K::QuotaExceeded => Some("disk quota exceeded"),
+                K::FileTooLarge => Some("file too large"),
+                _ => None,
+            };
+            if why.is_some() {
+                return why;
+            }
+        }
+        cause = e.source();
+    }
+    None
 }
 
 impl fmt::Display for TaskError {

@@ -1675,6 +1675,8 @@ impl<'a> DagRun<'a> {
             self.units[unit].attempts.push(attempt);
             let reason = if !retry {
                 format!("the run was interrupted; the attempt ended with: {msg}")
+            } else if error.kind() == TaskErrorKind::Permanent && try_number < max_tries {
+                format!("{msg} (not retried: retrying cannot cure this)")
             } else if error.kind() == TaskErrorKind::FailNow || try_number == 1 {
                 msg.clone()
             } else {

@@ -335,11 +335,11 @@ pub enum Command {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Run id [default: the newest run]
+        /// Run id, or `latest` [default: the run that started last]
         #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
         /// The file to write: .svg, or .html (self-contained) [default:
-        /// <home>/exports/<dag>/gantt-<run>.html]
+        /// HOME/exports/DAG/gantt-RUN.html]
         #[arg(long, value_name = "FILE.svg|FILE.html")]
         out: Option<PathBuf>,
     },
@@ -352,7 +352,7 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         last: u32,
         /// The file to write: .svg, or .html (chart and table) [default:
-        /// <home>/exports/<dag>/durations.html]
+        /// HOME/exports/DAG/durations.html]
         #[arg(long, value_name = "FILE.svg|FILE.html")]
         out: Option<PathBuf>,
     },
@@ -363,7 +363,7 @@ pub enum Command {
         #[arg(value_parser = crate::ids::parse_dag)]
         dags: Vec<String>,
         /// The file to write: .drawio (opens in diagrams.net) or .svg [default:
-        /// <home>/exports/architecture.drawio]
+        /// HOME/exports/architecture.drawio]
         #[arg(long, value_name = "FILE.drawio|FILE.svg")]
         out: Option<PathBuf>,
     },
@@ -372,11 +372,11 @@ pub enum Command {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Run id [default: the newest run]
+        /// Run id, or `latest` [default: the run that started last]
         #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
         /// The HTML file to write (self-contained; prints to PDF from a browser) [default:
-        /// <home>/exports/<dag>/report-<run>.html]
+        /// HOME/exports/DAG/report-RUN.html]
         #[arg(long, value_name = "FILE.html")]
         out: Option<PathBuf>,
         /// Also print it to this PDF through headless Chromium
@@ -391,7 +391,7 @@ pub enum Command {
         /// Only this run [default: every recorded run]
         #[arg(long, value_parser = crate::ids::parse_run)]
         run: Option<String>,
-        /// The archive to write [default: <home>/exports/<dag>-<time>.tar.gz]; never inside the
+        /// The archive to write [default: HOME/exports/DAG-TIME.tar.gz]; never inside the
         /// home's database, data or logs
         #[arg(long, value_name = "FILE.tar.gz")]
         out: Option<PathBuf>,
