@@ -616,3 +616,125 @@ async fn two_schedulers_sharing_one_database_run_each_interval_once() {
         );
     }
 }
+
+// ---------------------------------------------------------------- a history that cannot be written
+
+static BROKEN_STORE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
+static AFTER_BREAK: AtomicU32 = AtomicU32::new(0);
+
+/// Closes the run's own store under it, as a database that stops accepting writes.
+#[task]
+async fn break_the_store() -> Result<u32, TaskError> {
+    BROKEN_STORE.get().unwrap().close().await;
+    Ok(1)
+}
+
+#[task]
+async fn after_the_break(n: u32) -> Result<u32, TaskError> {
+    AFTER_BREAK.fetch_add(1, Ordering::SeqCst);
+    Ok(n)
+}
+
+#[dag]
+fn broken_store_dag() {
+    after_the_break(break_the_store());
+}
+
+#[tokio::test]
+async fn a_run_whose_history_cannot_be_written_stops_and_fails() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    BROKEN_STORE.set(store.clone()).unwrap();
+    let report = Runner::new(home.path())
+        .with_store(store)
+        .run(&broken_store_dag(), RunRequest::new(date()))
+        .await;
+    assert_eq!(report.state, RunState::Failed);
+    match &report.error {
+        Some(rocket_dag::RunError::History { message }) => {
+            assert!(message.contains("cannot save"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        AFTER_BREAK.load(Ordering::SeqCst),
+        0,
+        "nothing starts once the history cannot be written"
+    );
+    assert!(
+        report
+            .summary_table()
+            .contains("the run history could not be recorded")
+    );
+}
+
+// ---------------------------------------------------------------- backfill and the DAG's dates
+
+static ENDING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[task]
+async fn ending_task(ctx: &TaskContext) -> Result<String, TaskError> {
+    ENDING.lock().unwrap().push(ctx.ds());
+    Ok(ctx.param::<String>("who").unwrap_or_default())
+}
+
+#[dag(
+    schedule = "@daily",
+    start_date = "2024-01-01",
+    end_date = "2024-01-02"
+)]
+fn ending_dag() {
+    ending_task();
+}
+
+#[tokio::test]
+async fn backfill_creates_no_run_after_the_end_date_and_process_params_reach_every_run() {
+    use rocket_dag::cli::{Command, DagsCommand, GlobalArgs, Output};
+    let home = tempfile::tempdir().unwrap();
+    let mut global = GlobalArgs {
+        home: Some(home.path().to_owned()),
+        output: Output::Json,
+        ..Default::default()
+    };
+    // A setting of the process (as the example's --launches-url), not of one subcommand.
+    global.params.insert("who".into(), "process".into());
+    let backfill = Command::Dags(DagsCommand::Backfill {
+        dag: "ending_dag".into(),
+        start: "2024-01-01".into(),
+        end: "2024-01-05".into(),
+        reset: false,
+        params: Vec::new(),
+        conf: None,
+    });
+    let code = rocket_dag::cli::execute(&[ending_dag()], backfill, &global).await;
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut ran = ENDING.lock().unwrap().clone();
+    ran.sort();
+    assert_eq!(ran, ["2024-01-01", "2024-01-02"], "nothing after end_date");
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runs = store.list_runs(Some("ending_dag"), None, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    let outputs = store
+        .load_xcoms("ending_dag", "backfill__2024-01-01T00:00:00+00:00")
+        .await
+        .unwrap();
+    assert_eq!(outputs[0].2, "\"process\"");
+
+    // A run's own param wins over the process's.
+    let test = Command::Dags(DagsCommand::Test {
+        dag: "ending_dag".into(),
+        run: rocket_dag::cli::RunArgs {
+            logical_date: Some("2024-01-01".into()),
+            params: vec!["who=run".into()],
+            conf: None,
+        },
+        wait: false,
+    });
+    let code = rocket_dag::cli::execute(&[ending_dag()], test, &global).await;
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let outputs = store
+        .load_xcoms("ending_dag", "manual__2024-01-01T00:00:00+00:00")
+        .await
+        .unwrap();
+    assert_eq!(outputs[0].2, "\"run\"");
+}

@@ -936,3 +936,75 @@ async fn tasks_test_runs_one_element_of_a_mapped_task() {
         .unwrap_err();
     assert!(err.to_string().contains("out of range"), "{err}");
 }
+
+// ---------------------------------------------------------------- what cannot heal
+
+static DENIED: AtomicU32 = AtomicU32::new(0);
+
+#[task(retries = 3, retry_delay = "1s")]
+async fn write_denied() -> Result<(), TaskError> {
+    DENIED.fetch_add(1, Ordering::SeqCst);
+    // As `std::fs::write` into a folder this user may not write.
+    Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))?;
+    Ok(())
+}
+
+#[dag]
+fn denied_dag() {
+    write_denied();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_retrying_cannot_cure_is_not_retried() {
+    let (r, _home) = run(&denied_dag()).await;
+    let t = r.task("write_denied").unwrap();
+    assert_eq!(t.state, TaskState::Failed);
+    assert_eq!(t.tries(), 1, "no retry");
+    assert_eq!(DENIED.load(Ordering::SeqCst), 1);
+    let reason = t.reason.as_deref().unwrap();
+    assert!(reason.contains("not retried"), "{reason}");
+}
+
+#[task(retries = 2, retry_delay = "300ms")]
+async fn fails_twice(ctx: &TaskContext) -> Result<(), TaskError> {
+    if ctx.try_number() < 3 {
+        return Err(TaskError::msg("not yet"));
+    }
+    Ok(())
+}
+
+#[dag]
+fn slow_retry_dag() {
+    fails_twice();
+}
+
+// On the real clock: attempts are dated by the system clock.
+#[tokio::test]
+async fn the_summary_duration_covers_every_attempt_and_the_waits() {
+    let (r, _home) = run(&slow_retry_dag()).await;
+    let t = r.task("fails_twice").unwrap();
+    assert_eq!(t.tries(), 3);
+    let wall = t.wall_time(r.start);
+    assert!(
+        wall >= Duration::from_millis(600),
+        "two 300 ms waits: {wall:?}"
+    );
+    assert!(
+        t.duration() < Duration::from_millis(300),
+        "the attempts alone are quick"
+    );
+    let line = r
+        .summary_table()
+        .lines()
+        .find(|l| l.starts_with("fails_twice"))
+        .unwrap()
+        .to_owned();
+    let shown: f64 = line
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!(shown >= 0.6, "{line}");
+}

@@ -71,6 +71,8 @@ pub const LAUNCHES_PATH: &str = "/2.0.0/launch/upcoming/";
 pub enum Fault {
     /// Answer with this HTTP status and a small JSON `{"detail": …}` body.
     Status(u16),
+    /// Answer with this HTTP status and `{"detail": <this text>}` (a hostile server's words).
+    Detail(u16, String),
     /// Answer 200 `application/json` with a document cut off in the middle.
     MalformedJson,
     /// Answer 200 with `content-type: image/png` but an HTML body, like a captive portal.
@@ -585,6 +587,10 @@ async fn respond(
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             detail(status, &format!("injected fault: HTTP {code}"))
+        }
+        Fault::Detail(code, text) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            detail(status, text)
         }
         Fault::MalformedJson => (
             [(header::CONTENT_TYPE, "application/json")],

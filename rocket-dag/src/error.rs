@@ -266,6 +266,9 @@ pub enum RunError {
         /// Who executes it.
         owner: crate::store::RunOwner,
     },
+    /// Ctrl-C or SIGTERM came before the run started: nothing ran, nothing was recorded.
+    #[error("interrupted before it started")]
+    NotStarted,
     /// The run history could not be written (or read back when resuming): the run stopped
     /// starting tasks and failed.
     #[error("the run history could not be recorded: {message}")]

@@ -51,10 +51,11 @@ pub fn origin(url: &str) -> Option<String> {
     ))
 }
 
-/// Why asking again after `err` cannot help, if that is so: the host name does not exist (the
-/// DNS says so, as opposed to a temporary failure to ask it), or the URL cannot be fetched at
-/// all (no host, a scheme other than `http`/`https` such as `file://`). Retrying those only
-/// delays the failure (and spends a rate-limited API's quota).
+/// Why asking again after `err` cannot help, if that is so: the host name cannot be resolved
+/// (it does not exist, or there is no network to ask: a machine offline stays offline for the
+/// seconds a retry waits), or the URL cannot be fetched at all (no host, a scheme other than
+/// `http`/`https` such as `file://`). Retrying those only delays the failure (and spends a
+/// rate-limited API's quota).
 pub fn permanent_failure(err: &reqwest::Error) -> Option<&'static str> {
     if err.is_builder() {
         return Some("the URL cannot be requested (no host, or not http/https)");
@@ -68,13 +69,10 @@ pub fn permanent_failure(err: &reqwest::Error) -> Option<&'static str> {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
         while let Some(e) = cause {
             let text = e.to_string();
-            // glibc's getaddrinfo messages: EAI_NONAME and EAI_NODATA say the name has no
-            // address; EAI_AGAIN ("Temporary failure in name resolution") may heal.
-            if text.contains("Name or service not known")
-                || text.contains("No address associated with hostname")
-                || text.contains("nodename nor servname provided")
-            {
-                return Some("the host name does not exist (DNS)");
+            // hyper-util wraps every resolver failure as "dns error"; glibc's getaddrinfo says
+            // "failed to lookup address information: …" (no such name, or no DNS server).
+            if text.starts_with("dns error") || text.contains("failed to lookup address") {
+                return Some("the host name cannot be resolved (DNS)");
             }
             cause = e.source();
         }
@@ -129,7 +127,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             permanent_failure(&e),
-            Some("the host name does not exist (DNS)"),
+            Some("the host name cannot be resolved (DNS)"),
             "{e:?}"
         );
         let e = client().get("file:///etc/passwd").send().await.unwrap_err();

@@ -695,6 +695,11 @@ impl Runner {
                 RunError::InvalidRunId { message },
             );
         }
+        if self.cancel.is_cancelled() {
+            let mut report = DagRunReport::not_run(dag, &request, run_id, RunError::NotStarted);
+            report.interrupted = true;
+            return report;
+        }
         let me = RunOwner::this_process();
         let mut _executing = None;
         if let Some(store) = &self.store {

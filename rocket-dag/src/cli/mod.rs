@@ -209,10 +209,14 @@ pub async fn test_dag(
         bar.finish_and_clear();
         crate::logging::set_progress_bar(None);
     }
-    if let Some(e @ (crate::RunError::Busy { .. } | crate::RunError::InvalidRunId { .. })) =
-        &report.error
+    if let Some(
+        e @ (crate::RunError::Busy { .. }
+        | crate::RunError::InvalidRunId { .. }
+        | crate::RunError::NotStarted),
+    ) = &report.error
     {
         let code = match e {
+            crate::RunError::NotStarted => ExitCode::from(130),
             crate::RunError::Busy { .. } if runner.cancellation_token().is_cancelled() => {
                 ExitCode::from(130)
             }
@@ -444,8 +448,8 @@ pub enum DagsCommand {
         /// (swimlanes by layer)
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
-        /// With --format svg: colour the tasks by their state in this run (`latest`: the
-        /// newest run)
+        /// With --format svg: colour the tasks by their state in this run (`latest`: the run
+        /// that started last)
         #[arg(long, value_name = "RUN_ID", value_parser = crate::ids::parse_run)]
         run: Option<String>,
         /// Write to this file instead of stdout
@@ -1419,6 +1423,7 @@ async fn backfill(
                         req.logical_date = interval.start;
                         let report = runner.run(dag, req).await;
                         match (&report.error, report.state) {
+                            (Some(crate::RunError::NotStarted), _) => Outcome::NotStarted,
                             (Some(e @ crate::RunError::Busy { .. }), _) => {
                                 Outcome::Busy(e.to_string())
                             }

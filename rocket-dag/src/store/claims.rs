@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::records::{RUN_COLUMNS, run_from_row, to_us};
-use super::{DagRunRecord, RunStateRecord, Store, StoreError, query_error};
+use super::{DagRunRecord, RunStateRecord, Store, StoreError};
 
 /// How often the owner of a run refreshes its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
@@ -157,7 +157,7 @@ impl Store {
             .bind(current.heartbeat.map_or(-1, to_us))
             .execute(&self.pool)
             .await
-            .map_err(query_error(claim_op(run)))?;
+            .map_err(self.query_error(claim_op(run)))?;
             if done.rows_affected() == 1 {
                 if let Some(old) = current.owner.filter(|_| !mine) {
                     tracing::warn!(
@@ -190,7 +190,7 @@ impl Store {
         .bind(i64::from(me.pid))
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
+        .map_err(self.query_error(format!(
             "refresh the heartbeat of run `{run_id}` of DAG `{dag_id}`"
         )))?;
         Ok(done.rows_affected() == 1)
@@ -213,9 +213,7 @@ impl Store {
         .bind(i64::from(me.pid))
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
-            "release run `{run_id}` of DAG `{dag_id}`"
-        )))?;
+        .map_err(self.query_error(format!("release run `{run_id}` of DAG `{dag_id}`")))?;
         Ok(())
     }
 
@@ -243,15 +241,15 @@ impl Store {
             .bind(RunStateRecord::Running.as_str())
             .fetch_all(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         let now = Utc::now();
         let mut out = Vec::new();
         for row in &rows {
-            let run = run_from_row(row).map_err(query_error(op()))?;
+            let run = run_from_row(row).map_err(self.query_error(op()))?;
             if !dag_ids.contains(&run.dag_id.as_str()) {
                 continue;
             }
-            let owned = owned_from_row(row).map_err(query_error(op()))?;
+            let owned = owned_from_row(row).map_err(self.query_error(op()))?;
             if owner_gone(owned.owner.as_ref(), owned.heartbeat, now) {
                 out.push(run);
             }
@@ -268,13 +266,13 @@ impl Store {
         .bind(run_id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(query_error(format!(
+        .map_err(self.query_error(format!(
             "read the owner of run `{run_id}` of DAG `{dag_id}`"
         )))?;
         row.as_ref()
             .map(owned_from_row)
             .transpose()
-            .map_err(query_error(format!(
+            .map_err(self.query_error(format!(
                 "read the owner of run `{run_id}` of DAG `{dag_id}`"
             )))
     }

@@ -116,12 +116,14 @@ pub enum StoreError {
         cause: std::io::Error,
     },
     /// The database could not be reached or opened.
-    #[error("cannot open the metadata store at {url}: {cause}{}", hint(cause))]
+    #[error("cannot open the metadata store at {url}: {cause}{hint}")]
     Open {
         /// The URL, password hidden.
         url: String,
         /// Why.
         cause: sqlx::Error,
+        /// What the cause means for the user, if the code tells.
+        hint: &'static str,
     },
     /// The schema could not be created or upgraded.
     #[error("cannot migrate the metadata store at {url}: {cause}")]
@@ -145,12 +147,14 @@ pub enum StoreError {
         supported: i64,
     },
     /// A read or write failed.
-    #[error("cannot {op}: {}{}", crate::escape::control(&cause.to_string()), hint(cause))]
+    #[error("cannot {op}: {}{hint}", crate::escape::control(&cause.to_string()))]
     Query {
         /// What was being done, e.g. "save run `r` of DAG `d`".
         op: String,
         /// Why.
         cause: sqlx::Error,
+        /// What the cause means for the user, if the code tells (` (no space left …)`).
+        hint: &'static str,
     },
     /// The home directory is not a directory.
     #[error("the home {} is not a directory: point --home (or ROCKET_DAG_HOME) at a directory", path.display())]
@@ -189,13 +193,9 @@ pub enum StoreError {
     },
 }
 
-fn query_error(op: String) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |cause| StoreError::Query { op, cause }
-}
-
 /// What a database error means for the user, by SQLite's result code (PostgreSQL errors say it
-/// themselves).
-fn hint(cause: &sqlx::Error) -> &'static str {
+/// themselves); `dir` is the database's folder, looked at when the error is an I/O one.
+fn hint(cause: &sqlx::Error, dir: Option<&Path>) -> &'static str {
     let Some(code) = cause
         .as_database_error()
         .and_then(|e| e.code())
@@ -205,6 +205,7 @@ fn hint(cause: &sqlx::Error) -> &'static str {
     };
     // Extended result codes carry the primary one in their low byte.
     match code & 0xff {
+        10 | 13 if dir.is_some_and(disk_full) => " (no space left on the device: free some space)",
         5 | 6 => " (another process holds the database locked)",
         8 => " (the database file or its folder is read-only: check its permissions)",
         10 => " (an I/O error: the disk may be failing or the file system unmounted)",
@@ -216,6 +217,20 @@ fn hint(cause: &sqlx::Error) -> &'static str {
         14 => " (the file cannot be opened: check that its folder exists and is writable)",
         _ => "",
     }
+}
+
+/// Whether SQLite said another connection holds the lock (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(cause: &sqlx::Error) -> bool {
+    cause
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|c| c.parse::<i64>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+/// Whether the file system holding `dir` has no block left for this user.
+fn disk_full(dir: &Path) -> bool {
+    nix::sys::statvfs::statvfs(dir).is_ok_and(|s| s.blocks_available() == 0)
 }
 
 /// A connection pool to the metadata database. Cheap to clone; clones share the pool.
@@ -233,9 +248,21 @@ pub struct Store {
     writer: Option<std::sync::Arc<tokio::sync::Mutex<Option<AnyConnection>>>>,
     /// Which `Store::open` made this store (clones share it).
     opened: u64,
+    /// The folder of a SQLite file, looked at to tell what an I/O error means.
+    dir: Option<PathBuf>,
 }
 
 impl Store {
+    /// Turns a failed query into a [`StoreError::Query`] saying what was being done and what
+    /// the cause means.
+    fn query_error(&self, op: String) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+        move |cause| StoreError::Query {
+            op,
+            hint: hint(&cause, self.dir.as_deref()),
+            cause,
+        }
+    }
+
     /// Opens the database at `url` (`sqlite://PATH?mode=rwc`, `postgres://user:pw@host/db`),
     /// creating or upgrading its schema.
     ///
@@ -272,8 +299,10 @@ impl Store {
                 options.max_connections(4)
             };
         }
-        let open_error = |cause| StoreError::Open {
+        let dir = sqlite_dir(url);
+        let open_error = |cause: sqlx::Error| StoreError::Open {
             url: shown.clone(),
+            hint: hint(&cause, dir.as_deref()),
             cause,
         };
         // One plain connection first, set up as the pool's will be and made to read the
@@ -283,18 +312,30 @@ impl Store {
         let mut first = AnyConnection::connect(url).await.map_err(open_error)?;
         if backend == Backend::Sqlite {
             let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
-            let checked = async {
-                sqlx::raw_sql(AssertSqlSafe(pragmas))
-                    .execute(&mut first)
-                    .await?;
-                sqlx::query("SELECT count(*) FROM sqlite_master")
-                    .execute(&mut first)
-                    .await
-            }
-            .await;
-            if let Err(cause) = checked {
-                let _ = first.close().await;
-                return Err(open_error(cause));
+            // Switching to WAL waits for no busy handler when another connection is mid-way
+            // through the same: a locked database is asked again, briefly.
+            let mut tries = 0;
+            loop {
+                let checked = async {
+                    sqlx::raw_sql(AssertSqlSafe(pragmas.clone()))
+                        .execute(&mut first)
+                        .await?;
+                    sqlx::query("SELECT count(*) FROM sqlite_master")
+                        .execute(&mut first)
+                        .await
+                }
+                .await;
+                match checked {
+                    Ok(_) => break,
+                    Err(cause) if is_busy(&cause) && tries < 250 => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    Err(cause) => {
+                        let _ = first.close().await;
+                        return Err(open_error(cause));
+                    }
+                }
             }
         }
         first.close().await.map_err(open_error)?;
@@ -313,6 +354,7 @@ impl Store {
             url: shown,
             writer: (!in_memory).then(Default::default),
             opened: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            dir,
         })
     }
 
@@ -418,9 +460,7 @@ impl Store {
         .bind(RunStateRecord::Queued.as_str())
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
-            "claim queued run `{run_id}` of DAG `{dag_id}`"
-        )))?;
+        .map_err(self.query_error(format!("claim queued run `{run_id}` of DAG `{dag_id}`")))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -471,7 +511,7 @@ impl Store {
             .bind(owner.map(|_| to_us(Utc::now())))
             .execute(&self.pool)
             .await
-            .map_err(query_error(format!(
+            .map_err(self.query_error(format!(
                 "{verb} run `{}` of DAG `{}`",
                 run.run_id, run.dag_id
             )))?;
@@ -495,9 +535,7 @@ impl Store {
         .bind(end.map(to_us))
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
-            "set the state of run `{run_id}` of DAG `{dag_id}`"
-        )))?;
+        .map_err(self.query_error(format!("set the state of run `{run_id}` of DAG `{dag_id}`")))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -514,11 +552,11 @@ impl Store {
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         row.as_ref()
             .map(run_from_row)
             .transpose()
-            .map_err(query_error(op()))
+            .map_err(self.query_error(op()))
     }
 
     /// Runs, newest logical date first, at most `limit`, optionally only those of one DAG and/or
@@ -568,11 +606,11 @@ impl Store {
             .bind(dag_id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         row.as_ref()
             .map(run_from_row)
             .transpose()
-            .map_err(query_error(op()))
+            .map_err(self.query_error(op()))
     }
 
     /// `SELECT`s runs matching every `Some` filter (column = value), newest logical date first.
@@ -604,18 +642,26 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         rows.iter()
             .map(run_from_row)
             .collect::<Result<_, _>>()
-            .map_err(query_error(op()))
+            .map_err(self.query_error(op()))
     }
 
     /// Inserts one try of a task instance, or overwrites the row with the same
     /// `(dag_id, run_id, task_id, map_index, try_number)`. The run must exist.
     pub async fn upsert_task_instance(&self, ti: &TaskInstanceRecord) -> Result<(), StoreError> {
         check_ids(ti)?;
-        upsert_task_instance(&self.pool, ti).await
+        upsert_task_instance(&self.pool, ti)
+            .await
+            .map_err(self.query_error(format!(
+                "save try {} of task `{}` in run `{}` of DAG `{}`",
+                ti.try_number,
+                ti.label(),
+                ti.run_id,
+                ti.dag_id
+            )))
     }
 
     /// Records tries of task instances, each with its output when it succeeded (a try and its
@@ -646,10 +692,10 @@ impl Store {
             return Ok(());
         }
         let Some(writer) = &self.writer else {
-            let mut conn = self.pool.acquire().await.map_err(query_error(op()))?;
+            let mut conn = self.pool.acquire().await.map_err(self.query_error(op()))?;
             return write_rows(&mut conn, &keep)
                 .await
-                .map_err(query_error(op()));
+                .map_err(self.query_error(op()));
         };
         let mut slot = writer.lock().await;
         let mut retried = false;
@@ -660,7 +706,7 @@ impl Store {
                     self.pool
                         .acquire()
                         .await
-                        .map_err(query_error(op()))?
+                        .map_err(self.query_error(op()))?
                         .detach(),
                 ),
             };
@@ -674,7 +720,7 @@ impl Store {
                 }
                 Err(e) => {
                     *slot = None;
-                    return Err(query_error(op())(e));
+                    return Err(self.query_error(op())(e));
                 }
             }
         }
@@ -696,11 +742,11 @@ impl Store {
             .bind(run_id)
             .fetch_all(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         rows.iter()
             .map(task_instance_from_row)
             .collect::<Result<_, _>>()
-            .map_err(query_error(op()))
+            .map_err(self.query_error(op()))
     }
 
     /// Crash recovery: every try of the run still `running` (its process is gone) becomes
@@ -731,12 +777,12 @@ impl Store {
             .bind(TaskStateRecord::Running.as_str())
             .fetch_all(&self.pool)
             .await
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         let mut failed: Vec<TaskInstanceRecord> = rows
             .iter()
             .map(task_instance_from_row)
             .collect::<Result<_, _>>()
-            .map_err(query_error(op()))?;
+            .map_err(self.query_error(op()))?;
         // RETURNING has no ORDER BY.
         failed.sort_by(|a, b| {
             (&a.task_id, a.map_index, a.try_number).cmp(&(&b.task_id, b.map_index, b.try_number))
@@ -761,7 +807,7 @@ impl Store {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_error(op()))?;
+        .map_err(self.query_error(op()))?;
         let mut out: Vec<(String, i32, String)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let read = || -> Result<(String, i32, String), sqlx::Error> {
@@ -773,7 +819,7 @@ impl Store {
                     })?;
                 Ok((row.try_get("task_id")?, map_index, row.try_get("output")?))
             };
-            let x = read().map_err(query_error(op()))?;
+            let x = read().map_err(self.query_error(op()))?;
             // Rows come by try: a later try's output replaces an earlier one's.
             match out.last_mut() {
                 Some(last) if last.0 == x.0 && last.1 == x.1 => *last = x,
@@ -800,7 +846,7 @@ impl Store {
         .bind(task_id)
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
+        .map_err(self.query_error(format!(
             "delete the output of task `{task_id}` in run `{run_id}` of DAG `{dag_id}`"
         )))?;
         Ok(())
@@ -816,7 +862,7 @@ impl Store {
         .bind(i64::from(paused))
         .execute(&self.pool)
         .await
-        .map_err(query_error(format!(
+        .map_err(self.query_error(format!(
             "{} DAG `{dag_id}`",
             if paused { "pause" } else { "unpause" }
         )))?;
@@ -830,9 +876,7 @@ impl Store {
                 .bind(dag_id)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(query_error(format!(
-                    "read whether DAG `{dag_id}` is paused"
-                )))?;
+                .map_err(self.query_error(format!("read whether DAG `{dag_id}` is paused")))?;
         Ok(paused.is_some_and(|p| p != 0))
     }
 }
@@ -864,7 +908,7 @@ async fn migrate(pool: &AnyPool, backend: Backend, shown: &str) -> Result<(), St
             // version and one fails ("table … already exists") once the other has committed.
             // Trying again then finds the version applied.
             Err(MigrateError::ExecuteMigration(..) | MigrateError::Execute(_))
-                if backend == Backend::Sqlite && attempt < 3 =>
+                if backend == Backend::Sqlite && attempt <= 2 * schema::LATEST_VERSION =>
             {
                 attempt += 1;
             }
@@ -900,6 +944,40 @@ fn sqlite_url(file: &Path) -> String {
     }
     url.push_str("?mode=rwc");
     url
+}
+
+/// The folder of the file a `sqlite://` URL names (`None` for an in-memory database).
+fn sqlite_dir(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                decoded.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(decoded))
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 /// The first bytes of every SQLite database file.
@@ -973,8 +1051,9 @@ async fn create_database(file: &Path) -> Result<(), StoreError> {
     remove_tmp();
     let url = sqlite_url(&tmp);
     let shown = redact(&url);
-    let open_error = |cause| StoreError::Open {
+    let open_error = |cause: sqlx::Error| StoreError::Open {
         url: shown.clone(),
+        hint: hint(&cause, file.parent()),
         cause,
     };
     // A rollback journal, not WAL: the file must be whole on its own when it is moved.
@@ -1032,7 +1111,7 @@ fn redact(url: &str) -> String {
     out
 }
 
-async fn upsert_task_instance<'e, E>(db: E, ti: &TaskInstanceRecord) -> Result<(), StoreError>
+async fn upsert_task_instance<'e, E>(db: E, ti: &TaskInstanceRecord) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -1060,14 +1139,7 @@ where
     .bind(ti.error.as_deref())
     .execute(db)
     .await
-    .map_err(query_error(format!(
-        "save try {} of task `{}` in run `{}` of DAG `{}`",
-        ti.try_number,
-        ti.label(),
-        ti.run_id,
-        ti.dag_id
-    )))?;
-    Ok(())
+    .map(drop)
 }
 
 /// Rows per multi-row statement: 14 parameters each stays far below SQLite's 32,766 and

@@ -233,6 +233,7 @@ async fn round_trip_postgres() {
     );
     round_trip(&store, &dag).await;
     list_filters_and_order_on(&store, &format!("{dag}_list")).await;
+    claims_on(&store, &format!("{dag}_claims")).await;
 }
 
 #[tokio::test]
@@ -779,4 +780,207 @@ async fn version_2_moves_the_outputs_of_a_version_1_database_onto_their_tries() 
         ]
     );
     assert_eq!(store.task_instances("d", "r").await.unwrap().len(), 3);
+}
+
+/// A process of this host that is gone: one spawned and waited for.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[tokio::test]
+async fn one_process_at_a_time_executes_a_run() {
+    let (_dir, store) = temp_store().await;
+    claims_on(&store, "d").await;
+}
+
+/// Claims, heartbeats, releases and orphans on `store`, with runs of DAG `dag`.
+async fn claims_on(store: &Store, dag: &str) {
+    let r = run(
+        dag,
+        "manual__1",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    let me = RunOwner::this_process();
+    // A new run is created claimed; claiming it again is fine for its owner.
+    assert_eq!(
+        store.claim_execution(&r, &me).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store.claim_execution(&r, &me).await.unwrap(),
+        Claim::Claimed
+    );
+    // A live process of this host (pid 1 always lives) is refused with who has it.
+    let init = RunOwner {
+        hostname: me.hostname.clone(),
+        pid: 1,
+    };
+    match store.claim_execution(&r, &init).await.unwrap() {
+        Claim::Busy { owner, heartbeat } => {
+            assert_eq!(owner, me);
+            assert!(heartbeat.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Released, anyone may take it.
+    store.release(dag, "manual__1", &me).await.unwrap();
+    assert_eq!(
+        store.claim_execution(&r, &init).await.unwrap(),
+        Claim::Claimed
+    );
+    assert!(
+        !store.heartbeat(dag, "manual__1", &me).await.unwrap(),
+        "no longer mine"
+    );
+    assert!(store.heartbeat(dag, "manual__1", &init).await.unwrap());
+    store.release(dag, "manual__1", &init).await.unwrap();
+    store
+        .set_run_state(dag, "manual__1", RunStateRecord::Success, Some(now_us()))
+        .await
+        .unwrap();
+
+    let dead = RunOwner {
+        hostname: me.hostname.clone(),
+        pid: dead_pid(),
+    };
+    let r = run(
+        dag,
+        "scheduled__1",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    assert_eq!(
+        store.claim_execution(&r, &dead).await.unwrap(),
+        Claim::Claimed
+    );
+    // Another host's owner with a fresh heartbeat lives; one whose heartbeat stopped does not.
+    let away = RunOwner {
+        hostname: "elsewhere".into(),
+        pid: 7,
+    };
+    let fresh = run(
+        dag,
+        "scheduled__2",
+        "2024-01-02T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    assert_eq!(
+        store.claim_execution(&fresh, &away).await.unwrap(),
+        Claim::Claimed
+    );
+    let stale = run(
+        dag,
+        "scheduled__3",
+        "2024-01-03T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    assert_eq!(
+        store.claim_execution(&stale, &away).await.unwrap(),
+        Claim::Claimed
+    );
+    sqlx::query("UPDATE dag_runs SET heartbeat_us = 0 WHERE dag_id = $1 AND run_id = $2")
+        .bind(dag)
+        .bind("scheduled__3")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    // A run that finished is no orphan, whatever its owner.
+    let done = run(
+        dag,
+        "scheduled__4",
+        "2024-01-04T00:00:00Z",
+        RunStateRecord::Success,
+    );
+    assert_eq!(
+        store.claim_execution(&done, &dead).await.unwrap(),
+        Claim::Claimed
+    );
+
+    let orphans: Vec<String> = store
+        .orphaned_runs(&[dag])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(orphans, ["scheduled__1", "scheduled__3"]);
+    assert!(
+        store
+            .orphaned_runs(&["no_such_dag"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Taking one over: exactly one of two contenders gets it.
+    assert_eq!(
+        store.claim_execution(&r, &me).await.unwrap(),
+        Claim::Claimed
+    );
+    assert!(matches!(
+        store.claim_execution(&r, &init).await.unwrap(),
+        Claim::Busy { .. }
+    ));
+    assert!(matches!(
+        store.claim_execution(&fresh, &me).await.unwrap(),
+        Claim::Busy { .. }
+    ));
+}
+
+#[tokio::test]
+async fn ids_that_cannot_be_paths_are_not_recorded() {
+    let (_dir, store) = temp_store().await;
+    let bad = run(
+        "d",
+        "manual__x/../../y",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    assert!(matches!(
+        store.upsert_run(&bad).await,
+        Err(StoreError::InvalidId(_))
+    ));
+    let good = run(
+        "d",
+        "manual__x",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    );
+    store.upsert_run(&good).await.unwrap();
+    let mut t = ti(&good, "../t", 1, TaskStateRecord::Running);
+    assert!(matches!(
+        store.record_tries(&[(t.clone(), None)]).await,
+        Err(StoreError::InvalidId(_))
+    ));
+    t.task_id = "t".into();
+    store.record_tries(&[(t, None)]).await.unwrap();
+}
+
+#[tokio::test]
+async fn what_is_no_database_is_reported_not_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(DATABASE_FILE);
+    std::fs::write(&file, b"").unwrap();
+    let e = Store::open_home(dir.path()).await.unwrap_err();
+    assert!(e.to_string().contains("is empty (0 bytes)"), "{e}");
+    std::fs::write(&file, b"PK\x03\x04 a zip, say").unwrap();
+    let e = Store::open_home(dir.path()).await.unwrap_err();
+    assert!(e.to_string().contains("SQLite's header"), "{e}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"PK\x03\x04 a zip, say");
+    // A home that is a file.
+    let e = Store::open_home(&file).await.unwrap_err();
+    assert!(matches!(e, StoreError::HomeNotADirectory { .. }), "{e}");
+    // A new home: the database appears whole, with nothing left beside it.
+    let fresh = dir.path().join("fresh");
+    let store = Store::open_home(&fresh).await.unwrap();
+    store.close().await;
+    let names: Vec<String> = std::fs::read_dir(&fresh)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".new"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }

@@ -107,7 +107,7 @@ pub struct TaskSummary {
 }
 
 impl RunHistory {
-    /// Reads run `run_id` of `dag_id`, or its newest run (by logical date) when `None`.
+    /// Reads run `run_id` of `dag_id`, or the run that started last when `None`.
     pub async fn load(
         store: &Store,
         dag_id: &str,
