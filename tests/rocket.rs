@@ -140,7 +140,9 @@ async fn malformed_json_fails_the_run_clearly_and_never_replaces_launches_json()
     let r = run_against(&server.launches_url(), home.path()).await;
     assert_eq!(r.state, RunState::Failed);
     let dl = r.task("download_launches").unwrap();
-    assert_eq!((dl.state, dl.tries()), (TaskState::Failed, 4));
+    // A malformed document cannot heal: one attempt, one request, no retry spent on it.
+    assert_eq!((dl.state, dl.tries()), (TaskState::Failed, 1));
+    assert_eq!(server.requests(dags::mock::LAUNCHES_PATH), 1);
     let reason = dl.reason.as_deref().unwrap();
     assert!(
         reason.contains("malformed launches JSON at line"),
