@@ -128,7 +128,7 @@ pub enum ClientError {
     #[error(
         "Launch Library 2 throttled {url} (the anonymous API allows 15 requests per hour){}; set {API_KEY_ENV} for a higher quota",
         match (.retry_at, .wait) {
-            (Some(at), Some(w)) => format!(": retry after {} (in {})", at.format("%Y-%m-%d %H:%M:%S UTC"), rocket_dag::task::format_duration(*w)),
+            (Some(at), Some(w)) => format!(": retry after {} (in {})", at.format("%Y-%m-%d %H:%M:%S UTC"), rocket_dag::duration::format(*w)),
             _ => String::new(),
         }
     )]
@@ -379,7 +379,7 @@ impl Ll2Client {
                             Some(w) if w <= self.config.max_throttle_wait => {
                                 tracing::warn!(
                                     "{url}: throttled (HTTP 429); waiting {} as the server asks",
-                                    rocket_dag::task::format_duration(w)
+                                    rocket_dag::duration::format(w)
                                 );
                                 tokio::time::sleep(w).await;
                                 continue;
@@ -459,7 +459,7 @@ impl Ll2Client {
                     Retryable::Server(s, _) => format!("HTTP {s}"),
                     Retryable::Transport(e) => transport_message(e),
                 },
-                rocket_dag::task::format_duration(delay)
+                rocket_dag::duration::format(delay)
             );
             tokio::time::sleep(delay).await;
         }

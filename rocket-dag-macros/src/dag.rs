@@ -12,26 +12,14 @@ use syn::{
 };
 
 use crate::options::{self, Errors, Opt, TASK_OPTIONS};
-
-const DAG_OPTIONS: &[&str] = &[
-    "id",
-    "schedule",
-    "start_date",
-    "end_date",
-    "catchup",
-    "timezone",
-    "max_active_tasks",
-    "max_active_runs",
-    "tags",
-    "description",
-];
+use rocket_dag_core::names::DAG_OPTIONS;
 
 #[derive(Default)]
 struct DagArgs {
     id: Opt<LitStr>,
     schedule: Opt<LitStr>,
-    start_date: Opt<TokenStream>,
-    end_date: Opt<TokenStream>,
+    start_date: Opt<LitStr>,
+    end_date: Opt<LitStr>,
     catchup: Opt<LitBool>,
     timezone: Opt<LitStr>,
     max_active_tasks: Opt<LitInt>,
@@ -51,7 +39,8 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
         match name.to_string().as_str() {
             "id" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                crate::task::check_id(&lit)?;
+                rocket_dag_core::ids::dag(&lit.value())
+                    .map_err(|e| syn::Error::new(lit.span(), format!("{e} (Airflow's rule)")))?;
                 out.id.set(name, lit)
             }
             "schedule" => {
@@ -165,26 +154,6 @@ struct Graph<'e> {
 const BODY: &str = "note: a `#[dag]` body holds task calls (`let x = task(..);`, `task(..);`) and edges (`a >> b;`, `a >> [b, c];`)";
 
 impl Graph<'_> {
-    /// The path of task ids from `from` to `to` along existing edges, if any.
-    fn reaches(&self, from: usize, to: usize) -> Option<Vec<usize>> {
-        let mut stack = vec![(from, vec![from])];
-        let mut seen = vec![false; self.nodes.len()];
-        while let Some((n, path)) = stack.pop() {
-            if n == to {
-                return Some(path);
-            }
-            if std::mem::replace(&mut seen[n], true) {
-                continue;
-            }
-            for &d in &self.downstream[n] {
-                let mut p = path.clone();
-                p.push(d);
-                stack.push((d, p));
-            }
-        }
-        None
-    }
-
     /// Adds `from → to`, rejecting self-edges and cycles at the operator `op`.
     fn add_edge(&mut self, from: usize, to: usize, op: &BinOp) -> bool {
         if from == to {
@@ -195,10 +164,16 @@ impl Graph<'_> {
             ));
             return false;
         }
-        if let Some(path) = self.reaches(to, from) {
-            // `to -> … -> from` exists; this edge adds `from -> to`.
-            let mut names: Vec<&str> = path.iter().map(|&i| self.nodes[i].id.as_str()).collect();
-            names.push(&self.nodes[to].id);
+        // The runtime's own check (rocket_dag_core::graph), with this edge added.
+        let mut upstream = vec![Vec::new(); self.nodes.len()];
+        for (f, downs) in self.downstream.iter().enumerate() {
+            for &d in downs {
+                upstream[d].push(f);
+            }
+        }
+        upstream[to].push(from);
+        if let Err(cycle) = rocket_dag_core::graph::topological_order(&upstream) {
+            let names: Vec<&str> = cycle.iter().map(|&i| self.nodes[i].id.as_str()).collect();
             self.errors.push(syn::Error::new_spanned(
                 op,
                 format!(
@@ -711,20 +686,25 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .map(LitStr::value)
         .unwrap_or_else(|| options::doc_string(attrs));
     let mut opts = quote!(#p::DagOptions::default().description(#description));
-    if let Some(s) = &parsed.schedule.value {
-        opts.extend(quote!(.schedule(#p::schedule(#s))));
+    // Options written as text go to the runtime as text: it reads them with the rules they
+    // were just checked by (rocket_dag_core), so they cannot disagree.
+    let mut text_options = Vec::new();
+    match &parsed.schedule.value {
+        Some(s) if s.value() == "None" => opts.extend(quote!(.schedule(#p::Schedule::None))),
+        Some(s) => text_options.push(quote!(.option_text("schedule", #s))),
+        None => {}
     }
-    if let Some(d) = &parsed.start_date.value {
-        opts.extend(quote!(.start_date(#d)));
-    }
-    if let Some(d) = &parsed.end_date.value {
-        opts.extend(quote!(.end_date(#d)));
+    for (name, value) in [
+        ("start_date", &parsed.start_date.value),
+        ("end_date", &parsed.end_date.value),
+        ("timezone", &parsed.timezone.value),
+    ] {
+        if let Some(v) = value {
+            text_options.push(quote!(.option_text(#name, #v)));
+        }
     }
     if let Some(c) = &parsed.catchup.value {
         opts.extend(quote!(.catchup(#c)));
-    }
-    if let Some(tz) = &parsed.timezone.value {
-        opts.extend(quote!(.timezone(#p::timezone(#tz))));
     }
     if let Some(n) = &parsed.max_active_tasks.value {
         opts.extend(quote!(.max_active_tasks(#n)));
@@ -749,7 +729,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             #(#unique_ids)*
             #[allow(unused_mut)]
             let mut __rocket_dag_builder = #p::DagBuilder::new(#dag_id)
-                .options(#p::with_source(#opts, #source));
+                .options(#p::with_source(#opts, #source))
+                #(#text_options)*;
             #(#stmts)*
             #p::build(__rocket_dag_builder)
         }

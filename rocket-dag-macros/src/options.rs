@@ -2,7 +2,7 @@
 //! and the "did you mean" suggestions shared by both attributes.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, quote};
 use syn::meta::ParseNestedMeta;
 use syn::{Error, Ident, LitBool, LitInt, LitStr, Result, Token};
 
@@ -54,47 +54,7 @@ impl<T> Opt<T> {
     }
 }
 
-/// Levenshtein distance, for suggestions.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The candidate closest to `name`, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (distance(name, c), *c))
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn backticked(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `"…; expected one of `a`, `b`"` plus a "did you mean" line when `found` looks like a typo.
-fn expected_one_of(found: &str, accepted: &[&str]) -> String {
-    let mut msg = format!("expected one of {}", backticked(accepted));
-    if let Some(c) = closest(found, accepted) {
-        msg.push_str(&format!("\nhelp: did you mean `{c}`?"));
-    }
-    msg
-}
+pub(crate) use rocket_dag_core::names::{TASK_OPTIONS, closest, expected_one_of};
 
 pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
     Error::new(
@@ -146,36 +106,17 @@ pub(crate) fn flag(name: &Ident, meta: &ParseNestedMeta<'_>) -> Result<()> {
     }
 }
 
-/// The task options that `#[task]` takes and `#[dag]` takes as defaults for its tasks.
-pub(crate) const TASK_OPTIONS: &[&str] = &[
-    "retries",
-    "retry_delay",
-    "retry_exponential_backoff",
-    "max_retry_delay",
-    "execution_timeout",
-    "trigger_rule",
-    "layer",
-];
-
-const TRIGGER_RULES: &[(&str, &str)] = &[
-    ("all_success", "AllSuccess"),
-    ("all_failed", "AllFailed"),
-    ("all_done", "AllDone"),
-    ("all_skipped", "AllSkipped"),
-    ("one_success", "OneSuccess"),
-    ("one_failed", "OneFailed"),
-    ("one_done", "OneDone"),
-    ("none_failed", "NoneFailed"),
-    ("none_failed_min_one_success", "NoneFailedMinOneSuccess"),
-    ("none_skipped", "NoneSkipped"),
-    ("always", "Always"),
-];
-
-const LAYERS: &[(&str, &str)] = &[
-    ("source", "Source"),
-    ("storage", "Storage"),
-    ("business", "Business"),
-];
+/// `all_success` → `AllSuccess`: the variant of the runtime's enum a name stands for.
+fn variant(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
 
 /// Task options as parsed; each becomes a builder call on `TaskOptions`.
 #[derive(Default)]
@@ -207,12 +148,12 @@ impl TaskOpts {
             }
             "trigger_rule" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                let variant = choice(&lit, "trigger rule", TRIGGER_RULES)?;
+                let variant = choice(&lit, "trigger rule", rocket_dag_core::names::TRIGGER_RULES)?;
                 self.trigger_rule.set(name, variant)?;
             }
             "layer" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                let variant = choice(&lit, "layer", LAYERS)?;
+                let variant = choice(&lit, "layer", rocket_dag_core::names::LAYERS)?;
                 self.layer.set(name, variant)?;
             }
             _ => return Ok(false),
@@ -250,260 +191,44 @@ impl TaskOpts {
     }
 }
 
-fn choice(lit: &LitStr, what: &str, choices: &[(&str, &str)]) -> Result<Ident> {
+fn choice(lit: &LitStr, what: &str, names: &[&str]) -> Result<Ident> {
     let v = lit.value();
-    match choices.iter().find(|(n, _)| *n == v) {
-        Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
-        None => {
-            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            Err(Error::new(
-                lit.span(),
-                format!("unknown {what} `{v}`; {}", expected_one_of(&v, &names)),
-            ))
-        }
+    if names.contains(&v.as_str()) {
+        return Ok(Ident::new(&variant(&v), lit.span()));
     }
+    Err(Error::new(
+        lit.span(),
+        format!("unknown {what} `{v}`; {}", expected_one_of(&v, names)),
+    ))
 }
 
+/// A duration option, in milliseconds ([`rocket_dag_core::duration`]).
 fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
     let lit: LitStr = meta.value()?.parse()?;
-    let v = lit.value();
-    parse_duration(&v).map_err(|why| {
-        let mut msg = format!(
-            "invalid duration `{v}`: {why}; expected numbers with units `ms`, `s`, `m`, `h` or `d` and no spaces, such as `30s`, `10m` or `1h30m`"
-        );
-        if let Some(fix) = suggest_duration(&v) {
-            msg.push_str(&format!("\nhelp: did you mean `{fix}`?"));
-        }
-        Error::new(lit.span(), msg)
-    })
+    rocket_dag_core::duration::parse(&lit.value())
+        .map(|d| d.as_millis() as u64)
+        .map_err(|e| Error::new(lit.span(), e))
 }
 
-/// Splits `"1h30m"` (spaces allowed, for messages) into number and unit pairs.
-fn split_duration(s: &str) -> std::result::Result<Vec<(&str, &str)>, String> {
-    let mut parts = Vec::new();
-    let mut rest = s.trim_start();
-    if rest.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("expected a number at `{rest}`"));
-        }
-        let (number, tail) = rest.split_at(digits);
-        let tail = tail.trim_start();
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        if unit.is_empty() {
-            return Err(format!("the number `{number}` has no unit"));
-        }
-        parts.push((number, unit));
-        rest = tail.trim_start();
-    }
-    Ok(parts)
+/// A start or end date, checked ([`rocket_dag_core::date`]); the runtime reads the same text.
+pub(crate) fn date(lit: &LitStr) -> Result<LitStr> {
+    rocket_dag_core::date::parse(&lit.value())
+        .map(|_| lit.clone())
+        .map_err(|e| Error::new(lit.span(), e))
 }
 
-/// `"1h30m"` → milliseconds.
-pub(crate) fn parse_duration(s: &str) -> std::result::Result<u64, String> {
-    let mut total: u64 = 0;
-    for (number, unit) in split_duration(s)? {
-        let factor = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(format!("unknown unit `{unit}`")),
-        };
-        total = number
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(factor))
-            .and_then(|v| total.checked_add(v))
-            .ok_or("the duration is too large")?;
-    }
-    if s.contains(char::is_whitespace) {
-        return Err("it contains a space".to_owned());
-    }
-    Ok(total)
-}
-
-/// `"5 minutes"` → `"5m"`: the accepted form of a duration written with long unit names.
-fn suggest_duration(s: &str) -> Option<String> {
-    let mut out = String::new();
-    for (number, unit) in split_duration(s).ok()? {
-        let short = match unit.to_ascii_lowercase().as_str() {
-            "ms" | "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
-            "s" | "sec" | "secs" | "second" | "seconds" => "s",
-            "m" | "min" | "mins" | "minute" | "minutes" => "m",
-            "h" | "hr" | "hrs" | "hour" | "hours" => "h",
-            "d" | "day" | "days" => "d",
-            _ => return None,
-        };
-        out.push_str(number);
-        out.push_str(short);
-    }
-    (out != s).then_some(out)
-}
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// `"2024-01-01"` or `"2024-01-01T06:30:00"` → tokens building a `NaiveDateTime`.
-pub(crate) fn date(lit: &LitStr) -> Result<TokenStream> {
-    let v = lit.value();
-    let bad = |why: &str| Error::new(lit.span(), format!("invalid date `{v}`: {why}"));
-    let form = "expected `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`, such as `2024-01-31`";
-    let (date, time) = match v.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (v.as_str(), None),
-    };
-    let parts: Vec<&str> = date.split('-').collect();
-    let digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.len() != 3 || !digits(parts[0], 4) || !digits(parts[1], 2) || !digits(parts[2], 2) {
-        return Err(bad(form));
-    }
-    let num = |s: &str| s.parse::<u32>().expect("checked digits");
-    let (y, m, d) = (num(parts[0]), num(parts[1]), num(parts[2]));
-    if !(1..=12).contains(&m) {
-        return Err(bad(&format!("month `{}` is out of range 01-12", parts[1])));
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if d == 0 || d > days {
-        let month = MONTHS[m as usize - 1];
-        return Err(bad(&format!(
-            "day `{}` is out of range: {month} {y} has {days} days",
-            parts[2]
-        )));
-    }
-    let (mut hh, mut mm, mut ss) = (0, 0, 0);
-    if let Some(t) = time {
-        let tp: Vec<&str> = t.split(':').collect();
-        if !(2..=3).contains(&tp.len()) || tp.iter().any(|p| !digits(p, 2)) {
-            return Err(bad(
-                "expected the time of day as `HH:MM:SS` or `HH:MM`, such as `06:30:00`",
-            ));
-        }
-        hh = num(tp[0]);
-        mm = num(tp[1]);
-        ss = if tp.len() == 3 { num(tp[2]) } else { 0 };
-        if hh > 23 || mm > 59 || ss > 59 {
-            return Err(bad(&format!(
-                "the time of day `{t}` is out of range 00:00:00-23:59:59"
-            )));
-        }
-    }
-    let y = y as i32;
-    Ok(quote_spanned!(lit.span()=> ::rocket_dag::__private::date(#y, #m, #d, #hh, #mm, #ss)))
-}
-
-const PRESETS: &[&str] = &[
-    "@once",
-    "@hourly",
-    "@daily",
-    "@weekly",
-    "@monthly",
-    "@quarterly",
-    "@yearly",
-    "@annually",
-    "@midnight",
-];
-
-const FIELDS: [(&str, u32, u32); 5] = [
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day-of-month", 1, 31),
-    ("month", 1, 12),
-    ("day-of-week", 0, 7),
-];
-
-/// Checks a schedule as the runtime will parse it (croner), with messages that name the bad
-/// field or suggest the preset meant.
+/// A schedule, checked as the runtime will parse it ([`rocket_dag_core::schedule`]).
 pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
-    let v = lit.value();
-    let s = v.trim();
-    let err = |msg: String| Error::new(lit.span(), format!("invalid schedule `{v}`: {msg}"));
-    if s.starts_with('@') {
-        if PRESETS.contains(&s) {
-            return Ok(());
-        }
-        return Err(err(format!(
-            "unknown preset; {}",
-            expected_one_of(s, PRESETS)
-        )));
-    }
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(err(format!(
-            "expected 5 fields (minute hour day-of-month month day-of-week) or a preset such as `@daily`, found {} field{}",
-            fields.len(),
-            if fields.len() == 1 { "" } else { "s" }
-        )));
-    }
-    for (field, (name, lo, hi)) in fields.iter().zip(FIELDS) {
-        // Numbers anywhere in a list, range or step must be in range; names (JAN, MON), `L`,
-        // `W` and `#` are left to croner.
-        for part in field.split([',', '-', '/']) {
-            if let Ok(n) = part.parse::<u32>() {
-                let is_step = field.contains('/') && field.ends_with(&format!("/{part}"));
-                if !is_step && (n < lo || n > hi) {
-                    return Err(err(if part == *field {
-                        format!("the {name} field `{field}` is out of range {lo}-{hi}")
-                    } else {
-                        format!("the {name} field `{field}` has `{part}`, out of range {lo}-{hi}")
-                    }));
-                }
-            }
-        }
-    }
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Disallowed)
-        .build()
-        .parse(s)
-        .map(|_| ())
-        .map_err(|e| err(e.to_string()))
+    rocket_dag_core::schedule::parse(&lit.value())
+        .map(drop)
+        .map_err(|e| Error::new(lit.span(), e))
 }
 
+/// A time zone, checked ([`rocket_dag_core::timezone`]).
 pub(crate) fn timezone(lit: &LitStr) -> Result<()> {
-    let v = lit.value();
-    if v.parse::<chrono_tz::Tz>().is_ok() {
-        return Ok(());
-    }
-    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
-    let near = names
-        .iter()
-        .find(|n| n.eq_ignore_ascii_case(&v))
-        .copied()
-        .or_else(|| closest(&v, &names));
-    let mut msg = format!(
-        "unknown time zone `{v}`; expected an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`"
-    );
-    if let Some(n) = near {
-        msg.push_str(&format!("\nhelp: did you mean `{n}`?"));
-    }
-    Err(Error::new(lit.span(), msg))
+    rocket_dag_core::timezone::parse(&lit.value())
+        .map(drop)
+        .map_err(|e| Error::new(lit.span(), e))
 }
 
 /// The doc comment of an item, lines joined.
@@ -585,50 +310,24 @@ fn source_lines(func: &syn::ItemFn) -> Option<String> {
 mod tests {
     use super::*;
 
+    // The rules themselves are tested in rocket-dag-core; here, how the macro applies them.
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2s"), Ok(2_000));
-        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration("250ms"), Ok(250));
-        assert!(parse_duration("5 minutes").is_err());
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("s").is_err());
-    }
-
-    #[test]
-    fn duration_messages() {
+    fn names_become_variants() {
+        assert_eq!(variant("all_success"), "AllSuccess");
         assert_eq!(
-            parse_duration("5 minutes"),
-            Err("unknown unit `minutes`".to_owned())
+            variant("none_failed_min_one_success"),
+            "NoneFailedMinOneSuccess"
         );
-        assert_eq!(parse_duration("5 m"), Err("it contains a space".to_owned()));
-        assert_eq!(suggest_duration("5 minutes").as_deref(), Some("5m"));
-        assert_eq!(suggest_duration("1 hour 30 mins").as_deref(), Some("1h30m"));
-        assert_eq!(suggest_duration("5m"), None);
-        assert_eq!(suggest_duration("5 fortnights"), None);
+        assert_eq!(variant("source"), "Source");
     }
 
     #[test]
-    fn dates() {
-        let err = |s: &str| {
-            date(&LitStr::new(s, Span::call_site()))
-                .unwrap_err()
-                .to_string()
-        };
-        assert!(date(&LitStr::new("2024-02-29T06:30", Span::call_site())).is_ok());
-        assert!(err("2023-02-29").contains("February 2023 has 28 days"));
-        assert!(err("2024-13-01").contains("month `13`"));
-        assert!(err("01/02/2024").contains("expected `YYYY-MM-DD`"));
-        assert!(err("2024-01-01T24:00:00").contains("out of range"));
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(closest("@dialy", PRESETS), Some("@daily"));
-        assert_eq!(
-            closest("schedul", &["schedule", "start_date"]),
-            Some("schedule")
-        );
-        assert_eq!(closest("zzzzzz", &["schedule"]), None);
+    fn errors_carry_the_rules_messages() {
+        let lit = |s: &str| LitStr::new(s, Span::call_site());
+        assert!(date(&lit("2024-02-29T06:30")).is_ok());
+        let e = date(&lit("2023-02-29")).unwrap_err().to_string();
+        assert!(e.contains("February 2023 has 28 days"), "{e}");
+        let e = schedule(&lit("@dialy")).unwrap_err().to_string();
+        assert!(e.contains("did you mean `@daily`?"), "{e}");
     }
 }

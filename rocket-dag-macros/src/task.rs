@@ -76,21 +76,8 @@ fn assets(name: &Ident, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Ve
 }
 
 pub(crate) fn check_id(lit: &LitStr) -> syn::Result<()> {
-    let v = lit.value();
-    let ok = !v.is_empty()
-        && v.len() <= 250
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            lit.span(),
-            format!(
-                "invalid task id `{v}`: use letters, digits, `_`, `-` and `.` (Airflow's rule)"
-            ),
-        ))
-    }
+    rocket_dag_core::ids::task(&lit.value())
+        .map_err(|e| syn::Error::new(lit.span(), format!("{e} (Airflow's rule)")))
 }
 
 /// Is this parameter the task context (`&TaskContext`, however the path is written)?

@@ -452,6 +452,8 @@ pub struct DagBuilder {
     options: DagOptions,
     tasks: Vec<Pending>,
     edges: Vec<Edge>,
+    /// The first option given as text that did not parse; [`DagBuilder::build`] returns it.
+    invalid: Option<(&'static str, String)>,
 }
 
 #[derive(Debug)]
@@ -482,12 +484,46 @@ impl DagBuilder {
             options: DagOptions::default(),
             tasks: Vec::new(),
             edges: Vec::new(),
+            invalid: None,
         }
     }
 
     /// Replaces the options.
     pub fn options(mut self, options: DagOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Sets an option written as text, as in `#[dag(…)]`: `schedule` (`"@daily"`, a cron
+    /// expression), `start_date` and `end_date` (`"2024-01-01"`, `"2024-01-01T06:00:00"`) or
+    /// `timezone` (an IANA name). The text is read by the same rules the macro checks it with
+    /// ([`rocket_dag_core`]); a value that does not parse makes [`DagBuilder::build`] fail with
+    /// [`DagError::InvalidOption`].
+    pub fn option_text(mut self, name: &'static str, value: &str) -> Self {
+        let parsed = match name {
+            "schedule" => Schedule::parse(value)
+                .map(|s| self.options.schedule = s)
+                .map_err(|e| e.message),
+            "start_date" | "end_date" => rocket_dag_core::date::parse(value)
+                .map(|d| {
+                    if name == "start_date" {
+                        self.options.start_date = Some(d);
+                    } else {
+                        self.options.end_date = Some(d);
+                    }
+                })
+                .map_err(|e| e.why),
+            "timezone" => rocket_dag_core::timezone::parse(value)
+                .map(|tz| self.options.timezone = tz)
+                .map_err(|e| e.to_string()),
+            other => Err(format!(
+                "`{other}` is not an option written as text; expected one of `schedule`, \
+                 `start_date`, `end_date`, `timezone`"
+            )),
+        };
+        if let Err(message) = parsed {
+            self.invalid.get_or_insert((name, message));
+        }
         self
     }
 
@@ -555,7 +591,15 @@ impl DagBuilder {
             options,
             tasks,
             edges,
+            invalid,
         } = self;
+        if let Some((option, message)) = invalid {
+            return Err(DagError::InvalidOption {
+                dag: id,
+                option,
+                message,
+            });
+        }
         if let Err(e) = crate::ids::dag(&id) {
             return Err(DagError::InvalidDagId(e));
         }
@@ -623,7 +667,7 @@ impl DagBuilder {
             downstream[e.from].push(e.to);
         }
 
-        let topo = match topological_order(n, &downstream, &upstream) {
+        let topo = match rocket_dag_core::graph::topological_order(&upstream) {
             Ok(t) => t,
             Err(cycle) => {
                 return Err(DagError::Cycle {
@@ -657,47 +701,4 @@ impl DagBuilder {
             topo,
         })
     }
-}
-
-/// Kahn's algorithm with a FIFO so ties keep declaration order. On a cycle, returns its path.
-fn topological_order(
-    n: usize,
-    downstream: &[Vec<usize>],
-    upstream: &[Vec<usize>],
-) -> Result<Vec<usize>, Vec<usize>> {
-    let mut indeg: Vec<usize> = upstream.iter().map(Vec::len).collect();
-    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
-    let mut out = Vec::with_capacity(n);
-    while let Some(i) = queue.pop_front() {
-        out.push(i);
-        for &d in &downstream[i] {
-            indeg[d] -= 1;
-            if indeg[d] == 0 {
-                queue.push_back(d);
-            }
-        }
-    }
-    if out.len() == n {
-        return Ok(out);
-    }
-    // Every node left has an unprocessed upstream node: walk upstream until one repeats.
-    let start = (0..n).find(|&i| indeg[i] > 0).unwrap_or(0);
-    let mut pos = HashMap::new();
-    let mut path = Vec::new();
-    let mut cur = start;
-    while !pos.contains_key(&cur) {
-        pos.insert(cur, path.len());
-        path.push(cur);
-        cur = *upstream[cur]
-            .iter()
-            .find(|&&u| indeg[u] > 0)
-            .expect("a node on a cycle has an upstream node on it");
-    }
-    let mut cycle: Vec<usize> = path[pos[&cur]..].to_vec();
-    cycle.reverse();
-    // Start at the task declared first, so the message is stable.
-    let first = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
-    cycle.rotate_left(first);
-    cycle.push(cycle[0]);
-    Err(cycle)
 }

@@ -73,7 +73,7 @@ impl TaskError {
             TaskErrorKind::Timeout,
             format!(
                 "attempt exceeded its execution_timeout of {}",
-                crate::task::format_duration(after)
+                crate::duration::format(after)
             ),
         )
     }

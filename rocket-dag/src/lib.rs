@@ -52,12 +52,11 @@ pub mod cli;
 pub mod context;
 pub mod dag;
 pub mod error;
-pub mod escape;
+pub use rocket_dag_core::{duration, escape, ids};
 pub mod export;
 pub mod fs;
 pub mod home;
 pub mod http;
-pub mod ids;
 pub mod logging;
 pub mod notify;
 mod process;
@@ -149,23 +148,6 @@ pub mod __private {
         fn into_task_error(self) -> TaskError {
             self.into()
         }
-    }
-
-    /// A start or end date checked by the macro.
-    pub fn date(y: i32, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> chrono::NaiveDateTime {
-        chrono::NaiveDate::from_ymd_opt(y, m, d)
-            .and_then(|d| d.and_hms_opt(hh, mm, ss))
-            .expect("date validated by #[dag]")
-    }
-
-    /// A schedule checked by the macro.
-    pub fn schedule(s: &str) -> Schedule {
-        Schedule::parse(s).expect("schedule validated by #[dag]")
-    }
-
-    /// A time zone checked by the macro.
-    pub fn timezone(s: &str) -> chrono_tz::Tz {
-        s.parse().expect("time zone validated by #[dag]")
     }
 
     /// Builds a macro-generated DAG; only fails if `#[task(id = …)]` made two ids equal.

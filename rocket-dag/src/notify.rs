@@ -125,9 +125,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::context::{RunInfo, TaskContext};
+use crate::duration::format as format_duration;
 use crate::process::GroupGuard;
 use crate::runner::{DagRunReport, TaskState};
-use crate::task::format_duration;
 
 /// The configuration file's name, in the home directory.
 pub const CONFIG_FILE: &str = "notifications.json";
@@ -863,39 +863,13 @@ mod duration {
         Ok(d)
     }
 
+    /// The duration notation of DAG options ([`crate::duration`]), more than zero.
     pub(super) fn parse(s: &str) -> Result<Duration, String> {
-        let bad =
-            || format!("invalid duration `{s}`: write it like \"500ms\", \"10s\" or \"1h30m\"");
-        let mut rest = s.trim();
-        let mut total = Duration::ZERO;
-        if rest.is_empty() {
-            return Err(bad());
+        match crate::duration::parse(s.trim()) {
+            Ok(d) if d.is_zero() => Err(format!("invalid duration `{s}`: it must be more than 0")),
+            Ok(d) => Ok(d),
+            Err(e) => Err(e.to_string()),
         }
-        while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-            rest = &rest[digits..];
-            let unit = rest
-                .find(|c: char| c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            let millis = match &rest[..unit] {
-                "ms" => 1,
-                "s" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => return Err(bad()),
-            };
-            rest = &rest[unit..];
-            let part = n.checked_mul(millis).map(Duration::from_millis);
-            total = part.and_then(|p| total.checked_add(p)).ok_or_else(bad)?;
-        }
-        if total.is_zero() {
-            return Err(format!("invalid duration `{s}`: it must be more than 0"));
-        }
-        Ok(total)
     }
 }
 

@@ -1668,7 +1668,7 @@ impl<'a> DagRun<'a> {
             tracing::warn!(
                 task_id = &*label,
                 "attempt {try_number} of {max_tries} failed: {msg}; retrying in {}",
-                crate::task::format_duration(delay)
+                crate::duration::format(delay)
             );
             self.set.spawn(async move {
                 tokio::time::sleep(delay).await;

@@ -39,75 +39,20 @@ impl fmt::Debug for CronSchedule {
     }
 }
 
-/// Airflow's presets and the cron expressions they stand for.
-pub const PRESETS: [(&str, &str); 6] = [
-    ("@hourly", "0 * * * *"),
-    ("@daily", "0 0 * * *"),
-    ("@weekly", "0 0 * * 0"),
-    ("@monthly", "0 0 1 * *"),
-    ("@quarterly", "0 0 1 */3 *"),
-    ("@yearly", "0 0 1 1 *"),
-];
-
-/// A schedule string that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid schedule `{expr}`: {message}")]
-pub struct ScheduleError {
-    expr: String,
-    message: String,
-}
+pub use rocket_dag_core::schedule::{PRESETS, ScheduleError};
 
 impl Schedule {
     /// Parses `@once`, a preset (`@hourly @daily @weekly @monthly @quarterly @yearly`,
-    /// `@annually`, `@midnight`) or a 5-field cron expression.
+    /// `@annually`, `@midnight`) or a 5-field cron expression: the grammar `#[dag(schedule)]`
+    /// checks at compile time ([`rocket_dag_core::schedule`]). No schedule is
+    /// [`Schedule::None`], not a string.
     pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
-        let expr = expr.trim();
-        let err = |message: String| ScheduleError {
-            expr: expr.to_owned(),
-            message,
-        };
-        if expr.eq_ignore_ascii_case("none") || expr.is_empty() {
-            return Ok(Schedule::None);
-        }
-        if expr == "@once" {
-            return Ok(Schedule::Once);
-        }
-        let cron_text = match expr {
-            "@annually" => "0 0 1 1 *",
-            "@midnight" => "0 0 * * *",
-            e if e.starts_with('@') => PRESETS
-                .iter()
-                .find(|(p, _)| *p == e)
-                .map(|(_, c)| *c)
-                .ok_or_else(|| {
-                    err(format!(
-                        "unknown preset; expected one of `@once`, `@annually`, `@midnight`, {}",
-                        PRESETS
-                            .iter()
-                            .map(|(p, _)| format!("`{p}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?,
-            e => {
-                let fields = e.split_whitespace().count();
-                if fields != 5 {
-                    return Err(err(format!(
-                        "expected 5 fields (minute hour day-of-month month day-of-week), found {fields}"
-                    )));
-                }
-                e
+        Ok(match rocket_dag_core::schedule::parse(expr)? {
+            rocket_dag_core::schedule::Spec::Once => Schedule::Once,
+            rocket_dag_core::schedule::Spec::Cron { expr, cron } => {
+                Schedule::Cron(CronSchedule { expr, cron })
             }
-        };
-        let cron = croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Disallowed)
-            .build()
-            .parse(cron_text)
-            .map_err(|e| err(e.to_string()))?;
-        Ok(Schedule::Cron(CronSchedule {
-            expr: expr.to_owned(),
-            cron: Box::new(cron),
-        }))
+        })
     }
 
     /// The schedule as written (`None` for no schedule).
@@ -180,7 +125,7 @@ impl Schedule {
         }
         .ok()?
         .naive_utc();
-        if (0..24).all(|h| cron.pattern.hour_match(h).unwrap_or(false)) {
+        if rocket_dag_core::schedule::covers_every_hour(cron) {
             return Some(t + (found - naive));
         }
         Some(airflow_local(found, tz))
@@ -251,7 +196,10 @@ mod tests {
         assert!(Schedule::parse("@dialy").is_err());
         assert!(Schedule::parse("0 25 * * *").is_err());
         assert!(Schedule::parse("* * *").is_err());
-        assert_eq!(Schedule::parse("").unwrap(), Schedule::None);
+        assert!(
+            Schedule::parse("").is_err(),
+            "no schedule is `Schedule::None`"
+        );
         assert_eq!(
             Schedule::parse("*/5 * * * 1-5").unwrap().as_str(),
             "*/5 * * * 1-5"

@@ -360,41 +360,9 @@ impl<T: Task> ErasedTask for Erased<T> {
     }
 }
 
-/// `1h30m`, `2s`, `250ms`: the same notation the macros accept.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    if !ms.is_multiple_of(1000) {
-        return if ms >= 1000 {
-            format!("{:.3}s", d.as_secs_f64())
-        } else {
-            format!("{ms}ms")
-        };
-    }
-    let mut s = (ms / 1000) as u64;
-    let mut out = String::new();
-    for (unit, len) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if s >= len {
-            out.push_str(&format!("{}{unit}", s / len));
-            s %= len;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_print_like_they_are_written() {
-        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.500s");
-        assert_eq!(format_duration(Duration::from_secs(86_400 + 2)), "1d2s");
-    }
 
     #[test]
     fn options_fill_from_defaults() {
