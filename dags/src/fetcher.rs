@@ -569,7 +569,8 @@ impl Fetcher {
                     };
                     let too_long = retry_after.is_some_and(|d| d > self.config.max_retry_after);
                     if e.is_transient() && tries <= self.config.retries && !too_long {
-                        let backoff = self.config.backoff.saturating_mul(1 << (tries - 1).min(16));
+                        let backoff = rocket_dag::retry::Backoff::exponential(self.config.backoff)
+                            .delay(tries);
                         let delay = retry_after.unwrap_or(backoff).max(backoff);
                         tracing::debug!(%url, class = e.class(), "retrying in {delay:?}: {e}");
                         tokio::time::sleep(delay).await;

@@ -449,10 +449,8 @@ impl Ll2Client {
                     },
                 });
             }
-            let delay = self
-                .config
-                .backoff
-                .saturating_mul(1 << (failures - 1).min(16));
+            let delay =
+                rocket_dag::retry::Backoff::exponential(self.config.backoff).delay(failures);
             tracing::warn!(
                 "{url}: {} (attempt {failures}); retrying in {}",
                 match &why {

@@ -975,9 +975,9 @@ impl WebhookNotifier {
     }
 
     fn backoff(&self, retry: u32) -> Duration {
-        self.first_backoff
-            .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
-            .min(MAX_BACKOFF)
+        crate::retry::Backoff::exponential(self.first_backoff)
+            .max(MAX_BACKOFF)
+            .delay(retry)
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), NotifyError> {

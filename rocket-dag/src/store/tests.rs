@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tempfile::TempDir;
 
+use super::open::{env_url, redact, sqlite_pragmas, sqlite_url};
 use super::*;
+use sqlx::AssertSqlSafe;
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
@@ -529,9 +531,9 @@ async fn writes_are_durable_when_the_method_returns() {
         synchronous, 1,
         "synchronous=NORMAL (WAL: durable when the process dies)"
     );
-    assert!(super::sqlite_pragmas(Some("full")).contains("synchronous = FULL"));
-    assert!(super::sqlite_pragmas(Some("off")).contains("synchronous = NORMAL"));
-    assert!(super::sqlite_pragmas(None).contains("synchronous = NORMAL"));
+    assert!(sqlite_pragmas(Some("full")).contains("synchronous = FULL"));
+    assert!(sqlite_pragmas(Some("off")).contains("synchronous = NORMAL"));
+    assert!(sqlite_pragmas(None).contains("synchronous = NORMAL"));
     let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
         .fetch_one(&store.pool)
         .await
