@@ -70,18 +70,21 @@ fn the_graph_of_listing_2_10() {
     assert_eq!(dl.retries, 3);
     assert_eq!(dl.retry_delay, Duration::from_secs(2));
     assert!(dl.retry_exponential_backoff);
-    insta::assert_snapshot!(dag.to_mermaid());
+    insta::assert_snapshot!(rocket_dag::viz::mermaid(&dag));
 }
 
 #[test]
 fn the_rocket_dags_as_dot_and_mermaid() {
-    insta::assert_snapshot!("listing_2_10_dot", listing_2_10().to_dot());
+    insta::assert_snapshot!("listing_2_10_dot", rocket_dag::viz::dot(&listing_2_10()));
     let mapped = dags::listing_2_10_mapped::listing_2_10_mapped();
-    insta::assert_snapshot!("listing_2_10_mapped_dot", mapped.to_dot());
-    insta::assert_snapshot!("listing_2_10_mapped_mermaid", mapped.to_mermaid());
+    insta::assert_snapshot!("listing_2_10_mapped_dot", rocket_dag::viz::dot(&mapped));
+    insta::assert_snapshot!(
+        "listing_2_10_mapped_mermaid",
+        rocket_dag::viz::mermaid(&mapped)
+    );
     insta::assert_snapshot!(
         "rocket_launches_dot",
-        dags::rocket_launches::rocket_launches().to_dot()
+        rocket_dag::viz::dot(&dags::rocket_launches::rocket_launches())
     );
 }
 

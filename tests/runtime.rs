@@ -889,9 +889,9 @@ async fn partial_fixes_arguments_and_several_lists_map_over_their_cross_product(
         [false, true, true]
     );
     assert!(
-        dag.to_mermaid().contains("[[\"join [ ]\"]]"),
+        rocket_dag::viz::mermaid(&dag).contains("[[\"join [ ]\"]]"),
         "{}",
-        dag.to_mermaid()
+        rocket_dag::viz::mermaid(&dag)
     );
     let (r, _home) = run(&dag).await;
     assert_eq!(

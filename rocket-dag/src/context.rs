@@ -13,15 +13,29 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 pub(crate) struct RunInfo {
     pub(crate) dag_id: Arc<str>,
     pub(crate) run_id: Arc<str>,
-    pub(crate) run_type: crate::store::RunType,
+    pub(crate) run_type: crate::run::RunType,
     pub(crate) logical_date: DateTime<Utc>,
     pub(crate) interval: (DateTime<Utc>, DateTime<Utc>),
     pub(crate) params: Map<String, Value>,
     pub(crate) home: PathBuf,
     pub(crate) data_dir: PathBuf,
     pub(crate) http: Arc<OnceLock<reqwest::Client>>,
-    /// Where this run's notifications go; `None` when it sends none (or outside a run).
-    pub(crate) notify: Option<Arc<crate::notify::RunQueue>>,
+    /// Where the events tasks raise go; `None` when the run sends none (or outside a run).
+    pub(crate) events: Option<Arc<dyn EventSink>>,
+}
+
+/// The events the runner raises itself ([`crate::notify`]); a task may raise any other kind.
+pub(crate) const TASK_FAILED: &str = "task_failed";
+/// See [`TASK_FAILED`].
+pub(crate) const TASK_RETRYING: &str = "task_retrying";
+/// See [`TASK_FAILED`].
+pub(crate) const RUN_FINISHED: &str = "run_finished";
+
+/// Where the events a task raises ([`TaskContext::notify`]) go: the run's notifications
+/// ([`crate::notify`] implements it).
+pub(crate) trait EventSink: Send + Sync + std::fmt::Debug {
+    /// Takes one event of the task `ctx` runs, already checked and logged; never waits.
+    fn task_event(&self, ctx: &TaskContext, kind: &str, message: String, data: Value);
 }
 
 /// The context of one task attempt: ids, dates, params, the run's data directory, a shared
@@ -127,7 +141,19 @@ impl TaskContext {
     /// refused with a warning. Outside a run with notifiers (`tasks test`, unit tests) the
     /// event is only logged.
     pub fn notify(&self, kind: &str, message: impl Into<String>, data: Value) {
-        crate::notify::raise(self, kind, message.into(), data);
+        let message = message.into();
+        if kind.trim().is_empty() || [TASK_FAILED, TASK_RETRYING, RUN_FINISHED].contains(&kind) {
+            tracing::warn!(
+                target: "rocket_dag::notify",
+                "notification kind `{kind}` is not one a task may raise (empty, or the runner's own): not sent"
+            );
+            return;
+        }
+        // In the attempt's log, whether or not anything is configured to send it.
+        tracing::info!(target: "rocket_dag::notify", kind, "notification: {message}");
+        if let Some(events) = &self.run.events {
+            events.task_event(self, kind, message, data);
+        }
     }
 
     /// A context for calling a task fn directly in a unit test: DAG `test_dag`, task
@@ -218,15 +244,15 @@ impl TaskContextBuilder {
         TaskContext {
             run: Arc::new(RunInfo {
                 dag_id: self.dag_id.into(),
-                run_id: crate::runner::run_id("manual", logical).into(),
-                run_type: crate::store::RunType::Manual,
+                run_id: crate::run::run_id("manual", logical).into(),
+                run_type: crate::run::RunType::Manual,
                 logical_date: logical,
                 interval: self.interval.unwrap_or((logical, logical)),
                 params: self.params,
                 home,
                 data_dir,
                 http: Arc::new(OnceLock::new()),
-                notify: None,
+                events: None,
             }),
             task_id: self.task_id.into(),
             map_index: self.map_index,

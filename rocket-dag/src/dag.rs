@@ -269,69 +269,6 @@ impl Dag {
     pub fn topological_ids(&self) -> Vec<&str> {
         self.topo.iter().map(|&i| self.tasks[i].id()).collect()
     }
-
-    /// The graph as Mermaid flowchart text (left to right; dotted arrows order without data).
-    /// Nodes are named by index (`t0`, `t1`, …) so ids like `a-b` and `a_b` stay apart.
-    pub fn to_mermaid(&self) -> String {
-        let mut out = format!("---\ntitle: {}\n---\nflowchart LR\n", self.id);
-        for &i in &self.topo {
-            // A mapped task is drawn once, as a stack (Mermaid's subroutine shape).
-            let (open, close, suffix) = if self.tasks[i].is_mapped() {
-                ("[[", "]]", " [ ]")
-            } else {
-                ("[", "]", "")
-            };
-            out.push_str(&format!(
-                "    t{i}{open}\"{}{suffix}\"{close}\n",
-                self.tasks[i].id
-            ));
-        }
-        for e in &self.edges {
-            let arrow = match e.kind {
-                EdgeKind::Data => "-->",
-                EdgeKind::Order => "-.->",
-            };
-            out.push_str(&format!("    t{} {arrow} t{}\n", e.from, e.to));
-        }
-        out
-    }
-}
-
-impl Dag {
-    /// The graph in Graphviz DOT (`dot -Tsvg`): left to right, tasks coloured by layer
-    /// (source, storage, business), a mapped task drawn with a double border and `[ ]`,
-    /// dashed arrows for ordering without data.
-    pub fn to_dot(&self) -> String {
-        fn quote(s: &str) -> String {
-            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-        }
-        let mut out = format!(
-            "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\"];\n",
-            quote(&self.id)
-        );
-        for &i in &self.topo {
-            let t = &self.tasks[i];
-            let fill = crate::viz::layer_color(crate::viz::lanes::task_layer(t));
-            let (label, extra) = if t.is_mapped() {
-                (format!("{} [ ]", t.id), ", peripheries=2")
-            } else {
-                (t.id.clone(), "")
-            };
-            out.push_str(&format!(
-                "    t{i} [label={}, fillcolor=\"{fill}\"{extra}];\n",
-                quote(&label)
-            ));
-        }
-        for e in &self.edges {
-            let style = match e.kind {
-                EdgeKind::Data => "",
-                EdgeKind::Order => " [style=dashed]",
-            };
-            out.push_str(&format!("    t{} -> t{}{style};\n", e.from, e.to));
-        }
-        out.push_str("}\n");
-        out
-    }
 }
 
 /// Airflow's rule for task ids: letters, digits, `_`, `-` and `.`, at most 250 characters (ids

@@ -243,41 +243,6 @@ impl<T> ResultExt<T> for Option<T> {
     }
 }
 
-/// Why a DAG run did not run, or ended without its history recorded ([`DagRunReport::error`]).
-///
-/// [`DagRunReport::error`]: crate::DagRunReport::error
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RunError {
-    /// The run id cannot be used (it becomes a directory name): nothing ran.
-    #[error("{message}")]
-    InvalidRunId {
-        /// What is wrong.
-        message: String,
-    },
-    /// Another process executes this run: nothing ran, nothing was recorded.
-    #[error("run `{run_id}` of DAG `{dag_id}` is being executed by {owner}")]
-    Busy {
-        /// The DAG.
-        dag_id: String,
-        /// The run.
-        run_id: String,
-        /// Who executes it.
-        owner: crate::store::RunOwner,
-    },
-    /// Ctrl-C or SIGTERM came before the run started: nothing ran, nothing was recorded.
-    #[error("interrupted before it started")]
-    NotStarted,
-    /// The run history could not be written (or read back when resuming): the run stopped
-    /// starting tasks and failed.
-    #[error("the run history could not be recorded: {message}")]
-    History {
-        /// The store's error.
-        message: String,
-    },
-}
-
 /// A DAG that cannot be built (only possible through [`crate::DagBuilder`]; the `#[dag]` macro
 /// rejects these at compile time).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use crate::ids::{self, InvalidId};
 
+/// Name of the SQLite file of the run history inside the home directory.
+pub const DATABASE_FILE: &str = "rocket-dag.db";
+
 /// The environment variable that sets the home directory.
 pub const HOME_ENV: &str = "ROCKET_DAG_HOME";
 
@@ -90,7 +93,7 @@ pub fn is_kept(home: &Path, path: &Path) -> bool {
     let (Some(home), Some(path)) = (resolve(home), resolve(path)) else {
         return false;
     };
-    let db = home.join(crate::store::DATABASE_FILE);
+    let db = home.join(DATABASE_FILE);
     let db_name = db.as_os_str().to_string_lossy().into_owned();
     let path_name = path.as_os_str().to_string_lossy();
     path.starts_with(home.join("data"))

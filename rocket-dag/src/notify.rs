@@ -124,10 +124,10 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::context::{RunInfo, TaskContext};
+use crate::context::{EventSink, RUN_FINISHED, RunInfo, TASK_FAILED, TASK_RETRYING, TaskContext};
 use crate::duration::format as format_duration;
 use crate::process::GroupGuard;
-use crate::runner::{DagRunReport, TaskState};
+use crate::report::{DagRunReport, TaskState};
 
 /// The configuration file's name, in the home directory.
 pub const CONFIG_FILE: &str = "notifications.json";
@@ -174,9 +174,9 @@ impl EventKind {
     /// The kind's name, as in the configuration and the JSON.
     pub fn as_str(&self) -> &str {
         match self {
-            EventKind::TaskFailed => "task_failed",
-            EventKind::TaskRetrying => "task_retrying",
-            EventKind::RunFinished => "run_finished",
+            EventKind::TaskFailed => TASK_FAILED,
+            EventKind::TaskRetrying => TASK_RETRYING,
+            EventKind::RunFinished => RUN_FINISHED,
             EventKind::Custom(name) => name,
         }
     }
@@ -185,9 +185,9 @@ impl EventKind {
 impl From<&str> for EventKind {
     fn from(name: &str) -> Self {
         match name {
-            "task_failed" => EventKind::TaskFailed,
-            "task_retrying" => EventKind::TaskRetrying,
-            "run_finished" => EventKind::RunFinished,
+            TASK_FAILED => EventKind::TaskFailed,
+            TASK_RETRYING => EventKind::TaskRetrying,
+            RUN_FINISHED => EventKind::RunFinished,
             other => EventKind::Custom(other.to_owned()),
         }
     }
@@ -405,32 +405,6 @@ fn label(task_id: &str, map_index: Option<u32>) -> String {
         Some(i) => format!("{task_id}[{i}]"),
         None => task_id.to_owned(),
     }
-}
-
-/// Raises a task's custom event (see [`TaskContext::notify`]).
-pub(crate) fn raise(ctx: &TaskContext, kind: &str, message: String, data: Value) {
-    let kind = EventKind::from(kind);
-    if !matches!(&kind, EventKind::Custom(name) if !name.trim().is_empty()) {
-        tracing::warn!(
-            target: "rocket_dag::notify",
-            "notification kind `{kind}` is not one a task may raise (empty, or the runner's own): not sent"
-        );
-        return;
-    }
-    // In the attempt's log, whether or not anything is configured to send it.
-    tracing::info!(target: "rocket_dag::notify", kind = kind.as_str(), "notification: {message}");
-    let Some(queue) = &ctx.run.notify else {
-        return;
-    };
-    let t = TaskTry {
-        task_id: ctx.task_id(),
-        map_index: ctx.map_index(),
-        try_number: ctx.try_number(),
-        max_tries: ctx.max_tries(),
-    };
-    let mut event = Event::for_try(&ctx.run, kind, t, message);
-    event.data = data;
-    queue.emit(event);
 }
 
 // ------------------------------------------------------------------------------ errors
@@ -1356,6 +1330,20 @@ pub(crate) struct RunQueue {
     sender: Mutex<Option<mpsc::UnboundedSender<Event>>>,
     worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pending: Arc<AtomicUsize>,
+}
+
+impl EventSink for RunQueue {
+    fn task_event(&self, ctx: &TaskContext, kind: &str, message: String, data: Value) {
+        let t = TaskTry {
+            task_id: ctx.task_id(),
+            map_index: ctx.map_index(),
+            try_number: ctx.try_number(),
+            max_tries: ctx.max_tries(),
+        };
+        let mut event = Event::for_try(&ctx.run, EventKind::from(kind), t, message);
+        event.data = data;
+        self.emit(event);
+    }
 }
 
 impl RunQueue {

@@ -1,5 +1,8 @@
-//! Child processes that must not outlive their purpose: shell tasks, notification commands,
-//! the headless browser. Each runs in its own process group, so its children go with it.
+//! This process and its children: the host it runs on, and child processes that must not
+//! outlive their purpose (shell tasks, notification commands, the headless browser), each in
+//! its own process group so its children go with it.
+
+use std::sync::OnceLock;
 
 /// Kills a process group (SIGKILL) when dropped while armed: at a timeout, on cancellation,
 /// or when the caller gives up waiting. [`GroupGuard::disarm`] once the process has ended.
@@ -28,4 +31,16 @@ impl Drop for GroupGuard {
             );
         }
     }
+}
+
+/// This host's name (`localhost` if it cannot be read), as the run history records it.
+pub(crate) fn hostname() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
+    .clone()
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -19,314 +18,16 @@ use tracing::Instrument;
 
 use crate::context::{RunInfo, TaskContext};
 use crate::dag::Dag;
-use crate::error::{RunError, TaskError, TaskErrorKind};
+use crate::error::{TaskError, TaskErrorKind};
+pub use crate::report::{
+    AttemptReport, DagRunReport, RunError, RunState, TaskInstanceReport, TaskState,
+};
 use crate::retry;
 use crate::store::{
     Claim, DagRunRecord, NOT_MAPPED, RunOwner, RunStateRecord, RunType, Store, TaskInstanceRecord,
     TaskStateRecord,
 };
 use crate::task::{TriggerRule, XCom};
-
-/// The state of a task instance (Airflow's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TaskState {
-    /// Not decided yet (Airflow shows "no status").
-    NoStatus,
-    /// Its trigger rule allows it; waiting for a free slot.
-    Queued,
-    /// An attempt is running.
-    Running,
-    /// Finished successfully.
-    Success,
-    /// Failed, no tries left.
-    Failed,
-    /// Failed, waiting to be retried.
-    UpForRetry,
-    /// Not run because upstream tasks failed.
-    UpstreamFailed,
-    /// Skipped (by itself or by its trigger rule).
-    Skipped,
-}
-
-impl TaskState {
-    /// Airflow's name, e.g. `upstream_failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::NoStatus => "no_status",
-            TaskState::Queued => "queued",
-            TaskState::Running => "running",
-            TaskState::Success => "success",
-            TaskState::Failed => "failed",
-            TaskState::UpForRetry => "up_for_retry",
-            TaskState::UpstreamFailed => "upstream_failed",
-            TaskState::Skipped => "skipped",
-        }
-    }
-
-    /// `true` for success, failed, upstream_failed and skipped.
-    pub fn is_finished(self) -> bool {
-        matches!(
-            self,
-            TaskState::Success | TaskState::Failed | TaskState::UpstreamFailed | TaskState::Skipped
-        )
-    }
-}
-
-impl fmt::Display for TaskState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The state of a DAG run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RunState {
-    /// Every task finished and none failed.
-    Success,
-    /// A task failed or the run was interrupted.
-    Failed,
-}
-
-impl fmt::Display for RunState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RunState::Success => "success",
-            RunState::Failed => "failed",
-        })
-    }
-}
-
-/// One attempt of a task.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct AttemptReport {
-    /// From 1.
-    pub try_number: u32,
-    /// How it ended: success, failed, up_for_retry or skipped.
-    pub state: TaskState,
-    /// When it started.
-    pub start: DateTime<Utc>,
-    /// How long it ran.
-    #[serde(with = "duration_secs")]
-    pub duration: Duration,
-    /// Why it failed, causes included.
-    pub error: Option<String>,
-    /// Its log file.
-    pub log_path: PathBuf,
-}
-
-/// One task of a finished run.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct TaskInstanceReport {
-    /// The task id.
-    pub task_id: String,
-    /// The element's index, for one element of a mapped task.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub map_index: Option<u32>,
-    /// Final state.
-    pub state: TaskState,
-    /// Every attempt, in order.
-    pub attempts: Vec<AttemptReport>,
-    /// Why it did not succeed (for upstream_failed and skipped too).
-    pub reason: Option<String>,
-    /// Its output as JSON (Airflow's XCom), when it succeeded; for a mapped task, the list of
-    /// what its succeeded elements returned, even when others failed.
-    #[serde(skip)]
-    pub output: Option<XCom>,
-    /// For a mapped task, one report per element, in map index order (the task's own
-    /// `attempts` are then empty and its state sums theirs up).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mapped: Vec<TaskInstanceReport>,
-}
-
-impl TaskInstanceReport {
-    /// Number of attempts made (by every element, for a mapped task).
-    pub fn tries(&self) -> u32 {
-        self.attempts.len() as u32 + self.mapped.iter().map(Self::tries).sum::<u32>()
-    }
-    /// Sum of the attempts' durations (of every element, for a mapped task).
-    pub fn duration(&self) -> Duration {
-        self.attempts.iter().map(|a| a.duration).sum::<Duration>()
-            + self.mapped.iter().map(Self::duration).sum::<Duration>()
-    }
-    /// Wall-clock time from the first attempt started at or after `since` (this execution of
-    /// the run) to the end of the last one, waits between retries included; for a mapped task,
-    /// over every element. What a person waited for the task.
-    pub fn wall_time(&self, since: DateTime<Utc>) -> Duration {
-        let mut first: Option<DateTime<Utc>> = None;
-        let mut last: Option<DateTime<Utc>> = None;
-        let mut visit = |a: &AttemptReport| {
-            if a.start >= since {
-                let end = a.start + chrono::Duration::from_std(a.duration).unwrap_or_default();
-                first = Some(first.map_or(a.start, |f| f.min(a.start)));
-                last = Some(last.map_or(end, |l| l.max(end)));
-            }
-        };
-        self.attempts.iter().for_each(&mut visit);
-        self.mapped
-            .iter()
-            .flat_map(|m| &m.attempts)
-            .for_each(&mut visit);
-        match (first, last) {
-            (Some(f), Some(l)) => (l - f).to_std().unwrap_or_default(),
-            _ => Duration::ZERO,
-        }
-    }
-    /// `task` or, for an element of a mapped task, `task[3]`.
-    pub fn label(&self) -> String {
-        match self.map_index {
-            Some(i) => format!("{}[{i}]", self.task_id),
-            None => self.task_id.clone(),
-        }
-    }
-    /// One element of a mapped task.
-    pub fn element(&self, map_index: u32) -> Option<&TaskInstanceReport> {
-        self.mapped.iter().find(|m| m.map_index == Some(map_index))
-    }
-    /// The output, deserialized.
-    pub fn output<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
-        self.output.as_ref().and_then(|x| x.decode().ok())
-    }
-}
-
-/// The outcome of a DAG run.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct DagRunReport {
-    /// The DAG.
-    pub dag_id: String,
-    /// The run.
-    pub run_id: String,
-    /// Its logical date.
-    pub logical_date: DateTime<Utc>,
-    /// Its data interval.
-    pub data_interval: (DateTime<Utc>, DateTime<Utc>),
-    /// Success or failed.
-    pub state: RunState,
-    /// Set when Ctrl-C or SIGTERM stopped the run.
-    pub interrupted: bool,
-    /// Set when the run did not run (another process executes it, a bad run id) or its history
-    /// could not be recorded; the state is then `failed`.
-    pub error: Option<RunError>,
-    /// When it started.
-    pub start: DateTime<Utc>,
-    /// How long it took.
-    #[serde(with = "duration_secs")]
-    pub duration: Duration,
-    /// Every task, in topological order.
-    pub tasks: Vec<TaskInstanceReport>,
-}
-
-impl DagRunReport {
-    /// The report of a run that did not start: every task `no_status`, nothing recorded.
-    fn not_run(dag: &Dag, request: &RunRequest, run_id: String, error: RunError) -> Self {
-        DagRunReport {
-            dag_id: dag.id().to_owned(),
-            run_id,
-            logical_date: request.logical_date,
-            data_interval: dag
-                .options()
-                .schedule
-                .data_interval(request.logical_date, dag.options().timezone),
-            state: RunState::Failed,
-            interrupted: false,
-            error: Some(error),
-            start: Utc::now(),
-            duration: Duration::ZERO,
-            tasks: dag
-                .topological_order()
-                .iter()
-                .map(|&i| TaskInstanceReport {
-                    task_id: dag.tasks()[i].id().to_owned(),
-                    map_index: None,
-                    state: TaskState::NoStatus,
-                    attempts: Vec::new(),
-                    reason: None,
-                    output: None,
-                    mapped: Vec::new(),
-                })
-                .collect(),
-        }
-    }
-
-    /// A task by id.
-    pub fn task(&self, id: &str) -> Option<&TaskInstanceReport> {
-        self.tasks.iter().find(|t| t.task_id == id)
-    }
-
-    /// The end-of-run table: task, state, tries, duration (from the first attempt's start to
-    /// the last one's end in this execution, waits between retries included), then why tasks
-    /// did not succeed and why the run failed as a whole. Text from errors is escaped for a
-    /// terminal ([`crate::escape::control`]).
-    pub fn summary_table(&self) -> String {
-        let name = |t: &TaskInstanceReport| {
-            if t.mapped.is_empty() {
-                t.task_id.clone()
-            } else {
-                format!("{} [{}]", t.task_id, t.mapped.len())
-            }
-        };
-        let w = self
-            .tasks
-            .iter()
-            .map(|t| name(t).len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let mut out = format!(
-            "DAG run {} ({}): {}{}\n{:<w$}  {:<15}  {:>5}  {:>10}\n",
-            self.run_id,
-            self.dag_id,
-            self.state,
-            if self.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            },
-            "task",
-            "state",
-            "tries",
-            "duration",
-        );
-        for t in &self.tasks {
-            out.push_str(&format!(
-                "{:<w$}  {:<15}  {:>5}  {:>10}\n",
-                name(t),
-                t.state.as_str(),
-                t.tries(),
-                format!("{:.3}s", t.wall_time(self.start).as_secs_f64()),
-            ));
-        }
-        for t in &self.tasks {
-            if let Some(r) = &t.reason
-                && t.state != TaskState::Success
-            {
-                out.push_str(&format!("{}: {}\n", t.task_id, crate::escape::control(r)));
-            }
-        }
-        if let Some(e) = &self.error {
-            out.push_str(&format!(
-                "error: {}\n",
-                crate::escape::control(&e.to_string())
-            ));
-        }
-        out
-    }
-}
-
-mod duration_secs {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-}
 
 /// What to run: a logical date, params and optionally a run id.
 #[derive(Debug, Clone)]
@@ -374,13 +75,7 @@ impl RunRequest {
     }
 }
 
-/// Airflow's run id: `<type>__<logical date RFC 3339>`.
-pub fn run_id(run_type: &str, logical: DateTime<Utc>) -> String {
-    format!(
-        "{run_type}__{}",
-        logical.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-    )
-}
+pub use crate::run::run_id;
 
 /// Runs DAG runs. Cheap to clone; clones share the cancellation signal and HTTP client.
 #[derive(Debug, Clone)]
@@ -646,7 +341,7 @@ impl Runner {
         &self,
         dag: &Dag,
         request: &RunRequest,
-        notify: Option<Arc<crate::notify::RunQueue>>,
+        events: Option<Arc<crate::notify::RunQueue>>,
     ) -> Arc<RunInfo> {
         let logical = request.logical_date;
         let run_id = request_run_id(request);
@@ -672,7 +367,7 @@ impl Runner {
             home: self.home.clone(),
             data_dir,
             http: self.http.clone(),
-            notify,
+            events: events.map(|q| q as Arc<dyn crate::context::EventSink>),
         })
     }
 
@@ -690,13 +385,14 @@ impl Runner {
             let message = e.to_string();
             return DagRunReport::not_run(
                 dag,
-                &request,
+                request.logical_date,
                 run_id,
                 RunError::InvalidRunId { message },
             );
         }
         if self.cancel.is_cancelled() {
-            let mut report = DagRunReport::not_run(dag, &request, run_id, RunError::NotStarted);
+            let mut report =
+                DagRunReport::not_run(dag, request.logical_date, run_id, RunError::NotStarted);
             report.interrupted = true;
             return report;
         }
@@ -710,7 +406,7 @@ impl Runner {
                     run_id: run_id.clone(),
                     owner: me,
                 };
-                return DagRunReport::not_run(dag, &request, run_id, error);
+                return DagRunReport::not_run(dag, request.logical_date, run_id, error);
             }
             let (start, end) = dag
                 .options()
@@ -740,15 +436,17 @@ impl Runner {
                 }),
             };
             if let Some(error) = error {
-                return DagRunReport::not_run(dag, &request, run_id, error);
+                return DagRunReport::not_run(dag, request.logical_date, run_id, error);
             }
         }
-        let info = self.run_info(dag, &request, self.notify.start_run(dag.id()));
+        let queue = self.notify.start_run(dag.id());
+        let info = self.run_info(dag, &request, queue.clone());
         // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
         // the same worker (tokio's LIFO slot) instead of waking another thread for every task.
         let dag = dag.clone();
         let runner = self.clone();
-        let handle = tokio::spawn(async move { DagRun::new(&dag, info, &runner).execute().await });
+        let handle =
+            tokio::spawn(async move { DagRun::new(&dag, info, queue, &runner).execute().await });
         let report = match handle.await {
             Ok(report) => report,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -905,6 +603,8 @@ struct StoredElement {
 struct DagRun<'a> {
     dag: &'a Dag,
     info: Arc<RunInfo>,
+    /// Where this run's events go, if it sends any.
+    queue: Option<Arc<crate::notify::RunQueue>>,
     runner: &'a Runner,
     units: Vec<Unit>,
     /// Per task: its elements, once a mapped task is expanded.
@@ -967,7 +667,12 @@ impl<'a> DagRun<'a> {
         }
     }
 
-    fn new(dag: &'a Dag, info: Arc<RunInfo>, runner: &'a Runner) -> Self {
+    fn new(
+        dag: &'a Dag,
+        info: Arc<RunInfo>,
+        queue: Option<Arc<crate::notify::RunQueue>>,
+        runner: &'a Runner,
+    ) -> Self {
         let n = dag.tasks().len();
         let input_totals = dag
             .tasks()
@@ -982,6 +687,7 @@ impl<'a> DagRun<'a> {
         DagRun {
             dag,
             info,
+            queue,
             runner,
             units: dag
                 .tasks()
@@ -1181,7 +887,7 @@ impl<'a> DagRun<'a> {
             start: attempt.start,
             end: (!running).then(|| attempt.start + attempt.duration),
             duration: (!running).then_some(attempt.duration),
-            hostname: hostname(),
+            hostname: crate::process::hostname(),
             pid: Some(std::process::id()),
             log_path: (self.runner.attempt_logs && attempt.try_number > 0)
                 .then(|| attempt.log_path.display().to_string()),
@@ -2015,7 +1721,7 @@ impl DagRun<'_> {
         cause: &str,
         retry_in: Option<Duration>,
     ) {
-        let Some(queue) = &self.info.notify else {
+        let Some(queue) = &self.queue else {
             return;
         };
         let t = crate::notify::TaskTry {
@@ -2032,7 +1738,7 @@ impl DagRun<'_> {
 
     /// Sends `run_finished` and waits (bounded) until the run's events are delivered.
     async fn notify_finished(&self, report: &DagRunReport) {
-        if let Some(queue) = &self.info.notify {
+        if let Some(queue) = &self.queue {
             queue.emit(crate::notify::Event::run_finished(report));
             queue.finish().await;
         }
@@ -2132,17 +1838,6 @@ impl ParseState for &str {
     fn parse_record(self) -> TaskStateRecord {
         self.parse().unwrap_or(TaskStateRecord::NoStatus)
     }
-}
-
-pub(crate) fn hostname() -> String {
-    static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_else(|| "localhost".to_owned())
-    })
-    .clone()
 }
 
 /// One attempt: the task's future with its timeout (and grace), panics caught, outcome logged.

@@ -1710,7 +1710,7 @@ async fn mark_tasks(
                 start: Utc::now(),
                 end: None,
                 duration: None,
-                hostname: crate::runner::hostname(),
+                hostname: crate::process::hostname(),
                 pid: None,
                 log_path: None,
                 error: None,

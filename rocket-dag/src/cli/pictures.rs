@@ -100,8 +100,8 @@ pub(super) async fn show(
         return usage("--run goes with --format svg (tasks coloured by their state in the run)");
     }
     let text = match format {
-        ShowFormat::Mermaid => dag.to_mermaid(),
-        ShowFormat::Dot => dag.to_dot(),
+        ShowFormat::Mermaid => viz::mermaid(dag),
+        ShowFormat::Dot => viz::dot(dag),
         ShowFormat::Drawio => viz::lanes::LaneDiagram::from_dag(dag).to_drawio(),
         ShowFormat::Svg if run.is_some() => match history(dag, run, global).await {
             Ok((_, h)) => viz::graph::dag_svg(dag, Some(&h)),

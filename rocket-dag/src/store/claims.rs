@@ -36,14 +36,14 @@ impl RunOwner {
     /// This process.
     pub fn this_process() -> RunOwner {
         RunOwner {
-            hostname: crate::runner::hostname(),
+            hostname: crate::process::hostname(),
             pid: std::process::id(),
         }
     }
 
     /// Whether the process still exists, when it runs on this host (`None` on another host).
     pub fn alive(&self) -> Option<bool> {
-        if self.hostname != crate::runner::hostname() {
+        if self.hostname != crate::process::hostname() {
             return None;
         }
         let Ok(pid) = i32::try_from(self.pid) else {

@@ -35,8 +35,7 @@ use error::hint;
 /// Environment variable that overrides the database URL of [`Store::open_home`].
 pub const DATABASE_URL_ENV: &str = "ROCKET_DAG_DATABASE_URL";
 
-/// Name of the SQLite file [`Store::open_home`] uses inside the home directory.
-pub const DATABASE_FILE: &str = "rocket-dag.db";
+pub use crate::home::DATABASE_FILE;
 
 /// Environment variable choosing SQLite's `synchronous` setting: `NORMAL` (the default) or
 /// `FULL`.

@@ -9,67 +9,11 @@ use serde::{Serialize, Serializer};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::run::text_enum;
+pub use crate::run::{RunType, UnknownName};
+
 /// `map_index` of a task instance that is not mapped (Airflow's `-1`).
 pub const NOT_MAPPED: i32 = -1;
-
-/// Declares a string-backed enum: Airflow's snake_case name in the database and in JSON.
-macro_rules! text_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $what:literal {
-            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The name stored in the database, e.g. `up_for_retry`.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $text, )+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownName;
-
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
-                match s {
-                    $( $text => Ok($name::$variant), )+
-                    _ => Err(UnknownName { what: $what, name: s.to_owned() }),
-                }
-            }
-        }
-    };
-}
-
-text_enum! {
-    /// Why a DAG run exists (Airflow's `DagRunType`).
-    RunType, "run type" {
-        /// Started by hand (`dags test`, `dags trigger`).
-        Manual => "manual",
-        /// Started by the scheduler for a schedule interval.
-        Scheduled => "scheduled",
-        /// Started by a backfill over past intervals.
-        Backfill => "backfill",
-    }
-}
 
 text_enum! {
     /// The state of a DAG run as stored.
@@ -107,14 +51,6 @@ text_enum! {
         /// Skipped (by itself or by its trigger rule).
         Skipped => "skipped",
     }
-}
-
-/// A state, run type or other name read from the database that this version does not know.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}`")]
-pub struct UnknownName {
-    what: &'static str,
-    name: String,
 }
 
 /// One DAG run (a row of `dag_runs`).

@@ -9,6 +9,7 @@
 //! | module | draws |
 //! |---|---|
 //! | [`graph`] | tasks and edges, left to right, coloured by layer or by a run's task states |
+//! | [`text`] | the graph as Mermaid and Graphviz DOT |
 //! | [`gantt`] | one bar per attempt over time; durations of each task across runs |
 //! | [`lanes`] | diagrams in Source / Storage / Business swimlanes, as SVG and draw.io |
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
@@ -23,6 +24,9 @@ pub mod lanes;
 pub mod layout;
 pub mod report;
 pub mod svg;
+pub mod text;
+
+pub use text::{dot, mermaid};
 
 use std::collections::BTreeMap;
 
