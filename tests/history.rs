@@ -542,12 +542,17 @@ async fn a_resumed_run_reruns_only_the_mapped_elements_that_failed() {
 }
 
 static SHARED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static SHARED_NOW: AtomicU32 = AtomicU32::new(0);
+static SHARED_MOST: AtomicU32 = AtomicU32::new(0);
 
 #[task]
 async fn shared_task(ctx: &TaskContext) -> Result<(), TaskError> {
     SHARED.lock().unwrap().push(ctx.run_id().to_owned());
-    // Long enough that one scheduler alone could not finish before the other starts.
+    let now = SHARED_NOW.fetch_add(1, Ordering::SeqCst) + 1;
+    SHARED_MOST.fetch_max(now, Ordering::SeqCst);
+    // Long enough that both schedulers look at the store while runs are in flight.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    SHARED_NOW.fetch_sub(1, Ordering::SeqCst);
     Ok(())
 }
 
@@ -589,8 +594,7 @@ async fn two_schedulers_sharing_one_database_run_each_interval_once() {
         < 12
     {
         assert!(std::time::Instant::now() < deadline);
-        // max_active_runs counts every scheduler's runs: wake both when slots free up, as
-        // their timers would, so both compete for them.
+        // Wake both when slots free up, as their timers would, so both look for work.
         for home in &homes {
             rocket_dag::scheduler::wake(home.path());
         }
@@ -607,14 +611,12 @@ async fn two_schedulers_sharing_one_database_run_each_interval_once() {
     ran.sort();
     ran.dedup();
     assert_eq!(ran.len(), 12);
-    // Both took part (each home has attempt logs of some runs).
-    for home in &homes {
-        assert!(
-            home.path().join("logs/dag_id=shared_dag").exists(),
-            "{} ran nothing",
-            home.path().display()
-        );
-    }
+    // max_active_runs holds across both schedulers (Airflow counts every running run).
+    assert!(
+        SHARED_MOST.load(Ordering::SeqCst) <= 3,
+        "{} runs at once",
+        SHARED_MOST.load(Ordering::SeqCst)
+    );
 }
 
 // ---------------------------------------------------------------- a history that cannot be written
