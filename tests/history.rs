@@ -218,14 +218,14 @@ async fn backfill_runs_each_interval_once_and_is_idempotent() {
         ..Default::default()
     };
     let backfill = |reset: bool| {
-        Command::Dags(DagsCommand::Backfill {
+        Command::Dags(DagsCommand::Backfill(rocket_dag::cli::BackfillArgs {
             dag: "daily_dag".into(),
             start: "2024-01-01".into(),
             end: "2024-01-03".into(),
             reset,
             params: Vec::new(),
             conf: None,
-        })
+        }))
     };
     let dags = [daily_dag()];
     let code = rocket_dag::cli::execute(&dags, backfill(false), &global).await;
@@ -700,14 +700,14 @@ async fn backfill_creates_no_run_after_the_end_date_and_process_params_reach_eve
     };
     // A setting of the process (as the example's --launches-url), not of one subcommand.
     global.params.insert("who".into(), "process".into());
-    let backfill = Command::Dags(DagsCommand::Backfill {
+    let backfill = Command::Dags(DagsCommand::Backfill(rocket_dag::cli::BackfillArgs {
         dag: "ending_dag".into(),
         start: "2024-01-01".into(),
         end: "2024-01-05".into(),
         reset: false,
         params: Vec::new(),
         conf: None,
-    });
+    }));
     let code = rocket_dag::cli::execute(&[ending_dag()], backfill, &global).await;
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let mut ran = ENDING.lock().unwrap().clone();

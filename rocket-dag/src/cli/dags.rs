@@ -1,0 +1,477 @@
+//! `dags …`: list, show, next-execution, test, trigger, pause, unpause; and `scheduler`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Timelike, Utc};
+use serde_json::Value;
+
+use super::*;
+use crate::dag::Dag;
+use crate::runner::{DagRunReport, RunState};
+
+pub(super) async fn list(dags: &[Dag], global: &GlobalArgs) -> ExitCode {
+    let json = global.output == Output::Json;
+    let now = Utc::now();
+    if json {
+        let mut all = Vec::with_capacity(dags.len());
+        for d in dags {
+            all.push(describe(d, now, last_scheduled(d, global).await));
+        }
+        print_json(&all);
+    } else {
+        println!(
+            "{:<24} {:<14} {:>5}  description",
+            "dag_id", "schedule", "tasks"
+        );
+        for d in dags {
+            let desc = d.options().description.lines().next().unwrap_or("");
+            println!(
+                "{:<24} {:<14} {:>5}  {desc}",
+                d.id(),
+                d.options().schedule.as_str(),
+                d.tasks().len()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+pub(super) async fn show(
+    dags: &[Dag],
+    global: &GlobalArgs,
+    dag: String,
+    format: ShowFormat,
+    run: Option<String>,
+    out: Option<PathBuf>,
+) -> ExitCode {
+    let json = global.output == Output::Json;
+    let now = Utc::now();
+    match find(dags, &dag) {
+        Err(code) => code,
+        Ok(d) if format != ShowFormat::Text => {
+            pictures::show(d, format, run.as_deref(), out.as_deref(), global).await
+        }
+        Ok(d) => {
+            let v = describe(d, now, last_scheduled(d, global).await);
+            if json {
+                print_json(&v);
+            } else {
+                print_show(d, &v);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub(super) async fn next_execution(dags: &[Dag], global: &GlobalArgs, dag: String) -> ExitCode {
+    let json = global.output == Output::Json;
+    let now = Utc::now();
+    match find(dags, &dag) {
+        Err(code) => code,
+        Ok(d) => {
+            // After the last scheduled run recorded in this home, if any.
+            let last = last_scheduled(d, global).await;
+            let next = crate::timetable::next_interval(d.options(), last.as_ref(), now);
+            if json {
+                print_json(&serde_json::json!({ "dag_id": d.id(), "next": next }));
+            } else {
+                match next {
+                    Some(i) => println!("{}", i.start.to_rfc3339()),
+                    None => println!("None"),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub(super) async fn trigger(
+    dags: &[Dag],
+    global: &GlobalArgs,
+    dag: String,
+    conf: Option<String>,
+    params: Vec<String>,
+) -> ExitCode {
+    let json = global.output == Output::Json;
+    let d = match find(dags, &dag) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let request = match (RunArgs {
+        logical_date: None,
+        params,
+        conf,
+    })
+    .request()
+    {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // Milliseconds: two triggers in one second are two runs (Airflow uses microseconds).
+    let now = Utc::now();
+    let logical = now
+        .with_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
+    let run_id = crate::runner::run_id("manual", logical);
+    match store.get_run(d.id(), &run_id).await {
+        Err(e) => return fail(e),
+        Ok(Some(_)) => {
+            return usage(format!(
+                "a run `{run_id}` of DAG `{}` already exists",
+                d.id()
+            ));
+        }
+        Ok(None) => {}
+    }
+    let (start, end) = d
+        .options()
+        .schedule
+        .data_interval(logical, d.options().timezone);
+    let record = crate::store::DagRunRecord {
+        dag_id: d.id().to_owned(),
+        run_id,
+        run_type: crate::store::RunType::Manual,
+        logical_date: logical,
+        data_interval_start: start,
+        data_interval_end: end,
+        state: crate::store::RunStateRecord::Queued,
+        start: Utc::now(),
+        end: None,
+        conf: Value::Object(request.params),
+    };
+    match store.upsert_run(&record).await {
+        Err(e) => fail(e),
+        Ok(()) => {
+            crate::scheduler::wake(&global.home());
+            if json {
+                print_json(&record);
+            } else {
+                println!(
+                    "queued {} (a running `scheduler` on this home starts it)",
+                    record.run_id
+                );
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub(super) async fn scheduler(dags: &[Dag], global: &GlobalArgs) -> ExitCode {
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    crate::logging::init();
+    let runner = match global.runner(dags) {
+        Ok(r) => r.with_store(store.clone()),
+        Err(code) => return code,
+    };
+    runner.cancel_on_signals();
+    let stop = runner.cancellation_token();
+    match crate::scheduler::run(dags, runner, store, stop).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ crate::scheduler::SchedulerError::AlreadyRunning { .. }) => usage(e),
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs `dag` once as `airflow dags test` does: console logs, Ctrl-C/SIGTERM handling, the
+/// summary table on stdout. Exit code 0 on success, 1 on failure, 130 when interrupted,
+/// [`BUSY`] when another process executes the run (unless `wait`: then it waits for it).
+pub async fn test_dag(
+    dag: &Dag,
+    global: &GlobalArgs,
+    args: &RunArgs,
+    wait: bool,
+) -> (ExitCode, Option<DagRunReport>) {
+    crate::logging::init();
+    let output = global.output;
+    let mut request = match args.request() {
+        Ok(r) => r,
+        Err(e) => return (usage(e), None),
+    };
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return (code, None),
+    };
+    if args.logical_date.is_none() {
+        // "Now" is a new run each time, even within one microsecond of the last.
+        loop {
+            let id = crate::runner::run_id(request.run_type.as_str(), request.logical_date);
+            match store.get_run(dag.id(), &id).await {
+                Ok(None) => break,
+                Ok(Some(_)) => request.logical_date += chrono::Duration::microseconds(1),
+                Err(e) => return (fail(e), None),
+            }
+        }
+    }
+    let mut runner = match global.runner([dag]) {
+        Ok(r) => r.with_store(store),
+        Err(code) => return (code, None),
+    };
+    // A progress bar when a person watches; plain log lines otherwise (pipes, CI, JSON).
+    let bar = (output == Output::Text && std::io::stdout().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(dag.tasks().len() as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} tasks  {elapsed}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        crate::logging::set_progress_bar(Some(bar.clone()));
+        let hook = bar.clone();
+        runner = runner.clone().on_progress(move |p| {
+            hook.set_position(p.finished as u64);
+            hook.set_message(format!("{}: {}", p.task_id, p.state));
+        });
+        bar
+    });
+    runner.cancel_on_signals();
+    let mut said = false;
+    let report = loop {
+        let report = runner.run(dag, request.clone()).await;
+        match &report.error {
+            Some(e @ crate::RunError::Busy { .. })
+                if wait && !runner.cancellation_token().is_cancelled() =>
+            {
+                if !said {
+                    eprintln!(
+                        "{}; waiting for it to finish (Ctrl-C stops waiting)",
+                        escaped(e)
+                    );
+                    said = true;
+                }
+                let stop = runner.cancellation_token();
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
+            _ => break report,
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        crate::logging::set_progress_bar(None);
+    }
+    if let Some(
+        e @ (crate::RunError::Busy { .. }
+        | crate::RunError::InvalidRunId { .. }
+        | crate::RunError::NotStarted),
+    ) = &report.error
+    {
+        let code = match e {
+            crate::RunError::NotStarted => ExitCode::from(130),
+            crate::RunError::Busy { .. } if runner.cancellation_token().is_cancelled() => {
+                ExitCode::from(130)
+            }
+            crate::RunError::Busy { .. } => {
+                eprintln!(
+                    "error: {}; try again once it has finished, or add --wait",
+                    escaped(e)
+                );
+                return (ExitCode::from(BUSY), Some(report));
+            }
+            _ => usage(e),
+        };
+        return (code, Some(report));
+    }
+    match output {
+        Output::Text => println!("\n{}", report.summary_table()),
+        Output::Json => print_json(&report),
+    }
+    let code = match (report.state, report.interrupted) {
+        (RunState::Success, _) => ExitCode::SUCCESS,
+        (_, true) => ExitCode::from(130),
+        _ => ExitCode::FAILURE,
+    };
+    (code, Some(report))
+}
+
+pub(super) async fn set_paused(
+    dags: &[Dag],
+    global: &GlobalArgs,
+    dag: &str,
+    pause: bool,
+) -> ExitCode {
+    let d = match find(dags, dag) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.set_paused(d.id(), pause).await {
+        Err(e) => fail(e),
+        Ok(()) => {
+            crate::scheduler::wake(&global.home());
+            if global.output == Output::Json {
+                print_json(&serde_json::json!({"dag_id": d.id(), "is_paused": pause}));
+            } else {
+                println!(
+                    "{} is {}",
+                    d.id(),
+                    if pause { "paused" } else { "unpaused" }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The last scheduled run recorded in the home, if any: where the schedule goes on from.
+pub(super) async fn last_scheduled(
+    dag: &Dag,
+    global: &GlobalArgs,
+) -> Option<crate::timetable::DataInterval> {
+    let store = crate::store::Store::open_home(&global.home()).await.ok()?;
+    let run = store
+        .last_run(dag.id(), Some(crate::store::RunType::Scheduled))
+        .await
+        .ok()??;
+    Some(crate::timetable::DataInterval {
+        start: run.data_interval_start,
+        end: run.data_interval_end,
+    })
+}
+
+pub(super) fn describe(
+    dag: &Dag,
+    now: DateTime<Utc>,
+    last: Option<crate::timetable::DataInterval>,
+) -> Value {
+    let o = dag.options();
+    let next = crate::timetable::next_interval(o, last.as_ref(), now);
+    serde_json::json!({
+        "dag_id": dag.id(),
+        "description": o.description,
+        "schedule": o.schedule.as_str(),
+        "timezone": o.timezone.name(),
+        "start_date": o.start_date,
+        "end_date": o.end_date,
+        "catchup": o.catchup,
+        "max_active_tasks": o.max_active_tasks,
+        "max_active_runs": o.max_active_runs,
+        "tags": o.tags,
+        "next_run": next.map(|i| serde_json::json!({
+            "logical_date": i.start, "data_interval_start": i.start, "data_interval_end": i.end,
+            "due": i.end <= now,
+        })),
+        "tasks": dag.topological_order().iter().map(|&i| {
+            let t = &dag.tasks()[i];
+            let opts = t.options();
+            serde_json::json!({
+                "task_id": t.id(),
+                "doc": t.doc(),
+                "upstream": t.upstream().iter().map(|&u| dag.tasks()[u].id()).collect::<Vec<_>>(),
+                "retries": opts.retries,
+                "retry_delay_secs": opts.retry_delay.as_secs_f64(),
+                "retry_exponential_backoff": opts.retry_exponential_backoff,
+                "execution_timeout_secs": opts.execution_timeout.map(|d| d.as_secs_f64()),
+                "trigger_rule": opts.trigger_rule.as_str(),
+                "layer": opts.layer.map(crate::task::Layer::as_str),
+                "mapped_over": t.inputs().iter().zip(t.mapped_inputs())
+                    .filter(|(_, m)| **m)
+                    .map(|(&u, _)| dag.tasks()[u].id())
+                    .collect::<Vec<_>>(),
+                "reads": t.spec().reads,
+                "writes": t.spec().writes,
+            })
+        }).collect::<Vec<_>>(),
+        "edges": dag.edges().iter().map(|e| serde_json::json!({
+            "from": dag.tasks()[e.from].id(), "to": dag.tasks()[e.to].id(),
+            "kind": match e.kind { crate::dag::EdgeKind::Data => "data", crate::dag::EdgeKind::Order => "order" },
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub(super) fn print_show(d: &Dag, v: &Value) {
+    let o = d.options();
+    println!("DAG {}", d.id());
+    if !o.description.is_empty() {
+        println!("  {}", o.description.replace('\n', "\n  "));
+    }
+    println!(
+        "  schedule: {} ({}), start_date: {}, end_date: {}, catchup: {}",
+        o.schedule.as_str(),
+        o.timezone.name(),
+        o.start_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "none".into()),
+        o.end_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "none".into()),
+        o.catchup
+    );
+    match &v["next_run"] {
+        Value::Null => println!("  next run: none"),
+        n => println!(
+            "  next run: {} (data interval {} to {}{})",
+            n["logical_date"].as_str().unwrap_or(""),
+            n["data_interval_start"].as_str().unwrap_or(""),
+            n["data_interval_end"].as_str().unwrap_or(""),
+            if n["due"] == Value::Bool(true) {
+                ", due now"
+            } else {
+                ""
+            }
+        ),
+    }
+    println!("  tasks:");
+    for &i in d.topological_order() {
+        let t = &d.tasks()[i];
+        let opts = t.options();
+        let over: Vec<&str> = t
+            .inputs()
+            .iter()
+            .zip(t.mapped_inputs())
+            .filter(|(_, m)| **m)
+            .map(|(&u, _)| d.tasks()[u].id())
+            .collect();
+        println!(
+            "    {:<24} retries={} trigger_rule={}{}{}",
+            t.id(),
+            opts.retries,
+            opts.trigger_rule,
+            opts.layer
+                .map(|l| format!(" layer={}", l.as_str()))
+                .unwrap_or_default(),
+            if over.is_empty() {
+                String::new()
+            } else {
+                format!(" mapped over {}", over.join(" × "))
+            }
+        );
+        let ids =
+            |assets: &[crate::Asset]| assets.iter().map(|a| a.id).collect::<Vec<_>>().join(", ");
+        let spec = t.spec();
+        if !spec.reads.is_empty() || !spec.writes.is_empty() {
+            println!(
+                "    {:<24} reads [{}] writes [{}]",
+                "",
+                ids(spec.reads),
+                ids(spec.writes)
+            );
+        }
+    }
+    println!("  edges:");
+    for e in d.edges() {
+        let arrow = match e.kind {
+            crate::dag::EdgeKind::Data => "->",
+            crate::dag::EdgeKind::Order => ">>",
+        };
+        println!(
+            "    {} {arrow} {}",
+            d.tasks()[e.from].id(),
+            d.tasks()[e.to].id()
+        );
+    }
+}
