@@ -740,3 +740,70 @@ async fn backfill_creates_no_run_after_the_end_date_and_process_params_reach_eve
         .unwrap();
     assert_eq!(outputs[0].2, "\"run\"");
 }
+
+// ---------------------------------------------------------------- the scheduler on a test clock
+
+/// A clock the test moves.
+struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl rocket_dag::scheduler::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+static TICKS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[task]
+async fn tick(ctx: &TaskContext) -> Result<(), TaskError> {
+    TICKS.lock().unwrap().push(ctx.ds());
+    Ok(())
+}
+
+#[dag(schedule = "@daily", start_date = "2024-01-01", catchup = false)]
+fn ticking_dag() {
+    tick();
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_each_interval_when_its_clock_passes_the_end() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open_home(home.path()).await.unwrap();
+    let runner = Runner::new(home.path()).with_store(store.clone());
+    let stop = runner.cancellation_token();
+    let at = |s: &str| rocket_dag::cli::parse_date(s).unwrap();
+    let clock = std::sync::Arc::new(TestClock(std::sync::Mutex::new(at("2024-01-02T00:00:01"))));
+    let scheduler = tokio::spawn({
+        let (store, stop, clock) = (store.clone(), stop.clone(), clock.clone());
+        async move {
+            let dags = [ticking_dag()];
+            rocket_dag::scheduler::run_with_clock(&dags, runner, store, stop, &*clock).await
+        }
+    });
+    let wait_for = |n: usize| {
+        let store = store.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while store
+                .list_runs(Some("ticking_dag"), Some(RunStateRecord::Success), 10)
+                .await
+                .unwrap()
+                .len()
+                < n
+            {
+                assert!(std::time::Instant::now() < deadline);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    // One second past midnight of the 2nd: the 1st's interval is due, nothing else.
+    wait_for(1).await;
+    assert_eq!(*TICKS.lock().unwrap(), ["2024-01-01"]);
+    // A day later (no real day waited): the next one.
+    *clock.0.lock().unwrap() = at("2024-01-03T00:00:01");
+    rocket_dag::scheduler::wake(home.path());
+    wait_for(2).await;
+    assert_eq!(*TICKS.lock().unwrap(), ["2024-01-01", "2024-01-02"]);
+    stop.cancel();
+    scheduler.await.unwrap().unwrap();
+}

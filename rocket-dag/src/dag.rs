@@ -271,6 +271,62 @@ impl Dag {
     }
 }
 
+/// The first problem with the tasks of DAG `dag`: an id that cannot be used, a call missing
+/// upstream outputs, an id used twice.
+fn check_tasks(dag: &str, tasks: &[Pending]) -> Option<DagError> {
+    let mut seen = std::collections::HashSet::with_capacity(tasks.len());
+    for t in tasks {
+        if !is_valid_task_id(&t.id) {
+            return Some(DagError::InvalidTaskId {
+                dag: dag.to_owned(),
+                task: t.id.clone(),
+            });
+        }
+        if t.node.inputs.len() != t.node.spec.inputs.len() {
+            return Some(DagError::MissingInputs {
+                dag: dag.to_owned(),
+                task: t.id.clone(),
+                expected: t.node.spec.inputs.len(),
+                given: t.node.inputs.len(),
+            });
+        }
+        if !seen.insert(t.id.as_str()) {
+            return Some(DagError::DuplicateTask {
+                dag: dag.to_owned(),
+                task: t.id.clone(),
+            });
+        }
+    }
+    None
+}
+
+/// One edge per pair of tasks, in the order first given; a data edge wins over an ordering one.
+fn one_edge_per_pair(edges: Vec<Edge>) -> Vec<Edge> {
+    let mut kinds: HashMap<(usize, usize), EdgeKind> = HashMap::with_capacity(edges.len());
+    let mut order = Vec::with_capacity(edges.len());
+    for e in edges {
+        match kinds.get_mut(&(e.from, e.to)) {
+            Some(k) => {
+                if e.kind == EdgeKind::Data {
+                    *k = EdgeKind::Data;
+                }
+            }
+            None => {
+                kinds.insert((e.from, e.to), e.kind);
+                order.push((e.from, e.to));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|(from, to)| Edge {
+            from,
+            to,
+            kind: kinds[&(from, to)],
+        })
+        .collect()
+}
+
 /// Airflow's rule for task ids: letters, digits, `_`, `-` and `.`, at most 250 characters (ids
 /// become directory names, so nothing else may appear). See [`crate::ids`].
 pub fn is_valid_task_id(id: &str) -> bool {
@@ -540,63 +596,17 @@ impl DagBuilder {
         if let Err(e) = crate::ids::dag(&id) {
             return Err(DagError::InvalidDagId(e));
         }
-        let n = tasks.len();
-        let mut seen = HashMap::with_capacity(n);
-        for t in &tasks {
-            if !is_valid_task_id(&t.id) {
-                return Err(DagError::InvalidTaskId {
-                    dag: id,
-                    task: t.id.clone(),
-                });
-            }
-            if t.node.inputs.len() != t.node.spec.inputs.len() {
-                return Err(DagError::MissingInputs {
-                    dag: id,
-                    task: t.id.clone(),
-                    expected: t.node.spec.inputs.len(),
-                    given: t.node.inputs.len(),
-                });
-            }
-            if seen.insert(t.id.as_str(), ()).is_some() {
-                return Err(DagError::DuplicateTask {
-                    dag: id,
-                    task: t.id.clone(),
-                });
-            }
+        if let Some(e) = check_tasks(&id, &tasks) {
+            return Err(e);
         }
-        drop(seen);
+        let n = tasks.len();
         if let Some(e) = edges.iter().find(|e| e.from >= n || e.to >= n) {
             return Err(DagError::ForeignHandle {
                 dag: id,
                 index: e.from.max(e.to),
             });
         }
-
-        // Keep one edge per pair; a data edge wins over an ordering one.
-        let mut kinds: HashMap<(usize, usize), EdgeKind> = HashMap::with_capacity(edges.len());
-        let mut order = Vec::with_capacity(edges.len());
-        for e in edges {
-            match kinds.get_mut(&(e.from, e.to)) {
-                Some(k) => {
-                    if e.kind == EdgeKind::Data {
-                        *k = EdgeKind::Data;
-                    }
-                }
-                None => {
-                    kinds.insert((e.from, e.to), e.kind);
-                    order.push((e.from, e.to));
-                }
-            }
-        }
-        let edges: Vec<Edge> = order
-            .into_iter()
-            .map(|(from, to)| Edge {
-                from,
-                to,
-                kind: kinds[&(from, to)],
-            })
-            .collect();
-
+        let edges = one_edge_per_pair(edges);
         let mut upstream = vec![Vec::new(); n];
         let mut downstream = vec![Vec::new(); n];
         for e in &edges {

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -98,15 +98,44 @@ impl SchedulerLock {
     }
 }
 
+/// What tells the scheduler the time: the system clock in production ([`SystemClock`]); a
+/// test sets its own and wakes the scheduler ([`wake`]) when it moves it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
 /// Runs `dags` on their schedules until `stop` is cancelled: runs queued by `dags trigger` start
-/// at once; every due interval of every unpaused DAG gets a `scheduled__…` run (oldest first, at most `max_active_runs` of a DAG at
-/// once), then the scheduler sleeps until the next interval ends. Runs in progress when `stop`
-/// fires are interrupted as by Ctrl-C.
+/// at once; every due interval of every unpaused DAG gets a `scheduled__…` run (oldest first, at
+/// most `max_active_runs` of a DAG at once, counting every process's runs), then the scheduler
+/// sleeps until the next interval ends. Runs left `running` by a process that is gone are
+/// resumed. Runs in progress when `stop` fires are interrupted as by Ctrl-C.
 pub async fn run(
     dags: &[Dag],
     runner: Runner,
     store: Store,
     stop: CancellationToken,
+) -> Result<(), SchedulerError> {
+    run_with_clock(dags, runner, store, stop, &SystemClock).await
+}
+
+/// [`run`] with the time from `clock`.
+pub async fn run_with_clock(
+    dags: &[Dag],
+    runner: Runner,
+    store: Store,
+    stop: CancellationToken,
+    clock: &dyn Clock,
 ) -> Result<(), SchedulerError> {
     let _lock = SchedulerLock::acquire(runner.home())?;
     // Holding the lock, a socket file left by a dead scheduler is ours to replace.
@@ -129,23 +158,78 @@ pub async fn run(
         "scheduler started on {}",
         runner.home().display()
     );
-    // The runs this scheduler executes (with their interval, for scheduled ones), so that a
-    // long run is neither started nor adopted twice.
-    let mut ours: HashMap<(String, String), Option<DataInterval>> = HashMap::new();
-    let mut running: JoinSet<(String, String)> = JoinSet::new();
-    let dag_ids: Vec<&str> = dags.iter().map(Dag::id).collect();
+    let mut pass = Pass {
+        dags,
+        runner: &runner,
+        store: &store,
+        ours: HashMap::new(),
+        running: JoinSet::new(),
+    };
     loop {
-        let now = Utc::now();
+        let now = clock.now();
+        let wake = pass.look(now).await?;
+        let sleep = (wake - clock.now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(sleep) => {}
+            Ok(_) = async { wakeups.as_ref().expect("guarded").recv(&mut buf).await }, if wakeups.is_some() => {}
+            Some(done) = pass.running.join_next(), if !pass.running.is_empty() => {
+                if let Ok(key) = done {
+                    pass.ours.remove(&key);
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&sock_path);
+    tracing::info!(
+        "scheduler stopping: interrupting {} run(s)",
+        pass.running.len()
+    );
+    runner.cancellation_token().cancel();
+    while pass.running.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One look at the store: what to adopt, what to start.
+struct Pass<'a> {
+    dags: &'a [Dag],
+    runner: &'a Runner,
+    store: &'a Store,
+    /// The runs this scheduler executes (with their interval, for scheduled ones), so that a
+    /// long run is neither started nor adopted twice.
+    ours: HashMap<(String, String), Option<DataInterval>>,
+    running: JoinSet<(String, String)>,
+}
+
+impl Pass<'_> {
+    /// Starts what is due as of `now`; returns when to look again at the latest.
+    async fn look(&mut self, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).expect("small");
-        // Runs left `running` by a process that is gone (killed, crashed): resumed here, as
-        // `dags test` of that run would, whatever the DAG's pause state (as Airflow finishes a
-        // paused DAG's running runs).
-        for orphan in store.orphaned_runs(&dag_ids).await? {
-            let key = (orphan.dag_id.clone(), orphan.run_id.clone());
-            if ours.contains_key(&key) {
+        self.adopt_orphans().await?;
+        for dag in self.dags {
+            // A paused DAG starts nothing new (its triggered runs wait for the unpause).
+            if self.store.is_paused(dag.id()).await? {
                 continue;
             }
-            let Some(dag) = dags.iter().find(|d| d.id() == orphan.dag_id) else {
+            self.start_triggered(dag).await?;
+            if let Some(next) = self.start_due(dag, now).await? {
+                wake = wake.min(next);
+            }
+        }
+        Ok(wake)
+    }
+
+    /// Runs left `running` by a process that is gone (killed, crashed): resumed here, as
+    /// `dags test` of that run would, whatever the DAG's pause state (as Airflow finishes a
+    /// paused DAG's running runs).
+    async fn adopt_orphans(&mut self) -> Result<(), StoreError> {
+        let dag_ids: Vec<&str> = self.dags.iter().map(Dag::id).collect();
+        for orphan in self.store.orphaned_runs(&dag_ids).await? {
+            let key = (orphan.dag_id.clone(), orphan.run_id.clone());
+            if self.ours.contains_key(&key) {
+                continue;
+            }
+            let Some(dag) = self.dags.iter().find(|d| d.id() == orphan.dag_id) else {
                 continue;
             };
             tracing::warn!(
@@ -157,94 +241,111 @@ pub async fn run(
                 start: orphan.data_interval_start,
                 end: orphan.data_interval_end,
             });
-            ours.insert(key, interval);
-            spawn_run(&mut running, dag, &runner, request_for(&orphan), "resumed");
+            self.ours.insert(key, interval);
+            self.spawn(dag, request_for(&orphan), "resumed");
         }
-        for dag in dags {
-            // A paused DAG starts nothing new (its triggered runs wait for the unpause).
-            if store.is_paused(dag.id()).await? {
+        Ok(())
+    }
+
+    /// Triggered runs (`dags trigger`), as they were queued.
+    async fn start_triggered(&mut self, dag: &Dag) -> Result<(), StoreError> {
+        let mut queued = self
+            .store
+            .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
+            .await?;
+        queued.reverse();
+        for q in queued {
+            let key = (q.dag_id.clone(), q.run_id.clone());
+            if !self.ours.contains_key(&key)
+                && self.store.claim_queued_run(&q.dag_id, &q.run_id).await?
+            {
+                self.ours.insert(key, None);
+                self.spawn(dag, request_for(&q), "triggered");
+            }
+        }
+        Ok(())
+    }
+
+    /// The due intervals of `dag` that `max_active_runs` leaves room for; returns when the
+    /// next interval ends (one already due but held back starts when a run finishes, not by
+    /// polling).
+    async fn start_due(
+        &mut self,
+        dag: &Dag,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let last = self
+            .store
+            .last_run(dag.id(), Some(RunType::Scheduled))
+            .await?
+            .map(|r| DataInterval {
+                start: r.data_interval_start,
+                end: r.data_interval_end,
+            });
+        let last = last_of(&self.ours, dag.id()).max(last);
+        // Every running run of the DAG counts, whoever executes it.
+        let active = self
+            .store
+            .list_runs(Some(dag.id()), Some(RunStateRecord::Running), u32::MAX)
+            .await?
+            .len();
+        let free = dag.options().max_active_runs.saturating_sub(active);
+        for interval in due_intervals(dag.options(), last, now)
+            .into_iter()
+            .take(free)
+        {
+            // Another scheduler sharing the database may have created this run already.
+            let record = scheduled_run(dag, interval);
+            if !self.store.claim_run(&record).await? {
+                tracing::debug!("run {} exists already: not starting it", record.run_id);
                 continue;
             }
-            // Triggered runs (`dags trigger`) first, as they were queued.
-            let mut queued = store
-                .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
-                .await?;
-            queued.reverse();
-            for q in queued {
-                let key = (q.dag_id.clone(), q.run_id.clone());
-                if !ours.contains_key(&key) && store.claim_queued_run(&q.dag_id, &q.run_id).await? {
-                    ours.insert(key, None);
-                    spawn_run(&mut running, dag, &runner, request_for(&q), "triggered");
-                }
-            }
-            let last = store
-                .last_run(dag.id(), Some(RunType::Scheduled))
-                .await?
-                .map(|r| DataInterval {
-                    start: r.data_interval_start,
-                    end: r.data_interval_end,
-                });
-            let last = last_of(&ours, dag.id()).max(last);
-            // Every running run of the DAG counts, whoever executes it.
-            let active = store
-                .list_runs(Some(dag.id()), Some(RunStateRecord::Running), u32::MAX)
-                .await?
-                .len();
-            let free = dag.options().max_active_runs.saturating_sub(active);
-            for interval in due_intervals(dag.options(), last, now)
-                .into_iter()
-                .take(free)
-            {
-                // Another scheduler sharing the database may have created this run already.
-                let record = DagRunRecord {
-                    dag_id: dag.id().to_owned(),
-                    run_id: crate::runner::run_id(RunType::Scheduled.as_str(), interval.start),
-                    run_type: RunType::Scheduled,
-                    logical_date: interval.start,
-                    data_interval_start: interval.start,
-                    data_interval_end: interval.end,
-                    state: RunStateRecord::Running,
-                    start: Utc::now(),
-                    end: None,
-                    conf: serde_json::Value::Object(Default::default()),
-                };
-                if !store.claim_run(&record).await? {
-                    tracing::debug!("run {} exists already: not starting it", record.run_id);
-                    continue;
-                }
-                ours.insert(
-                    (record.dag_id.clone(), record.run_id.clone()),
-                    Some(interval),
-                );
-                let request = RunRequest::new(interval.start).run_type(RunType::Scheduled);
-                spawn_run(&mut running, dag, &runner, request, "scheduled");
-            }
-            let last = last_of(&ours, dag.id()).max(last);
-            // Wake when the next interval ends; one already due but held back by
-            // max_active_runs starts when a run finishes (the join below), not by polling.
-            if let Some(next) = next_interval(dag.options(), last.as_ref(), now)
-                && next.end > now
-            {
-                wake = wake.min(next.end);
-            }
+            self.ours
+                .insert((record.dag_id, record.run_id), Some(interval));
+            let request = RunRequest::new(interval.start).run_type(RunType::Scheduled);
+            self.spawn(dag, request, "scheduled");
         }
-        let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(sleep) => {}
-            Ok(_) = async { wakeups.as_ref().expect("guarded").recv(&mut buf).await }, if wakeups.is_some() => {}
-            Some(done) = running.join_next(), if !running.is_empty() => {
-                if let Ok(key) = done {
-                    ours.remove(&key);
-                }
-            }
-        }
+        let last = last_of(&self.ours, dag.id()).max(last);
+        Ok(next_interval(dag.options(), last.as_ref(), now)
+            .map(|next| next.end)
+            .filter(|end| *end > now))
     }
-    let _ = std::fs::remove_file(&sock_path);
-    tracing::info!("scheduler stopping: interrupting {} run(s)", running.len());
-    runner.cancellation_token().cancel();
-    while running.join_next().await.is_some() {}
-    Ok(())
+
+    /// Runs `request` of `dag` in the background; the join yields its ids.
+    fn spawn(&mut self, dag: &Dag, request: RunRequest, what: &'static str) {
+        let (dag, runner) = (dag.clone(), self.runner.clone());
+        self.running.spawn(async move {
+            let report = runner.run(&dag, request).await;
+            match &report.error {
+                Some(e) => {
+                    tracing::info!("{what} run {} of {}: not run: {e}", report.run_id, dag.id())
+                }
+                None => tracing::info!(
+                    "{what} run {} of {}: {}",
+                    report.run_id,
+                    dag.id(),
+                    report.state
+                ),
+            }
+            (dag.id().to_owned(), report.run_id)
+        });
+    }
+}
+
+/// The record of the scheduled run of `interval`.
+fn scheduled_run(dag: &Dag, interval: DataInterval) -> DagRunRecord {
+    DagRunRecord {
+        dag_id: dag.id().to_owned(),
+        run_id: crate::run::run_id(RunType::Scheduled.as_str(), interval.start),
+        run_type: RunType::Scheduled,
+        logical_date: interval.start,
+        data_interval_start: interval.start,
+        data_interval_end: interval.end,
+        state: RunStateRecord::Running,
+        start: Utc::now(),
+        end: None,
+        conf: serde_json::Value::Object(Default::default()),
+    }
 }
 
 /// The latest interval among the scheduled runs this scheduler executes for `dag`.
@@ -268,28 +369,4 @@ fn request_for(run: &DagRunRecord) -> RunRequest {
         .run_type(run.run_type)
         .run_id(run.run_id.clone())
         .params(conf)
-}
-
-/// Runs `request` of `dag` in the background; the join yields its ids.
-fn spawn_run(
-    running: &mut JoinSet<(String, String)>,
-    dag: &Dag,
-    runner: &Runner,
-    request: RunRequest,
-    what: &'static str,
-) {
-    let (dag, runner) = (dag.clone(), runner.clone());
-    running.spawn(async move {
-        let report = runner.run(&dag, request).await;
-        match &report.error {
-            Some(e) => tracing::info!("{what} run {} of {}: not run: {e}", report.run_id, dag.id()),
-            None => tracing::info!(
-                "{what} run {} of {}: {}",
-                report.run_id,
-                dag.id(),
-                report.state
-            ),
-        }
-        (dag.id().to_owned(), report.run_id)
-    });
 }

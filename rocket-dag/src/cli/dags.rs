@@ -1,6 +1,5 @@
 //! `dags …`: list, show, next-execution, test, trigger, pause, unpause; and `scheduler`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::dag::Dag;
-use crate::runner::{DagRunReport, RunState};
+use crate::runner::{DagRunReport, RunRequest, RunState, Runner};
 
 pub(super) async fn list(dags: &[Dag], global: &GlobalArgs) -> ExitCode {
     let json = global.output == Output::Json;
@@ -191,7 +190,6 @@ pub async fn test_dag(
     wait: bool,
 ) -> (ExitCode, Option<DagRunReport>) {
     crate::logging::init();
-    let output = global.output;
     let mut request = match args.request() {
         Ok(r) => r,
         Err(e) => return (usage(e), None),
@@ -200,47 +198,59 @@ pub async fn test_dag(
         Ok(s) => s,
         Err(code) => return (code, None),
     };
-    if args.logical_date.is_none() {
-        // "Now" is a new run each time, even within one microsecond of the last.
-        loop {
-            let id = crate::runner::run_id(request.run_type.as_str(), request.logical_date);
-            match store.get_run(dag.id(), &id).await {
-                Ok(None) => break,
-                Ok(Some(_)) => request.logical_date += chrono::Duration::microseconds(1),
-                Err(e) => return (fail(e), None),
-            }
-        }
+    if args.logical_date.is_none()
+        && let Err(code) = fresh_run(dag, &store, &mut request).await
+    {
+        return (code, None);
     }
     let mut runner = match global.runner([dag]) {
         Ok(r) => r.with_store(store),
         Err(code) => return (code, None),
     };
-    // A progress bar when a person watches; plain log lines otherwise (pipes, CI, JSON).
-    let bar = (output == Output::Text && std::io::stdout().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(dag.tasks().len() as u64).with_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} tasks  {elapsed}  {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+    let bar = progress_bar(global, dag.tasks().len(), "tasks");
+    if let Some(bar) = &bar {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        crate::logging::set_progress_bar(Some(bar.clone()));
         let hook = bar.clone();
-        runner = runner.clone().on_progress(move |p| {
+        runner = runner.on_progress(move |p| {
             hook.set_position(p.finished as u64);
             hook.set_message(format!("{}: {}", p.task_id, p.state));
         });
-        bar
-    });
+    }
     runner.cancel_on_signals();
+    let report = run_or_wait(&runner, dag, request, wait).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        crate::logging::set_progress_bar(None);
+    }
+    let code = outcome(global, &runner, &report);
+    (code, Some(report))
+}
+
+/// "Now" is a new run each time, even within one microsecond of the last.
+async fn fresh_run(
+    dag: &Dag,
+    store: &crate::store::Store,
+    request: &mut RunRequest,
+) -> Result<(), ExitCode> {
+    loop {
+        let id = crate::run::run_id(request.run_type.as_str(), request.logical_date);
+        match store.get_run(dag.id(), &id).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) => request.logical_date += chrono::Duration::microseconds(1),
+            Err(e) => return Err(fail(e)),
+        }
+    }
+}
+
+/// Runs the request; with `wait`, while another process executes that run, waits for it
+/// (Ctrl-C stops waiting).
+async fn run_or_wait(runner: &Runner, dag: &Dag, request: RunRequest, wait: bool) -> DagRunReport {
+    let stop = runner.cancellation_token();
     let mut said = false;
-    let report = loop {
+    loop {
         let report = runner.run(dag, request.clone()).await;
         match &report.error {
-            Some(e @ crate::RunError::Busy { .. })
-                if wait && !runner.cancellation_token().is_cancelled() =>
-            {
+            Some(e @ crate::RunError::Busy { .. }) if wait && !stop.is_cancelled() => {
                 if !said {
                     eprintln!(
                         "{}; waiting for it to finish (Ctrl-C stops waiting)",
@@ -248,51 +258,41 @@ pub async fn test_dag(
                     );
                     said = true;
                 }
-                let stop = runner.cancellation_token();
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
                     _ = stop.cancelled() => {}
                 }
             }
-            _ => break report,
+            _ => return report,
         }
-    };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-        crate::logging::set_progress_bar(None);
     }
-    if let Some(
-        e @ (crate::RunError::Busy { .. }
-        | crate::RunError::InvalidRunId { .. }
-        | crate::RunError::NotStarted),
-    ) = &report.error
-    {
-        let code = match e {
-            crate::RunError::NotStarted => ExitCode::from(130),
-            crate::RunError::Busy { .. } if runner.cancellation_token().is_cancelled() => {
-                ExitCode::from(130)
-            }
-            crate::RunError::Busy { .. } => {
-                eprintln!(
-                    "error: {}; try again once it has finished, or add --wait",
-                    escaped(e)
-                );
-                return (ExitCode::from(BUSY), Some(report));
-            }
-            _ => usage(e),
-        };
-        return (code, Some(report));
+}
+
+/// Prints the summary (or the reason nothing ran) and picks the exit code.
+fn outcome(global: &GlobalArgs, runner: &Runner, report: &DagRunReport) -> ExitCode {
+    let interrupted = runner.cancellation_token().is_cancelled();
+    match &report.error {
+        Some(crate::RunError::NotStarted) => return ExitCode::from(130),
+        Some(crate::RunError::Busy { .. }) if interrupted => return ExitCode::from(130),
+        Some(e @ crate::RunError::Busy { .. }) => {
+            eprintln!(
+                "error: {}; try again once it has finished, or add --wait",
+                escaped(e)
+            );
+            return ExitCode::from(BUSY);
+        }
+        Some(e @ crate::RunError::InvalidRunId { .. }) => return usage(e),
+        _ => {}
     }
-    match output {
+    match global.output {
         Output::Text => println!("\n{}", report.summary_table()),
-        Output::Json => print_json(&report),
+        Output::Json => print_json(report),
     }
-    let code = match (report.state, report.interrupted) {
+    match (report.state, report.interrupted) {
         (RunState::Success, _) => ExitCode::SUCCESS,
         (_, true) => ExitCode::from(130),
         _ => ExitCode::FAILURE,
-    };
-    (code, Some(report))
+    }
 }
 
 pub(super) async fn set_paused(

@@ -93,6 +93,23 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
+/// A progress bar over `len` `unit`s ("tasks", "runs") when a person watches (text output to
+/// a terminal), drawn around the console's log lines; `None` otherwise (pipes, CI, JSON).
+fn progress_bar(global: &GlobalArgs, len: usize, unit: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if global.output != Output::Text || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let template = format!("{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{elapsed}}  {{msg}}");
+    let bar = indicatif::ProgressBar::new(len as u64).with_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    crate::logging::set_progress_bar(Some(bar.clone()));
+    Some(bar)
+}
+
 /// DAG `dag` and the index of its task `task`, or a usage error naming what exists.
 fn find_task<'a>(dags: &'a [Dag], dag: &str, task: &str) -> Result<(&'a Dag, usize), ExitCode> {
     let d = find(dags, dag)?;

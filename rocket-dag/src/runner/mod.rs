@@ -300,48 +300,12 @@ impl Runner {
             return report;
         }
         let me = RunOwner::this_process();
-        let mut _executing = None;
-        if let Some(store) = &self.store {
-            _executing = Executing::claim(store.instance(), dag.id(), &run_id);
-            if _executing.is_none() {
-                let error = RunError::Busy {
-                    dag_id: dag.id().to_owned(),
-                    run_id: run_id.clone(),
-                    owner: me,
-                };
+        let _executing = match self.claim(dag, &request, &run_id, &me).await {
+            Ok(executing) => executing,
+            Err(error) => {
                 return DagRunReport::not_run(dag, request.logical_date, run_id, error);
             }
-            let (start, end) = dag
-                .options()
-                .schedule
-                .data_interval(request.logical_date, dag.options().timezone);
-            let record = DagRunRecord {
-                dag_id: dag.id().to_owned(),
-                run_id: run_id.clone(),
-                run_type: request.run_type,
-                logical_date: request.logical_date,
-                data_interval_start: start,
-                data_interval_end: end,
-                state: RunStateRecord::Running,
-                start: Utc::now(),
-                end: None,
-                conf: Value::Object(request.params.clone()),
-            };
-            let error = match store.claim_execution(&record, &me).await {
-                Ok(Claim::Claimed) => None,
-                Ok(Claim::Busy { owner, .. }) => Some(RunError::Busy {
-                    dag_id: dag.id().to_owned(),
-                    run_id: run_id.clone(),
-                    owner,
-                }),
-                Err(e) => Some(RunError::History {
-                    message: e.to_string(),
-                }),
-            };
-            if let Some(error) = error {
-                return DagRunReport::not_run(dag, request.logical_date, run_id, error);
-            }
-        }
+        };
         let queue = self.notify.start_run(dag.id());
         let info = self.run_info(dag, &request, queue.clone());
         // The scheduling loop runs as a tokio task of its own: attempts it spawns then start on
@@ -361,6 +325,52 @@ impl Runner {
             tracing::warn!("{e}");
         }
         report
+    }
+}
+
+impl Runner {
+    /// Claims the run for this process, with a store (see [`crate::store::Claim`]): once
+    /// within the process (`Executing`, released when dropped), then in the store.
+    async fn claim(
+        &self,
+        dag: &Dag,
+        request: &RunRequest,
+        run_id: &str,
+        me: &RunOwner,
+    ) -> Result<Option<Executing>, RunError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let busy = |owner: RunOwner| RunError::Busy {
+            dag_id: dag.id().to_owned(),
+            run_id: run_id.to_owned(),
+            owner,
+        };
+        let executing =
+            Executing::claim(store.instance(), dag.id(), run_id).ok_or_else(|| busy(me.clone()))?;
+        let (start, end) = dag
+            .options()
+            .schedule
+            .data_interval(request.logical_date, dag.options().timezone);
+        let record = DagRunRecord {
+            dag_id: dag.id().to_owned(),
+            run_id: run_id.to_owned(),
+            run_type: request.run_type,
+            logical_date: request.logical_date,
+            data_interval_start: start,
+            data_interval_end: end,
+            state: RunStateRecord::Running,
+            start: Utc::now(),
+            end: None,
+            conf: Value::Object(request.params.clone()),
+        };
+        match store.claim_execution(&record, me).await {
+            Ok(Claim::Claimed) => Ok(Some(executing)),
+            Ok(Claim::Busy { owner, .. }) => Err(busy(owner)),
+            Err(e) => Err(RunError::History {
+                message: e.to_string(),
+            }),
+        }
     }
 }
 

@@ -34,31 +34,7 @@ impl Runner {
                 given: inputs.len(),
             });
         }
-        let map_error = |message: String| crate::error::DagError::MapIndex {
-            dag: dag.id().to_owned(),
-            task: task_id.to_owned(),
-            message,
-        };
-        let inputs = match (node.is_mapped(), map_index) {
-            (false, None) => inputs,
-            (false, Some(_)) => return Err(map_error("the task is not mapped".into())),
-            (true, None) => {
-                return Err(map_error(
-                    "the task is mapped: choose the element to run with a map index".into(),
-                ));
-            }
-            (true, Some(i)) => {
-                let task = dag.task_index(task_id).expect("found above");
-                let lists = Mapping::new(dag, task, inputs).map_err(map_error)?;
-                if i as usize >= lists.len() {
-                    return Err(map_error(format!(
-                        "map index {i} is out of range: the task has {} element(s)",
-                        lists.len()
-                    )));
-                }
-                lists.element(i as usize)
-            }
-        };
+        let inputs = element_inputs(dag, task_id, map_index, inputs)?;
         let label = match map_index {
             Some(i) => format!("{task_id}[{i}]"),
             None => task_id.to_owned(),
@@ -112,5 +88,43 @@ impl Runner {
             output,
             mapped: Vec::new(),
         })
+    }
+}
+
+/// The inputs one instance runs with: the task's own, or for element `map_index` of a mapped
+/// task that element of the lists it maps over.
+fn element_inputs(
+    dag: &Dag,
+    task_id: &str,
+    map_index: Option<u32>,
+    inputs: Vec<XCom>,
+) -> Result<Vec<XCom>, crate::error::DagError> {
+    let map_error = |message: String| crate::error::DagError::MapIndex {
+        dag: dag.id().to_owned(),
+        task: task_id.to_owned(),
+        message,
+    };
+    let Some(task) = dag.task_index(task_id) else {
+        return Err(crate::error::DagError::UnknownTask {
+            dag: dag.id().to_owned(),
+            task: task_id.to_owned(),
+        });
+    };
+    match (dag.tasks()[task].is_mapped(), map_index) {
+        (false, None) => Ok(inputs),
+        (false, Some(_)) => Err(map_error("the task is not mapped".into())),
+        (true, None) => Err(map_error(
+            "the task is mapped: choose the element to run with a map index".into(),
+        )),
+        (true, Some(i)) => {
+            let lists = Mapping::new(dag, task, inputs).map_err(map_error)?;
+            if i as usize >= lists.len() {
+                return Err(map_error(format!(
+                    "map index {i} is out of range: the task has {} element(s)",
+                    lists.len()
+                )));
+            }
+            Ok(lists.element(i as usize))
+        }
     }
 }

@@ -56,40 +56,9 @@ impl Store {
             hint: hint(&cause, dir.as_deref()),
             cause,
         };
-        // One plain connection first, set up as the pool's will be and made to read the
-        // schema: the pool retries a connection that fails to open or to set up until its
-        // acquire timeout and then reports only "pool timed out"; this reports the real cause
-        // (a corrupt or non-database file, a read-only folder, a full disk) at once.
-        let mut first = AnyConnection::connect(url).await.map_err(open_error)?;
-        if backend == Backend::Sqlite {
-            let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
-            // Switching to WAL waits for no busy handler when another connection is mid-way
-            // through the same: a locked database is asked again, briefly.
-            let mut tries = 0;
-            loop {
-                let checked = async {
-                    sqlx::raw_sql(AssertSqlSafe(pragmas.clone()))
-                        .execute(&mut first)
-                        .await?;
-                    sqlx::query("SELECT count(*) FROM sqlite_master")
-                        .execute(&mut first)
-                        .await
-                }
-                .await;
-                match checked {
-                    Ok(_) => break,
-                    Err(cause) if is_busy(&cause) && tries < 250 => {
-                        tries += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    }
-                    Err(cause) => {
-                        let _ = first.close().await;
-                        return Err(open_error(cause));
-                    }
-                }
-            }
-        }
-        first.close().await.map_err(open_error)?;
+        check_first_connection(url, backend)
+            .await
+            .map_err(open_error)?;
         options = options.acquire_timeout(std::time::Duration::from_secs(10));
         let pool = options.connect(url).await.map_err(open_error)?;
 
@@ -407,4 +376,41 @@ pub(super) fn redact(url: &str) -> String {
         out.replace_range(value..end, "***");
     }
     out
+}
+
+/// One plain connection, set up as the pool's will be and made to read the schema: the pool
+/// retries a connection that fails to open or to set up until its acquire timeout and then
+/// reports only "pool timed out"; this reports the real cause (a corrupt or non-database file,
+/// a read-only folder, a full disk) at once.
+async fn check_first_connection(url: &str, backend: Backend) -> Result<(), sqlx::Error> {
+    let mut first = AnyConnection::connect(url).await?;
+    if backend == Backend::Sqlite {
+        let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
+        // Switching to WAL waits for no busy handler when another connection is mid-way
+        // through the same: a locked database is asked again, briefly.
+        let mut tries = 0;
+        loop {
+            let checked = async {
+                sqlx::raw_sql(AssertSqlSafe(pragmas.clone()))
+                    .execute(&mut first)
+                    .await?;
+                sqlx::query("SELECT count(*) FROM sqlite_master")
+                    .execute(&mut first)
+                    .await
+            }
+            .await;
+            match checked {
+                Ok(_) => break,
+                Err(cause) if is_busy(&cause) && tries < 250 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(cause) => {
+                    let _ = first.close().await;
+                    return Err(cause);
+                }
+            }
+        }
+    }
+    first.close().await
 }
