@@ -32,7 +32,7 @@
 //! let dag = greet();
 //! assert_eq!(dag.topological_ids(), ["hello", "shout"]);
 //! let home = std::env::temp_dir().join("rocket-dag-doc-greet");
-//! let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
+//! let date = "2024-01-01T00:00:00Z".parse().unwrap();
 //! let report = Runner::new(home).run(&dag, RunRequest::new(date)).await;
 //! assert_eq!(report.state, RunState::Success);
 //! assert_eq!(report.task("shout").unwrap().output::<usize>(), Some(20));
@@ -42,17 +42,22 @@
 //! Modules, one per concept: [`task`](mod@task) (options, trigger rules, the [`Task`] trait),
 //! [`dag`](mod@dag) (the graph as a value), [`schedule`], [`context`] ([`TaskContext`]), [`runner`] (one DAG
 //! run), [`store`] (the run history: SQLite by default, PostgreSQL by URL), [`timetable`] (which
-//! runs a schedule asks for), [`retry`], [`shell`] (shell tasks),
-//! [`logging`], [`cli`], [`http`], [`home`].
+//! runs a schedule asks for), [`retry`], [`logging`], [`http`], [`home`]; with the default
+//! features, [`cli`] (the command line) and [`viz`] (pictures and the run report).
+//!
+//! Cargo features: `cli`, `viz` and `postgres` (the run history on PostgreSQL) are on by
+//! default; `default-features = false` leaves the DSL, the runtime and the SQLite history.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
 pub mod asset;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;
 pub mod dag;
 pub mod error;
 pub use rocket_dag_core::{duration, escape, ids};
+#[cfg(feature = "cli")]
 pub mod export;
 pub mod fs;
 pub mod home;
@@ -66,11 +71,12 @@ pub mod run;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
-pub mod shell;
-pub mod signal;
+mod shell;
+mod signal;
 pub mod store;
 pub mod task;
 pub mod timetable;
+#[cfg(feature = "viz")]
 pub mod viz;
 
 pub use asset::{Asset, AssetKind};

@@ -22,13 +22,26 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 static FILE_LAYER_BUILT: AtomicBool = AtomicBool::new(false);
+#[cfg(feature = "cli")]
 static PROGRESS_BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
 
 /// Shows console log lines above `bar` while it is drawn (`None` when it is done).
+#[cfg(feature = "cli")]
 pub fn set_progress_bar(bar: Option<indicatif::ProgressBar>) {
     if let Ok(mut b) = PROGRESS_BAR.lock() {
         *b = bar;
     }
+}
+
+/// Writes a console line, around the command line's progress bar if one is drawn.
+fn console_line(line: &str) {
+    // eprintln! (not a raw stderr handle) so the test harness captures it.
+    #[cfg(feature = "cli")]
+    if let Some(bar) = PROGRESS_BAR.lock().ok().and_then(|b| b.clone()) {
+        bar.suspend(|| eprintln!("{line}"));
+        return;
+    }
+    eprintln!("{line}");
 }
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 
@@ -283,12 +296,7 @@ where
             None => {}
         }
         format_fields(event, &mut line);
-        // eprintln! (not a raw stderr handle) so the test harness captures it; around a
-        // progress bar, so the line does not tear it.
-        match PROGRESS_BAR.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
-        }
+        console_line(&line);
     }
 }
 

@@ -23,7 +23,7 @@ use crate::process::GroupGuard;
 
 /// A script ready to run: the text for `bash -c` and the environment it reads values from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The script with placeholders replaced by variable references.
     pub script: String,
     /// `(name, value)` pairs to set in the environment.
@@ -56,7 +56,7 @@ fn lookup(ctx: &TaskContext, name: &str) -> Option<String> {
 const VARIABLES: &str = "ds, ds_nodash, ts, logical_date, data_interval_start, data_interval_end, run_id, dag_id, task_id, try_number, params.NAME";
 
 /// Replaces the placeholders of `template` with references to environment variables.
-pub fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> {
+pub(crate) fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> {
     #[derive(PartialEq, Clone, Copy)]
     enum Quote {
         None,
@@ -126,7 +126,7 @@ pub fn render(template: &str, ctx: &TaskContext) -> Result<Rendered, TaskError> 
 /// Renders `template` and runs it with `bash -c` in the DAG's data directory, streaming stdout
 /// and stderr into the attempt log. Returns the last line of stdout (Airflow pushes it as the
 /// task's XCom). A non-zero exit fails the attempt.
-pub async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError> {
+pub(crate) async fn run(ctx: &TaskContext, template: &str) -> Result<String, TaskError> {
     let rendered = render(template, ctx)?;
     tracing::info!("running command: {}", rendered.script);
     let mut child = Command::new("bash")

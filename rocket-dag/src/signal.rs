@@ -1,7 +1,7 @@
 //! Ctrl-C and SIGTERM.
 
 /// Resolves on the first Ctrl-C (SIGINT) or SIGTERM and says which.
-pub async fn shutdown_signal() -> &'static str {
+pub(crate) async fn shutdown_signal() -> &'static str {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -19,6 +19,15 @@ pub enum StoreError {
         /// The URL, password hidden.
         url: String,
     },
+    /// The URL names PostgreSQL, and this build has no PostgreSQL driver.
+    #[error(
+        "the metadata store at {url} is PostgreSQL, which this build cannot reach: build \
+         rocket-dag with its `postgres` feature (on by default)"
+    )]
+    PostgresNotBuilt {
+        /// The URL, password hidden.
+        url: String,
+    },
     /// The home directory for the SQLite file could not be created.
     #[error("cannot create the directory {} for the metadata store: {cause}", path.display())]
     CreateDir {

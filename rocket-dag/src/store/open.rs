@@ -23,6 +23,9 @@ impl Store {
         let shown = redact(url);
         let backend = Backend::from_url(url)
             .ok_or_else(|| StoreError::UnsupportedUrl { url: shown.clone() })?;
+        if backend == Backend::Postgres && !cfg!(feature = "postgres") {
+            return Err(StoreError::PostgresNotBuilt { url: shown });
+        }
         // Idempotent; registers the SQLite and PostgreSQL drivers for `Any`.
         sqlx::any::install_default_drivers();
 

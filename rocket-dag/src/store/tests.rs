@@ -214,6 +214,7 @@ async fn round_trip_sqlite() {
     round_trip(&store, "rocket").await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn round_trip_postgres() {
     let Ok(url) = std::env::var("ROCKET_DAG_TEST_POSTGRES_URL") else {
@@ -706,6 +707,7 @@ fn records_serialize_for_the_cli() {
     assert_eq!(v["run_type"], "scheduled");
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn unreachable_postgres_fails_at_once_with_the_cause() {
     let started = std::time::Instant::now();
@@ -930,6 +932,17 @@ async fn claims_on(store: &Store, dag: &str) {
         store.claim_execution(&fresh, &me).await.unwrap(),
         Claim::Busy { .. }
     ));
+}
+
+#[cfg(not(feature = "postgres"))]
+#[tokio::test]
+async fn postgres_without_its_feature_says_so() {
+    let err = Store::open("postgres://me:secret@127.0.0.1:1/db")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::PostgresNotBuilt { .. }), "{err}");
+    assert!(err.to_string().contains("`postgres` feature"), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
 }
 
 #[tokio::test]
