@@ -8,6 +8,12 @@ use rocket_dag::store::{
     DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, Store, TaskInstanceRecord, TaskStateRecord,
 };
 
+/// A runner with the console and attempt log files installed, as the command line does.
+fn logged_runner(home: impl Into<std::path::PathBuf>) -> Runner {
+    rocket_dag::logging::init();
+    Runner::new(home)
+}
+
 fn date() -> chrono::DateTime<chrono::Utc> {
     rocket_dag::cli::parse_date("2024-01-01").unwrap()
 }
@@ -54,7 +60,7 @@ fn history_dag() {
 async fn a_failed_run_resumes_without_redoing_what_succeeded() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open_home(home.path()).await.unwrap();
-    let runner = Runner::new(home.path()).with_store(store.clone());
+    let runner = logged_runner(home.path()).with_store(store.clone());
 
     let first = runner.run(&history_dag(), RunRequest::new(date())).await;
     assert_eq!(first.state, RunState::Failed);
@@ -177,7 +183,7 @@ async fn an_attempt_left_running_by_a_dead_process_becomes_a_failed_try() {
         })
         .await
         .unwrap();
-    let r = Runner::new(home.path())
+    let r = logged_runner(home.path())
         .with_store(store.clone())
         .run(&crash_dag(), RunRequest::new(date()))
         .await;
@@ -293,7 +299,7 @@ fn scheduled_dag() {
 async fn the_scheduler_catches_up_in_order_and_a_second_one_refuses_to_start() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open_home(home.path()).await.unwrap();
-    let runner = Runner::new(home.path()).with_store(store.clone());
+    let runner = logged_runner(home.path()).with_store(store.clone());
     let stop = runner.cancellation_token();
     let dags = vec![scheduled_dag()];
     let scheduler = tokio::spawn({
@@ -390,7 +396,7 @@ async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
         "nothing runs without a scheduler"
     );
 
-    let runner = Runner::new(home.path()).with_store(store.clone());
+    let runner = logged_runner(home.path()).with_store(store.clone());
     let stop = runner.cancellation_token();
     let scheduler = tokio::spawn({
         let (store, stop) = (store.clone(), stop.clone());
@@ -474,7 +480,7 @@ fn mapped_history_dag() {
 async fn a_resumed_run_reruns_only_the_mapped_elements_that_failed() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open_home(home.path()).await.unwrap();
-    let runner = Runner::new(home.path()).with_store(store.clone());
+    let runner = logged_runner(home.path()).with_store(store.clone());
     let first = runner
         .run(&mapped_history_dag(), RunRequest::new(date()))
         .await;
@@ -577,7 +583,7 @@ async fn two_schedulers_sharing_one_database_run_each_interval_once() {
     let mut schedulers = Vec::new();
     for home in &homes {
         let store = Store::open(&url).await.unwrap();
-        let runner = Runner::new(home.path()).with_store(store.clone());
+        let runner = logged_runner(home.path()).with_store(store.clone());
         stops.push(runner.cancellation_token());
         let stop = runner.cancellation_token();
         schedulers.push(tokio::spawn(async move {
@@ -647,7 +653,7 @@ async fn a_run_whose_history_cannot_be_written_stops_and_fails() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open_home(home.path()).await.unwrap();
     BROKEN_STORE.set(store.clone()).unwrap();
-    let report = Runner::new(home.path())
+    let report = logged_runner(home.path())
         .with_store(store)
         .run(&broken_store_dag(), RunRequest::new(date()))
         .await;
@@ -769,7 +775,7 @@ fn ticking_dag() {
 async fn the_scheduler_runs_each_interval_when_its_clock_passes_the_end() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open_home(home.path()).await.unwrap();
-    let runner = Runner::new(home.path()).with_store(store.clone());
+    let runner = logged_runner(home.path()).with_store(store.clone());
     let stop = runner.cancellation_token();
     let at = |s: &str| rocket_dag::cli::parse_date(s).unwrap();
     let clock = std::sync::Arc::new(TestClock(std::sync::Mutex::new(at("2024-01-02T00:00:01"))));

@@ -13,6 +13,12 @@ use rocket_dag::TaskOptions;
 use rocket_dag::prelude::*;
 use serde_json::{Value, json};
 
+/// A runner with the console and attempt log files installed, as the command line does.
+fn logged_runner(home: impl Into<std::path::PathBuf>) -> Runner {
+    rocket_dag::logging::init();
+    Runner::new(home)
+}
+
 fn date() -> chrono::DateTime<chrono::Utc> {
     rocket_dag::cli::parse_date("2024-01-01").unwrap()
 }
@@ -29,7 +35,7 @@ fn fast_dag() -> Dag {
 }
 
 async fn run_against(url: &str, home: &Path) -> DagRunReport {
-    Runner::new(home)
+    logged_runner(home)
         .run(
             &fast_dag(),
             RunRequest::new(date()).param("launches_url", url),
@@ -361,7 +367,7 @@ async fn run_pipeline(dag: &Dag, home: &Path, events: &Path, request: RunRequest
             events.display().to_string(),
         ],
     ));
-    Runner::new(home)
+    logged_runner(home)
         .with_store(store)
         .with_notifications(Notifiers::from_config(&config).unwrap())
         .run(dag, request)

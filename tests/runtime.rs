@@ -10,13 +10,19 @@ use rocket_dag::prelude::*;
 use rocket_dag::{DagBuilder, DagOptions, TaskOptions};
 use tokio::time::Instant;
 
+/// A runner with the console and attempt log files installed, as the command line does.
+fn logged_runner(home: impl Into<std::path::PathBuf>) -> Runner {
+    rocket_dag::logging::init();
+    Runner::new(home)
+}
+
 fn date() -> chrono::DateTime<chrono::Utc> {
     rocket_dag::cli::parse_date("2024-01-01").unwrap()
 }
 
 async fn run(dag: &Dag) -> (DagRunReport, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
-    let report = Runner::new(home.path())
+    let report = logged_runner(home.path())
         .run(dag, RunRequest::new(date()))
         .await;
     (report, home)
@@ -192,7 +198,7 @@ fn stubborn_dag() {
 async fn a_task_ignoring_cancellation_is_dropped_after_the_grace_period() {
     let home = tempfile::tempdir().unwrap();
     let start = Instant::now();
-    let r = Runner::new(home.path())
+    let r = logged_runner(home.path())
         .cancel_grace(Duration::from_secs(2))
         .run(&stubborn_dag(), RunRequest::new(date()))
         .await;
@@ -427,7 +433,7 @@ fn cancel_dag() {
 #[tokio::test(start_paused = true)]
 async fn cancelling_a_run_stops_running_tasks_and_starts_nothing_new() {
     let home = tempfile::tempdir().unwrap();
-    let runner = Runner::new(home.path());
+    let runner = logged_runner(home.path());
     let token = runner.cancellation_token();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -480,7 +486,7 @@ fn ctx_dag() {
 #[tokio::test]
 async fn the_context_carries_ids_dates_interval_and_params() {
     let home = tempfile::tempdir().unwrap();
-    let r = Runner::new(home.path())
+    let r = logged_runner(home.path())
         .run(&ctx_dag(), RunRequest::new(date()).param("who", "rocket"))
         .await;
     let v: Vec<String> = r.task("context_values").unwrap().output().unwrap();
@@ -592,7 +598,7 @@ fn shell_dag() {
 async fn shell_tasks_template_safely_stream_output_and_die_with_their_group() {
     let home = tempfile::tempdir().unwrap();
     let evil = "$(touch pwned); touch pwned2 `touch pwned3`";
-    let r = Runner::new(home.path())
+    let r = logged_runner(home.path())
         .run(&shell_dag(), RunRequest::new(date()).param("evil", evil))
         .await;
     assert_eq!(state(&r, "print_context"), TaskState::Success);
@@ -692,7 +698,7 @@ async fn progress_reports_every_task_once_finished() {
     let events = std::sync::Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let home = tempfile::tempdir().unwrap();
-    let r = Runner::new(home.path())
+    let r = logged_runner(home.path())
         .on_progress(move |p| {
             seen.lock()
                 .unwrap()
@@ -754,7 +760,7 @@ fn mapped_dag() {
 
 async fn run_mapped(numbers: &[u32]) -> (DagRunReport, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
-    let report = Runner::new(home.path())
+    let report = logged_runner(home.path())
         .run(
             &mapped_dag(),
             RunRequest::new(date()).param("numbers", numbers.to_vec()),
@@ -907,7 +913,7 @@ async fn partial_fixes_arguments_and_several_lists_map_over_their_cross_product(
 #[tokio::test]
 async fn tasks_test_runs_one_element_of_a_mapped_task() {
     let home = tempfile::tempdir().unwrap();
-    let runner = Runner::new(home.path());
+    let runner = logged_runner(home.path());
     let dag = cross_dag();
     let inputs = vec![
         rocket_dag::XCom::encode(&"+").unwrap(),

@@ -18,6 +18,12 @@ use rocket_dag::store::Store;
 use rocket_dag::viz::chromium;
 use rocket_dag::viz::report::{self, Report, SECTIONS};
 
+/// A runner with the console and attempt log files installed, as the command line does.
+fn logged_runner(home: impl Into<std::path::PathBuf>) -> Runner {
+    rocket_dag::logging::init();
+    Runner::new(home)
+}
+
 /// What every test looks at: one run's report, written out.
 struct Fixture {
     report: Report,
@@ -53,7 +59,7 @@ async fn make_fixture() -> Fixture {
     let store = Store::open_home(home.path()).await.unwrap();
     let dag = dags::rocket_launches::rocket_launches();
     let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
-    let run = Runner::new(home.path())
+    let run = logged_runner(home.path())
         .with_store(store.clone())
         .run(
             &dag,

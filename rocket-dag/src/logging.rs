@@ -61,19 +61,20 @@ pub fn init() -> bool {
         .is_ok()
 }
 
-/// Makes sure attempt logs are written: installs [`init`]'s subscriber unless one exists; if a
-/// foreign subscriber without [`attempt_log_layer`] is installed, warns once.
-pub(crate) fn ensure_installed() {
+/// Says once, when a run wants attempt log files and no [`attempt_log_layer`] was built, how to
+/// get them. Nothing is installed behind the program's back: the command line calls [`init`],
+/// a program calls it (or adds the layer to its own subscriber) itself.
+pub(crate) fn check_installed() {
     if FILE_LAYER_BUILT.load(Ordering::Relaxed) {
         return;
     }
-    if !init() {
-        static WARNED: AtomicBool = AtomicBool::new(false);
-        if !WARNED.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "attempt log files are off: add rocket_dag::logging::attempt_log_layer() to your tracing subscriber"
-            );
-        }
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        // To stderr: without a subscriber, a tracing event would go nowhere.
+        eprintln!(
+            "rocket-dag: attempt log files are not written: call rocket_dag::logging::init() at \
+             start, or add rocket_dag::logging::attempt_log_layer() to your tracing subscriber"
+        );
     }
 }
 

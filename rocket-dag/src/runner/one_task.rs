@@ -19,7 +19,6 @@ impl Runner {
         request: RunRequest,
         inputs: Vec<XCom>,
     ) -> Result<TaskInstanceReport, crate::error::DagError> {
-        crate::logging::ensure_installed();
         let node = dag
             .task(task_id)
             .ok_or_else(|| crate::error::DagError::UnknownTask {
