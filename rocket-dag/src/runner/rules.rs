@@ -88,50 +88,7 @@ impl DagRun<'_> {
         } else {
             (self.upstream[idx], node.upstream().len())
         };
-        // A task without upstream tasks runs whatever its rule (as in Airflow).
-        if total == 0 {
-            return Decision::Run;
-        }
-        let (success, failed, skipped) = (c.success, c.failed, c.skipped);
-        let all_done = c.done() == total;
-        let rule_name = rule.as_str();
-        let upstream_failed =
-            || Decision::UpstreamFailed(format!("upstream failed (trigger rule {rule_name})"));
-        let skip = || Decision::Skip(format!("skipped by trigger rule {rule_name}"));
-        let run_when_done = || {
-            if all_done {
-                Decision::Run
-            } else {
-                Decision::Wait
-            }
-        };
-        let verdict = match rule {
-            TriggerRule::AllSuccess if failed > 0 => upstream_failed(),
-            TriggerRule::AllSuccess if skipped > 0 => skip(),
-            TriggerRule::AllFailed | TriggerRule::AllSkipped if success > 0 => skip(),
-            TriggerRule::AllFailed if skipped > 0 => skip(),
-            TriggerRule::AllSkipped if failed > 0 => skip(),
-            TriggerRule::AllSuccess
-            | TriggerRule::AllFailed
-            | TriggerRule::AllSkipped
-            | TriggerRule::AllDone
-            | TriggerRule::Always => run_when_done(),
-            TriggerRule::OneSuccess if success > 0 => Decision::Run,
-            TriggerRule::OneSuccess if all_done && skipped == total => skip(),
-            TriggerRule::OneSuccess if all_done => upstream_failed(),
-            TriggerRule::OneFailed if failed > 0 => Decision::Run,
-            TriggerRule::OneDone if success + failed > 0 => Decision::Run,
-            TriggerRule::OneFailed | TriggerRule::OneDone if all_done => skip(),
-            TriggerRule::NoneFailed | TriggerRule::NoneFailedMinOneSuccess if failed > 0 => {
-                upstream_failed()
-            }
-            TriggerRule::NoneFailed => run_when_done(),
-            TriggerRule::NoneFailedMinOneSuccess if all_done && success == 0 => skip(),
-            TriggerRule::NoneFailedMinOneSuccess => run_when_done(),
-            TriggerRule::NoneSkipped if skipped > 0 => skip(),
-            TriggerRule::NoneSkipped => run_when_done(),
-            _ => Decision::Wait,
-        };
+        let verdict = by_rule(rule, c, total);
         match verdict {
             Decision::Run => self.inputs_available(idx),
             other => other,
@@ -174,5 +131,126 @@ impl DagRun<'_> {
         } else {
             Decision::Wait
         }
+    }
+}
+
+/// What trigger rule `rule` says, given the final states `c` reached by `total` upstream tasks
+/// (Airflow's rules; a task without upstream tasks runs whatever its rule).
+pub(super) fn by_rule(rule: TriggerRule, c: Counts, total: usize) -> Decision {
+    if total == 0 {
+        return Decision::Run;
+    }
+    let (success, failed, skipped) = (c.success, c.failed, c.skipped);
+    let all_done = c.done() == total;
+    let rule_name = rule.as_str();
+    let upstream_failed =
+        || Decision::UpstreamFailed(format!("upstream failed (trigger rule {rule_name})"));
+    let skip = || Decision::Skip(format!("skipped by trigger rule {rule_name}"));
+    let run_when_done = || {
+        if all_done {
+            Decision::Run
+        } else {
+            Decision::Wait
+        }
+    };
+    match rule {
+        TriggerRule::AllSuccess if failed > 0 => upstream_failed(),
+        TriggerRule::AllSuccess if skipped > 0 => skip(),
+        TriggerRule::AllFailed | TriggerRule::AllSkipped if success > 0 => skip(),
+        TriggerRule::AllFailed if skipped > 0 => skip(),
+        TriggerRule::AllSkipped if failed > 0 => skip(),
+        TriggerRule::AllSuccess
+        | TriggerRule::AllFailed
+        | TriggerRule::AllSkipped
+        | TriggerRule::AllDone
+        | TriggerRule::Always => run_when_done(),
+        TriggerRule::OneSuccess if success > 0 => Decision::Run,
+        TriggerRule::OneSuccess if all_done && skipped == total => skip(),
+        TriggerRule::OneSuccess if all_done => upstream_failed(),
+        TriggerRule::OneFailed if failed > 0 => Decision::Run,
+        TriggerRule::OneDone if success + failed > 0 => Decision::Run,
+        TriggerRule::OneFailed | TriggerRule::OneDone if all_done => skip(),
+        TriggerRule::NoneFailed | TriggerRule::NoneFailedMinOneSuccess if failed > 0 => {
+            upstream_failed()
+        }
+        TriggerRule::NoneFailed => run_when_done(),
+        TriggerRule::NoneFailedMinOneSuccess if all_done && success == 0 => skip(),
+        TriggerRule::NoneFailedMinOneSuccess => run_when_done(),
+        TriggerRule::NoneSkipped if skipped > 0 => skip(),
+        TriggerRule::NoneSkipped => run_when_done(),
+        _ => Decision::Wait,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(success: usize, failed: usize, skipped: usize) -> Counts {
+        Counts {
+            success,
+            failed,
+            skipped,
+        }
+    }
+
+    fn verdict(rule: TriggerRule, c: Counts, total: usize) -> &'static str {
+        match by_rule(rule, c, total) {
+            Decision::Run => "run",
+            Decision::Wait => "wait",
+            Decision::Skip(_) => "skip",
+            Decision::UpstreamFailed(_) => "upstream_failed",
+        }
+    }
+
+    #[test]
+    fn airflow_rules_over_two_upstream_tasks() {
+        use TriggerRule as R;
+        // (rule, success, failed, skipped) of 2 upstream tasks → decision.
+        let table: &[(R, usize, usize, usize, &str)] = &[
+            (R::AllSuccess, 2, 0, 0, "run"),
+            (R::AllSuccess, 1, 0, 0, "wait"),
+            (R::AllSuccess, 1, 1, 0, "upstream_failed"),
+            (R::AllSuccess, 1, 0, 1, "skip"),
+            (R::AllFailed, 0, 2, 0, "run"),
+            (R::AllFailed, 1, 1, 0, "skip"),
+            (R::AllDone, 1, 1, 0, "run"),
+            (R::AllDone, 1, 0, 0, "wait"),
+            (R::AllSkipped, 0, 0, 2, "run"),
+            (R::OneSuccess, 1, 0, 0, "run"),
+            (R::OneSuccess, 0, 2, 0, "upstream_failed"),
+            (R::OneSuccess, 0, 0, 2, "skip"),
+            (R::OneFailed, 0, 1, 0, "run"),
+            (R::OneFailed, 2, 0, 0, "skip"),
+            (R::OneDone, 0, 1, 0, "run"),
+            (R::OneDone, 0, 0, 2, "skip"),
+            (R::NoneFailed, 1, 0, 1, "run"),
+            (R::NoneFailed, 1, 1, 0, "upstream_failed"),
+            (R::NoneFailedMinOneSuccess, 0, 0, 2, "skip"),
+            (R::NoneFailedMinOneSuccess, 1, 0, 1, "run"),
+            (R::NoneSkipped, 1, 1, 0, "run"),
+            (R::NoneSkipped, 1, 0, 1, "skip"),
+            (R::Always, 0, 2, 0, "run"),
+        ];
+        for &(rule, s, f, k, want) in table {
+            assert_eq!(verdict(rule, counts(s, f, k), 2), want, "{rule:?} {s}/{f}/{k}");
+        }
+        // No upstream task: runs whatever the rule.
+        assert_eq!(verdict(R::AllFailed, counts(0, 0, 0), 0), "run");
+    }
+
+    #[test]
+    fn counts_add_final_states() {
+        let mut c = Counts::default();
+        for s in [
+            TaskState::Success,
+            TaskState::Failed,
+            TaskState::UpstreamFailed,
+            TaskState::Skipped,
+            TaskState::Running,
+        ] {
+            c.add(s);
+        }
+        assert_eq!((c.success, c.failed, c.skipped, c.done()), (1, 2, 1, 4));
     }
 }
