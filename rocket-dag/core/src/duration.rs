@@ -38,6 +38,11 @@ pub fn parse(s: &str) -> Result<Duration, DurationError> {
         why,
         suggestion: suggest(s),
     };
+    if s.contains(['.', ',']) {
+        return Err(err(
+            "it has a fraction; use a smaller unit (`1h30m`, `1500ms`)".to_owned(),
+        ));
+    }
     let mut total: u64 = 0;
     for (number, unit) in split(s).map_err(err)? {
         let factor = match unit {

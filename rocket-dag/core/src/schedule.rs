@@ -67,6 +67,12 @@ pub fn parse(input: &str) -> Result<Spec, ScheduleError> {
     if s == "@once" {
         return Ok(Spec::Once);
     }
+    // Airflow's `schedule=None` written as a string: say how to write it instead.
+    if s.eq_ignore_ascii_case("none") {
+        return Err(err(
+            "no schedule is not a string: write `schedule = None`, without quotes".to_owned(),
+        ));
+    }
     let cron_text = if s.starts_with('@') {
         match PRESETS.iter().find(|(p, _)| *p == s) {
             Some((_, c)) => *c,
@@ -163,7 +169,7 @@ mod tests {
         assert!(msg("0 25 * * *").contains("the hour field `25` is out of range 0-23"));
         assert!(msg("@dialy").contains("did you mean `@daily`?"));
         assert!(msg("* * *").contains("expected 5 fields"));
-        assert!(msg("None").contains("expected 5 fields"));
+        assert!(msg("None").contains("write `schedule = None`, without quotes"));
         assert!(msg("").contains("found 0 fields"));
         assert!(msg("0 1-99 * * *").contains("has `99`"));
     }
