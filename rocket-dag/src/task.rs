@@ -364,6 +364,28 @@ impl<T: Task> ErasedTask for Erased<T> {
 mod tests {
     use super::*;
 
+    /// The macros accept the names in `rocket_dag_core::names` and emit the variant whose name
+    /// is the CamelCase of each; the enums here must have exactly those.
+    #[test]
+    fn names_the_macros_accept_are_the_variants_here() {
+        let camel = |name: &str| -> String {
+            name.split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect()
+        };
+        let rules: Vec<&str> = TriggerRule::ALL.iter().map(|(n, _)| *n).collect();
+        assert_eq!(rules, rocket_dag_core::names::TRIGGER_RULES);
+        for (name, rule) in TriggerRule::ALL {
+            assert_eq!(rule.as_str(), name);
+            assert_eq!(format!("{rule:?}"), camel(name));
+        }
+        let layers = [Layer::Source, Layer::Storage, Layer::Business];
+        assert_eq!(layers.map(Layer::as_str), rocket_dag_core::names::LAYERS);
+        for layer in layers {
+            assert_eq!(format!("{layer:?}"), camel(layer.as_str()));
+        }
+    }
+
     #[test]
     fn options_fill_from_defaults() {
         let task = TaskOptions::new().retries(3);

@@ -233,7 +233,11 @@ mod tests {
             (R::Always, 0, 2, 0, "run"),
         ];
         for &(rule, s, f, k, want) in table {
-            assert_eq!(verdict(rule, counts(s, f, k), 2), want, "{rule:?} {s}/{f}/{k}");
+            assert_eq!(
+                verdict(rule, counts(s, f, k), 2),
+                want,
+                "{rule:?} {s}/{f}/{k}"
+            );
         }
         // No upstream task: runs whatever the rule.
         assert_eq!(verdict(R::AllFailed, counts(0, 0, 0), 0), "run");
