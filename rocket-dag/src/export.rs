@@ -65,6 +65,21 @@ pub async fn export(
     run: Option<&str>,
     out: &Path,
 ) -> Result<ExportSummary, ExportError> {
+    let exported = read_runs(store, dag, run).await?;
+    let (home, dag, out) = (home.to_owned(), dag.to_owned(), out.to_owned());
+    let path = out.clone();
+    let written = tokio::task::spawn_blocking(move || write_archive(&home, &dag, &exported, &out))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    written.map_err(|source| ExportError::Io { path, source })
+}
+
+/// The runs to export (one, or every run of the DAG) with their tries.
+async fn read_runs(
+    store: &Store,
+    dag: &str,
+    run: Option<&str>,
+) -> Result<Vec<ExportedRun>, ExportError> {
     let runs = match run {
         Some(r) => store.get_run(dag, r).await?.into_iter().collect::<Vec<_>>(),
         None => store.list_runs(Some(dag), None, u32::MAX).await?,
@@ -83,69 +98,50 @@ pub async fn export(
             task_instances,
         });
     }
-    let (home, dag, out) = (home.to_owned(), dag.to_owned(), out.to_owned());
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ExportError::Io { path, source }
-    };
-    let out2 = out.clone();
-    tokio::task::spawn_blocking(move || {
-        let dir = out2
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io(&out2))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".export.")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(io(&out2))?;
-        let mut tar = tar::Builder::new(GzEncoder::new(tmp.as_file(), Compression::default()));
-        tar.follow_symlinks(false);
-        let json = serde_json::to_vec_pretty(&exported).expect("records serialize");
-        let mut header = tar::Header::new_gnu();
-        header.set_size(json.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
-        tar.append_data(&mut header, format!("{dag}/runs.json"), json.as_slice())
-            .map_err(io(&out2))?;
-        let mut files = 0;
-        let logs = home.join("logs").join(format!("dag_id={dag}"));
-        for r in &exported {
-            let run_logs = logs.join(format!("run_id={}", r.run.run_id));
-            files += append_tree(
-                &mut tar,
-                &run_logs,
-                &format!("{dag}/logs/run_id={}", r.run.run_id),
-            )
-            .map_err(io(&out2))?;
-        }
-        files += append_tree(
-            &mut tar,
-            &home.join("data").join(&dag),
-            &format!("{dag}/data"),
-        )
-        .map_err(io(&out2))?;
-        let gz = tar.into_inner().map_err(io(&out2))?;
-        gz.finish()
-            .map_err(io(&out2))?
-            .sync_all()
-            .map_err(io(&out2))?;
-        tmp.persist(&out2).map_err(|e| ExportError::Io {
-            path: out2.clone(),
-            source: e.error,
-        })?;
-        Ok(ExportSummary {
-            path: out2,
-            runs: exported.len(),
-            files,
-        })
+    Ok(exported)
+}
+
+/// The archive, built under a temporary name beside `out` and renamed once complete.
+fn write_archive(
+    home: &Path,
+    dag: &str,
+    exported: &[ExportedRun],
+    out: &Path,
+) -> std::io::Result<ExportSummary> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".export.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    let mut tar = tar::Builder::new(GzEncoder::new(tmp.as_file(), Compression::default()));
+    tar.follow_symlinks(false);
+    let json = serde_json::to_vec_pretty(exported).expect("records serialize");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+    tar.append_data(&mut header, format!("{dag}/runs.json"), json.as_slice())?;
+    // The ids were checked when they were recorded; the layout is the home's (`crate::home`).
+    let invalid = std::io::Error::other;
+    let mut files = 0;
+    for r in exported {
+        let run_dir = format!("run_id={}", r.run.run_id);
+        let logs = crate::home::run_logs(home, dag, &r.run.run_id).map_err(invalid)?;
+        files += append_tree(&mut tar, &logs, &format!("{dag}/logs/{run_dir}"))?;
+    }
+    let data = crate::home::data_dir(home, dag).map_err(invalid)?;
+    files += append_tree(&mut tar, &data, &format!("{dag}/data"))?;
+    tar.into_inner()?.finish()?.sync_all()?;
+    tmp.persist(out).map_err(|e| e.error)?;
+    Ok(ExportSummary {
+        path: out.to_owned(),
+        runs: exported.len(),
+        files,
     })
-    .await
-    .map_err(|e| ExportError::Io {
-        path: out,
-        source: std::io::Error::other(e),
-    })?
 }
 
 /// Adds every regular file under `dir` (none if it does not exist); hidden in-progress files

@@ -427,40 +427,7 @@ pub(super) fn print_show(d: &Dag, v: &Value) {
     }
     println!("  tasks:");
     for &i in d.topological_order() {
-        let t = &d.tasks()[i];
-        let opts = t.options();
-        let over: Vec<&str> = t
-            .inputs()
-            .iter()
-            .zip(t.mapped_inputs())
-            .filter(|(_, m)| **m)
-            .map(|(&u, _)| d.tasks()[u].id())
-            .collect();
-        println!(
-            "    {:<24} retries={} trigger_rule={}{}{}",
-            t.id(),
-            opts.retries,
-            opts.trigger_rule,
-            opts.layer
-                .map(|l| format!(" layer={}", l.as_str()))
-                .unwrap_or_default(),
-            if over.is_empty() {
-                String::new()
-            } else {
-                format!(" mapped over {}", over.join(" × "))
-            }
-        );
-        let ids =
-            |assets: &[crate::Asset]| assets.iter().map(|a| a.id).collect::<Vec<_>>().join(", ");
-        let spec = t.spec();
-        if !spec.reads.is_empty() || !spec.writes.is_empty() {
-            println!(
-                "    {:<24} reads [{}] writes [{}]",
-                "",
-                ids(spec.reads),
-                ids(spec.writes)
-            );
-        }
+        print_task(d, &d.tasks()[i]);
     }
     println!("  edges:");
     for e in d.edges() {
@@ -472,6 +439,42 @@ pub(super) fn print_show(d: &Dag, v: &Value) {
             "    {} {arrow} {}",
             d.tasks()[e.from].id(),
             d.tasks()[e.to].id()
+        );
+    }
+}
+
+/// One task's line of `dags show`: its options, what it is mapped over, what it reads and writes.
+fn print_task(d: &Dag, t: &crate::dag::TaskNode) {
+    let opts = t.options();
+    let over: Vec<&str> = t
+        .inputs()
+        .iter()
+        .zip(t.mapped_inputs())
+        .filter(|(_, m)| **m)
+        .map(|(&u, _)| d.tasks()[u].id())
+        .collect();
+    println!(
+        "    {:<24} retries={} trigger_rule={}{}{}",
+        t.id(),
+        opts.retries,
+        opts.trigger_rule,
+        opts.layer
+            .map(|l| format!(" layer={}", l.as_str()))
+            .unwrap_or_default(),
+        if over.is_empty() {
+            String::new()
+        } else {
+            format!(" mapped over {}", over.join(" × "))
+        }
+    );
+    let ids = |assets: &[crate::Asset]| assets.iter().map(|a| a.id).collect::<Vec<_>>().join(", ");
+    let spec = t.spec();
+    if !spec.reads.is_empty() || !spec.writes.is_empty() {
+        println!(
+            "    {:<24} reads [{}] writes [{}]",
+            "",
+            ids(spec.reads),
+            ids(spec.writes)
         );
     }
 }

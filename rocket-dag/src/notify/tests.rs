@@ -1,3 +1,5 @@
+//! Tests of the notifiers against local servers and commands.
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
