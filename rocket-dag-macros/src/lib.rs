@@ -9,6 +9,8 @@
 mod dag;
 mod options;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 
