@@ -684,7 +684,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .value
         .as_ref()
         .map(LitStr::value)
-        .unwrap_or_else(|| options::doc_string(attrs));
+        .unwrap_or_else(|| crate::item::doc_string(attrs));
     let mut opts = quote!(#p::DagOptions::default().description(#description));
     // Options written as text go to the runtime as text: it reads them with the rules they
     // were just checked by (rocket_dag_core), so they cannot disagree.
@@ -717,7 +717,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let defaults = parsed.defaults.to_tokens();
     opts.extend(quote!(.default_task_options(#defaults)));
-    let source = options::source_text(&func);
+    let source = crate::item::source_text(&func);
 
     // Emitted even when there are errors (they come last), so the fn exists, every task is
     // still used and type-checked, and one mistake reports once.
