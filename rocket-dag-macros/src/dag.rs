@@ -41,8 +41,7 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
         match name.to_string().as_str() {
             "id" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                rocket_dag_core::ids::dag(&lit.value())
-                    .map_err(|e| syn::Error::new(lit.span(), format!("{e} (Airflow's rule)")))?;
+                options::dag_id(&lit)?;
                 out.id.set(name, lit)
             }
             "schedule" => {
@@ -373,7 +372,7 @@ impl<'e> Graph<'e> {
                         ));
                     }
                 };
-                if let Err(e) = crate::task::check_id(&lit) {
+                if let Err(e) = options::task_id(&lit) {
                     return self.reject(e);
                 }
                 Some((&**receiver, Some(lit)))
@@ -540,45 +539,7 @@ impl<'e> Graph<'e> {
     fn stmt(&mut self, stmt: &Stmt) {
         match stmt {
             Stmt::Local(local) => {
-                let ident = match &local.pat {
-                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
-                        Some(p.ident.clone())
-                    }
-                    Pat::Wild(_) => None,
-                    other => {
-                        self.errors.push(syn::Error::new_spanned(
-                            other,
-                            "bind a task to a plain variable name, such as `let launches = download_launches();`",
-                        ));
-                        return;
-                    }
-                };
-                let init = match &local.init {
-                    Some(init) if init.diverge.is_none() => &init.expr,
-                    _ => {
-                        self.errors.push(syn::Error::new_spanned(
-                            local,
-                            "a `let` in a `#[dag]` body binds a task call, such as `let data = fetch();`",
-                        ));
-                        return;
-                    }
-                };
-                let n = match &**init {
-                    Expr::Call(_) | Expr::MethodCall(_) => self.call(init),
-                    other => {
-                        self.reject(syn::Error::new_spanned(
-                            other,
-                            "expected a task call; a `let` in a `#[dag]` body binds one, such as `let data = fetch();`",
-                        ))
-                    }
-                };
-                if let Some(ident) = ident {
-                    if let Some(n) = n {
-                        let var = &self.nodes[n].var;
-                        self.stmts.push(quote!(let #ident = #var; let _ = &#ident;));
-                    }
-                    self.handles.insert(ident.to_string(), n);
-                }
+                self.binding(local);
             }
             Stmt::Expr(expr, _) => match expr {
                 Expr::Binary(b) if matches!(b.op, BinOp::Shr(_) | BinOp::Shl(_)) => {
@@ -600,6 +561,45 @@ impl<'e> Graph<'e> {
                 ),
             )),
         }
+    }
+
+    /// `let x = task(..);` (or `let _ = …`): the call, and the handle it binds. `None` when
+    /// the statement is wrong (reported); a handle whose call failed is still bound, to `None`.
+    fn binding(&mut self, local: &syn::Local) -> Option<()> {
+        let ident = match &local.pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => Some(p.ident.clone()),
+            Pat::Wild(_) => None,
+            other => {
+                return self.reject(syn::Error::new_spanned(
+                    other,
+                    "bind a task to a plain variable name, such as `let launches = download_launches();`",
+                ));
+            }
+        };
+        let init = match &local.init {
+            Some(init) if init.diverge.is_none() => &init.expr,
+            _ => {
+                return self.reject(syn::Error::new_spanned(
+                    local,
+                    "a `let` in a `#[dag]` body binds a task call, such as `let data = fetch();`",
+                ));
+            }
+        };
+        let n = match &**init {
+            Expr::Call(_) | Expr::MethodCall(_) => self.call(init),
+            other => self.reject(syn::Error::new_spanned(
+                other,
+                "expected a task call; a `let` in a `#[dag]` body binds one, such as `let data = fetch();`",
+            )),
+        };
+        if let Some(ident) = ident {
+            if let Some(n) = n {
+                let var = &self.nodes[n].var;
+                self.stmts.push(quote!(let #ident = #var; let _ = &#ident;));
+            }
+            self.handles.insert(ident.to_string(), n);
+        }
+        Some(())
     }
 }
 

@@ -202,33 +202,53 @@ fn choice(lit: &LitStr, what: &str, names: &[&str]) -> Result<Ident> {
     ))
 }
 
+/// Checks `lit` with one of the runtime's rules (rocket_dag_core), so the macro and the runtime
+/// cannot disagree; the rule's message is reported at the literal.
+fn rule<T, E: std::fmt::Display>(
+    lit: &LitStr,
+    check: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> Result<T> {
+    check(&lit.value()).map_err(|e| Error::new(lit.span(), e))
+}
+
 /// A duration option, in milliseconds ([`rocket_dag_core::duration`]).
 fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
     let lit: LitStr = meta.value()?.parse()?;
-    rocket_dag_core::duration::parse(&lit.value())
-        .map(|d| d.as_millis() as u64)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(&lit, rocket_dag_core::duration::parse).map(|d| d.as_millis() as u64)
 }
 
 /// A start or end date, checked ([`rocket_dag_core::date`]); the runtime reads the same text.
 pub(crate) fn date(lit: &LitStr) -> Result<LitStr> {
-    rocket_dag_core::date::parse(&lit.value())
-        .map(|_| lit.clone())
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(lit, rocket_dag_core::date::parse).map(|_| lit.clone())
 }
 
 /// A schedule, checked as the runtime will parse it ([`rocket_dag_core::schedule`]).
 pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
-    rocket_dag_core::schedule::parse(&lit.value())
-        .map(drop)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(lit, rocket_dag_core::schedule::parse).map(drop)
 }
 
 /// A time zone, checked ([`rocket_dag_core::timezone`]).
 pub(crate) fn timezone(lit: &LitStr) -> Result<()> {
-    rocket_dag_core::timezone::parse(&lit.value())
-        .map(drop)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(lit, rocket_dag_core::timezone::parse).map(drop)
+}
+
+/// A task id (`#[task(id = "…")]`, `.task_id("…")`), checked ([`rocket_dag_core::ids`]).
+pub(crate) fn task_id(lit: &LitStr) -> Result<()> {
+    rule(lit, |id| {
+        rocket_dag_core::ids::task(id).map_err(airflows_rule)
+    })
+}
+
+/// A DAG id (`#[dag(id = "…")]`), checked ([`rocket_dag_core::ids`]).
+pub(crate) fn dag_id(lit: &LitStr) -> Result<()> {
+    rule(lit, |id| {
+        rocket_dag_core::ids::dag(id).map_err(airflows_rule)
+    })
+}
+
+/// An id rule's message, saying whose rule it is.
+fn airflows_rule(e: rocket_dag_core::ids::InvalidId) -> String {
+    format!("{e} (Airflow's rule)")
 }
 
 #[cfg(test)]

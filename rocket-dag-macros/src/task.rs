@@ -35,7 +35,7 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> TaskArgs {
         match name.to_string().as_str() {
             "id" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                check_id(&lit)?;
+                options::task_id(&lit)?;
                 out.id.set(name, lit)
             }
             "shell" => {
@@ -78,11 +78,6 @@ fn assets(name: &Ident, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Ve
         }
     }
     Ok(list.elems.into_iter().collect())
-}
-
-pub(crate) fn check_id(lit: &LitStr) -> syn::Result<()> {
-    rocket_dag_core::ids::task(&lit.value())
-        .map_err(|e| syn::Error::new(lit.span(), format!("{e} (Airflow's rule)")))
 }
 
 /// The last segment of a path type (`Result` in `std::result::Result<T, E>`).
