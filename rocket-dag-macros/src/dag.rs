@@ -12,7 +12,7 @@ use syn::{
 };
 
 use crate::item::{doc_string, parse_fn, source_text};
-use crate::options::{self, Errors, Opt, TASK_OPTIONS};
+use crate::options::{self, Errors, Opt, checked_str};
 use crate::private;
 use rocket_dag_core::names::DAG_OPTIONS;
 
@@ -33,17 +33,9 @@ struct DagArgs {
 
 fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
     let mut out = DagArgs::default();
-    let accepted: Vec<&str> = DAG_OPTIONS.iter().chain(TASK_OPTIONS).copied().collect();
-    options::parse_options(args, errors, |name, meta| {
-        if out.defaults.parse(name, meta)? {
-            return Ok(());
-        }
+    options::parse_options(args, errors, &mut out.defaults, |name, meta| {
         match name.to_string().as_str() {
-            "id" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                options::dag_id(&lit)?;
-                out.id.set(name, lit)
-            }
+            "id" => out.id.set(name, checked_str(meta, options::dag_id)?),
             "schedule" => {
                 let value = meta.value()?;
                 // `schedule = None` as in Airflow.
@@ -61,20 +53,12 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                 options::schedule(&lit)?;
                 out.schedule.set(name, lit)
             }
-            "start_date" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.start_date.set(name, options::date(&lit)?)
-            }
-            "end_date" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.end_date.set(name, options::date(&lit)?)
-            }
+            "start_date" => out.start_date.set(name, checked_str(meta, options::date)?),
+            "end_date" => out.end_date.set(name, checked_str(meta, options::date)?),
             "catchup" => out.catchup.set(name, meta.value()?.parse()?),
-            "timezone" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                options::timezone(&lit)?;
-                out.timezone.set(name, lit)
-            }
+            "timezone" => out
+                .timezone
+                .set(name, checked_str(meta, options::timezone)?),
             "max_active_tasks" | "max_active_runs" => {
                 let lit: LitInt = meta.value()?.parse()?;
                 if lit.base10_parse::<usize>()? == 0 {
@@ -105,7 +89,7 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                 out.tags.set(name, tags)
             }
             "description" => out.description.set(name, meta.value()?.parse()?),
-            _ => Err(options::unknown_option("dag", name, &accepted)),
+            _ => Err(options::unknown_option("dag", DAG_OPTIONS, name)),
         }
     });
     out

@@ -54,28 +54,36 @@ impl<T> Opt<T> {
     }
 }
 
-pub(crate) use rocket_dag_core::names::{TASK_OPTIONS, closest, expected_one_of};
+pub(crate) use rocket_dag_core::names::closest;
+use rocket_dag_core::names::{TASK_OPTIONS, expected_one_of};
 
-pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
+/// An option `#[attr]` does not take: neither one of its `own` nor a task option.
+pub(crate) fn unknown_option(attr: &str, own: &[&str], name: &Ident) -> Error {
+    let accepted: Vec<&str> = own.iter().chain(TASK_OPTIONS).copied().collect();
     Error::new(
         name.span(),
         format!(
             "unknown `#[{attr}]` option `{name}`; {}",
-            expected_one_of(&name.to_string(), accepted)
+            expected_one_of(&name.to_string(), &accepted)
         ),
     )
 }
 
-/// Parses `#[attr(a = 1, b, …)]` option by option with `parse`. An error is recorded and
-/// parsing goes on with the next option, so one build reports every bad option.
+/// Parses `#[attr(a = 1, b, …)]` option by option: the task options (which both attributes
+/// take) into `task`, any other with `parse`. An error is recorded and parsing goes on with the
+/// next option, so one build reports every bad option.
 pub(crate) fn parse_options(
     args: TokenStream,
     errors: &mut Errors,
+    task: &mut TaskOpts,
     mut parse: impl FnMut(&Ident, &ParseNestedMeta<'_>) -> Result<()>,
 ) {
     let parser = syn::meta::parser(|meta| {
         let result = match meta.path.get_ident() {
-            Some(name) => parse(name, &meta),
+            Some(name) => match task.parse(name, &meta) {
+                Ok(false) => parse(name, &meta),
+                parsed => parsed.map(drop),
+            },
             None => Err(Error::new_spanned(
                 &meta.path,
                 "expected an option name, such as `retries`",
@@ -217,9 +225,19 @@ fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
     rule(&lit, rocket_dag_core::duration::parse).map(|d| d.as_millis() as u64)
 }
 
+/// A string option's literal (`name = "…"`), checked by `check`.
+pub(crate) fn checked_str(
+    meta: &ParseNestedMeta<'_>,
+    check: fn(&LitStr) -> Result<()>,
+) -> Result<LitStr> {
+    let lit: LitStr = meta.value()?.parse()?;
+    check(&lit)?;
+    Ok(lit)
+}
+
 /// A start or end date, checked ([`rocket_dag_core::date`]); the runtime reads the same text.
-pub(crate) fn date(lit: &LitStr) -> Result<LitStr> {
-    rule(lit, rocket_dag_core::date::parse).map(|_| lit.clone())
+pub(crate) fn date(lit: &LitStr) -> Result<()> {
+    rule(lit, rocket_dag_core::date::parse).map(drop)
 }
 
 /// A schedule, checked as the runtime will parse it ([`rocket_dag_core::schedule`]).

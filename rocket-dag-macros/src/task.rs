@@ -10,7 +10,7 @@ use syn::{
 };
 
 use crate::item::{doc_string, parse_fn, source_text};
-use crate::options::{self, Errors, Opt, TASK_OPTIONS};
+use crate::options::{self, Errors, Opt, checked_str};
 use crate::private;
 
 #[derive(Default)]
@@ -22,29 +22,21 @@ struct TaskArgs {
     opts: options::TaskOpts,
 }
 
+/// The options only `#[task]` takes; the task options (`options::TaskOpts`) follow them.
+const OWN_OPTIONS: &[&str] = &["id", "shell", "reads", "writes"];
+
 fn parse_args(args: TokenStream, errors: &mut Errors) -> TaskArgs {
     let mut out = TaskArgs::default();
-    let accepted: Vec<&str> = ["id", "shell", "reads", "writes"]
-        .into_iter()
-        .chain(TASK_OPTIONS.iter().copied())
-        .collect();
-    options::parse_options(args, errors, |name, meta| {
-        if out.opts.parse(name, meta)? {
-            return Ok(());
-        }
+    options::parse_options(args, errors, &mut out.opts, |name, meta| {
         match name.to_string().as_str() {
-            "id" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                options::task_id(&lit)?;
-                out.id.set(name, lit)
-            }
+            "id" => out.id.set(name, checked_str(meta, options::task_id)?),
             "shell" => {
                 options::flag(name, meta)?;
                 out.shell.set(name, ())
             }
             "reads" => out.reads.set(name, assets(name, meta)?),
             "writes" => out.writes.set(name, assets(name, meta)?),
-            _ => Err(options::unknown_option("task", name, &accepted)),
+            _ => Err(options::unknown_option("task", OWN_OPTIONS, name)),
         }
     });
     out
