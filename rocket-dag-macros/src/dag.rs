@@ -624,6 +624,7 @@ fn add_call(call: TokenStream, rename: Option<&LitStr>, mapped: bool) -> TokenSt
     }
 }
 
+/// `#[dag(args)]` on `item`: a fn of the same name that builds the `Dag`, then the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let parsed = parse_args(args, &mut errors);

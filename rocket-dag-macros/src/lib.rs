@@ -1,12 +1,11 @@
 //! The `#[task]` and `#[dag]` attributes of rocket-dag. Use them through the `rocket-dag`
 //! crate (`use rocket_dag::prelude::*;`); their documentation and examples are on the two
 //! functions below.
-//!
-//! One module per phase, as serde_derive and thiserror do: `options` parses and validates
-//! option values, `item` reads the annotated fn, `task` and `dag` expand it. Graph analysis
-//! (unknown handles, duplicates, cycles) happens in `dag` on the body's syntax, before any type
-//! is known.
 
+// One module per phase, as serde_derive and thiserror do: `options` parses and validates
+// option values, `item` reads the annotated fn, `task` and `dag` expand it. Graph analysis
+// (unknown handles, duplicates, cycles) happens in `dag` on the body's syntax, before any type
+// is known.
 mod dag;
 mod item;
 mod options;

@@ -104,6 +104,7 @@ fn is_result(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == "Result" && !s.arguments.is_none())
 }
 
+/// `#[task(args)]` on `item`: the fn as written, its marker type, `impl Task`, then the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let parsed = parse_args(args, &mut errors);
