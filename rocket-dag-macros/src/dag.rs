@@ -7,11 +7,13 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{
-    BinOp, Expr, ExprArray, ExprCall, ExprMethodCall, Ident, ItemFn, Lit, LitBool, LitInt, LitStr,
-    Pat, Stmt,
+    BinOp, Expr, ExprArray, ExprCall, ExprMethodCall, Ident, Lit, LitBool, LitInt, LitStr, Pat,
+    Signature, Stmt,
 };
 
-use crate::options::{self, Errors, Opt, TASK_OPTIONS};
+use crate::item::{doc_string, parse_fn, source_text};
+use crate::options::{self, Errors, Opt, checked_str};
+use crate::private;
 use rocket_dag_core::names::DAG_OPTIONS;
 
 #[derive(Default)]
@@ -31,18 +33,9 @@ struct DagArgs {
 
 fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
     let mut out = DagArgs::default();
-    let accepted: Vec<&str> = DAG_OPTIONS.iter().chain(TASK_OPTIONS).copied().collect();
-    options::parse_options(args, errors, |name, meta| {
-        if out.defaults.parse(name, meta)? {
-            return Ok(());
-        }
+    options::parse_options(args, errors, &mut out.defaults, |name, meta| {
         match name.to_string().as_str() {
-            "id" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                rocket_dag_core::ids::dag(&lit.value())
-                    .map_err(|e| syn::Error::new(lit.span(), format!("{e} (Airflow's rule)")))?;
-                out.id.set(name, lit)
-            }
+            "id" => out.id.set(name, checked_str(meta, options::dag_id)?),
             "schedule" => {
                 let value = meta.value()?;
                 // `schedule = None` as in Airflow.
@@ -60,20 +53,12 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                 options::schedule(&lit)?;
                 out.schedule.set(name, lit)
             }
-            "start_date" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.start_date.set(name, options::date(&lit)?)
-            }
-            "end_date" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.end_date.set(name, options::date(&lit)?)
-            }
+            "start_date" => out.start_date.set(name, checked_str(meta, options::date)?),
+            "end_date" => out.end_date.set(name, checked_str(meta, options::date)?),
             "catchup" => out.catchup.set(name, meta.value()?.parse()?),
-            "timezone" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                options::timezone(&lit)?;
-                out.timezone.set(name, lit)
-            }
+            "timezone" => out
+                .timezone
+                .set(name, checked_str(meta, options::timezone)?),
             "max_active_tasks" | "max_active_runs" => {
                 let lit: LitInt = meta.value()?.parse()?;
                 if lit.base10_parse::<usize>()? == 0 {
@@ -104,7 +89,7 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> DagArgs {
                 out.tags.set(name, tags)
             }
             "description" => out.description.set(name, meta.value()?.parse()?),
-            _ => Err(options::unknown_option("dag", name, &accepted)),
+            _ => Err(options::unknown_option("dag", DAG_OPTIONS, name)),
         }
     });
     out
@@ -153,7 +138,24 @@ struct Graph<'e> {
 /// What a `#[dag]` body may hold, for messages.
 const BODY: &str = "note: a `#[dag]` body holds task calls (`let x = task(..);`, `task(..);`) and edges (`a >> b;`, `a >> [b, c];`)";
 
-impl Graph<'_> {
+impl<'e> Graph<'e> {
+    /// Reads a `#[dag]` body, statement by statement.
+    fn read(body: &syn::Block, errors: &'e mut Errors) -> Graph<'e> {
+        let mut graph = Graph {
+            errors,
+            nodes: Vec::new(),
+            handles: HashMap::new(),
+            downstream: Vec::new(),
+            ids: HashMap::new(),
+            items: Vec::new(),
+            stmts: Vec::new(),
+        };
+        for stmt in &body.stmts {
+            graph.stmt(stmt);
+        }
+        graph
+    }
+
     /// Adds `from → to`, rejecting self-edges and cycles at the operator `op`.
     fn add_edge(&mut self, from: usize, to: usize, op: &BinOp) -> bool {
         if from == to {
@@ -203,11 +205,10 @@ impl Graph<'_> {
                 "help: a task is named by the variable its call is bound to: `let {name} = some_task(..);`"
             ),
         };
-        self.errors.push(syn::Error::new(
+        self.reject(syn::Error::new(
             ident.span(),
             format!("cannot find task `{name}` in this DAG\n{help}"),
-        ));
-        None
+        ))
     }
 
     /// A task call as written: `task(a, b)`, `task.expand(list)` or
@@ -233,11 +234,10 @@ impl Graph<'_> {
                 ..
             }) if method == "expand" => {
                 if args.is_empty() {
-                    self.errors.push(syn::Error::new(
+                    return self.reject(syn::Error::new(
                         method.span(),
                         "`.expand(…)` takes the list(s) to map the task over, such as `get_picture.expand(urls)`",
                     ));
-                    return None;
                 }
                 let (func, partial): (&Expr, Vec<&Expr>) = match &**receiver {
                     Expr::MethodCall(m) if m.method == "partial" => {
@@ -255,28 +255,25 @@ impl Graph<'_> {
                 })
             }
             Expr::MethodCall(m) if m.method == "partial" => {
-                self.errors.push(syn::Error::new(
+                self.reject(syn::Error::new(
                     m.method.span(),
                     "`.partial(…)` fixes the first arguments of a mapped task; follow it with `.expand(list)`",
-                ));
-                None
+                ))
             }
             Expr::MethodCall(m) => {
-                self.errors.push(syn::Error::new(
+                self.reject(syn::Error::new(
                     m.method.span(),
                     format!(
                         "unknown method `{}` on a task call; expected `.task_id(\"…\")`, `.expand(…)` or `.partial(…)`",
                         m.method
                     ),
-                ));
-                None
+                ))
             }
             other => {
-                self.errors.push(syn::Error::new_spanned(
+                self.reject(syn::Error::new_spanned(
                     other,
                     "expected a task call, such as `fetch()` or `report(data)`",
-                ));
-                None
+                ))
             }
         }
     }
@@ -284,127 +281,18 @@ impl Graph<'_> {
     /// A task call, possibly `.task_id("…")`-renamed, possibly mapped, possibly with nested
     /// calls as arguments.
     fn call(&mut self, expr: &Expr) -> Option<usize> {
-        let (inner, rename) = match expr {
-            Expr::MethodCall(ExprMethodCall {
-                receiver,
-                method,
-                args,
-                ..
-            }) if method == "task_id" => {
-                if !matches!(&**receiver, Expr::Call(_) | Expr::MethodCall(_)) {
-                    self.errors.push(syn::Error::new(
-                        method.span(),
-                        "`.task_id(\"…\")` goes right after a task call: `let b = fetch(a).task_id(\"fetch_b\");`",
-                    ));
-                    return None;
-                }
-                let lit = match args.first() {
-                    Some(Expr::Lit(syn::ExprLit {
-                        lit: Lit::Str(s), ..
-                    })) if args.len() == 1 => s.clone(),
-                    _ => {
-                        self.errors.push(syn::Error::new(
-                            method.span(),
-                            "`.task_id(…)` takes one string literal, such as `.task_id(\"fetch_b\")`",
-                        ));
-                        return None;
-                    }
-                };
-                if let Err(e) = crate::task::check_id(&lit) {
-                    self.errors.push(e);
-                    return None;
-                }
-                (&**receiver, Some(lit))
-            }
-            other => (other, None),
-        };
+        let (inner, rename) = self.rename(expr)?;
         let Invocation {
             func,
             args,
             paren,
             mapped,
         } = self.invocation(inner)?;
-        let path = match func {
-            Expr::Path(p) if p.qself.is_none() => &p.path,
-            other => {
-                self.errors.push(syn::Error::new_spanned(
-                    other,
-                    "expected the name of a `#[task]` fn",
-                ));
-                return None;
-            }
-        };
-        let last = path.segments.last()?;
-        if !last.arguments.is_none() {
-            self.errors.push(syn::Error::new_spanned(
-                &last.arguments,
-                "a task call takes no generic arguments",
-            ));
-            return None;
-        }
-        let fn_ident = &last.ident;
-        let p = quote!(::rocket_dag::__private);
-        let mut arg_tokens = Vec::new();
-        let mut upstream = Vec::new();
-        let mut ok = true;
-        for &(a, each) in &args {
-            let (n, tokens) = match a {
-                Expr::Path(p) if p.path.get_ident().is_some() => {
-                    let ident = p.path.get_ident().expect("checked");
-                    // The user's own token, so a type mismatch points at it.
-                    (self.handle(ident), quote!(#ident))
-                }
-                Expr::Call(_) | Expr::MethodCall(_) => {
-                    let n = self.call(a);
-                    let var = n.map(|n| Ident::new(&self.nodes[n].var.to_string(), a.span()));
-                    (n, quote!(#var))
-                }
-                other => {
-                    self.errors.push(syn::Error::new_spanned(
-                        other,
-                        "a task argument must be a task handle (a variable bound to a task call) or a task call",
-                    ));
-                    (None, TokenStream::new())
-                }
-            };
-            match n {
-                Some(n) => {
-                    upstream.push(n);
-                    arg_tokens.push(if each {
-                        let p = quote_spanned!(a.span()=> ::rocket_dag::__private);
-                        quote_spanned!(a.span()=> #p::each(#tokens))
-                    } else {
-                        tokens
-                    });
-                }
-                None => ok = false,
-            }
-        }
-        if !ok {
-            return None;
-        }
+        let (path, fn_ident) = self.task_path(func)?;
+        let (arg_tokens, upstream) = self.arguments(&args)?;
         let name = quote!(#path).to_string().replace(' ', "");
-        let (id, key, id_span) = match &rename {
-            Some(l) => (l.value(), format!("\"{}\"", l.value()), l.span()),
-            None => (fn_ident.to_string(), name.clone(), fn_ident.span()),
-        };
-        if self.ids.contains_key(&key) {
-            let msg = match &rename {
-                Some(_) => format!(
-                    "task id `{id}` is used twice in this DAG\nhelp: give this call another id, such as `.task_id(\"{id}_2\")`"
-                ),
-                None => {
-                    let args = if args.is_empty() { "" } else { ".." };
-                    format!(
-                        "task `{name}` is used twice in this DAG\nhelp: give this call its own id: `{name}({args}).task_id(\"{id}_2\")`"
-                    )
-                }
-            };
-            self.errors.push(syn::Error::new(id_span, msg));
-            return None;
-        }
+        let (id, id_span) = self.claim_id(&name, fn_ident, rename.as_ref(), args.is_empty())?;
         let n = self.nodes.len();
-        self.ids.insert(key, n);
         self.downstream.push(Vec::new());
         for u in upstream {
             self.downstream[u].push(n);
@@ -423,19 +311,12 @@ impl Graph<'_> {
         let mut args_group = TokenStream::new();
         paren.surround(&mut args_group, |t| t.extend(quote!(#(#arg_tokens),*)));
         let call_tokens = quote_spanned!(span=> #alias::#fn_ident #args_group);
-        let add = match (&rename, mapped) {
-            (Some(lit), false) => quote!(#p::add_as(&mut __rocket_dag_builder, #call_tokens, #lit)),
-            (None, false) => quote!(#p::add(&mut __rocket_dag_builder, #call_tokens)),
-            (Some(lit), true) => {
-                quote!(#p::add_mapped_as(&mut __rocket_dag_builder, #call_tokens, #lit))
-            }
-            (None, true) => quote!(#p::add_mapped(&mut __rocket_dag_builder, #call_tokens)),
-        };
+        let add = add_call(call_tokens, rename.as_ref(), mapped);
         self.stmts.push(quote!(let #var = #add;));
         let id_expr = match &rename {
             Some(lit) => quote!(#lit),
             None => {
-                let p = quote_spanned!(span=> ::rocket_dag::__private);
+                let p = private(span);
                 quote_spanned!(span=> <#alias as #p::Task>::ID)
             }
         };
@@ -447,6 +328,142 @@ impl Graph<'_> {
             span: id_span,
         });
         Some(n)
+    }
+
+    /// Takes `.task_id("…")` off a call: the call, and the id it sets, checked.
+    fn rename<'x>(&mut self, expr: &'x Expr) -> Option<(&'x Expr, Option<LitStr>)> {
+        match expr {
+            Expr::MethodCall(ExprMethodCall {
+                receiver,
+                method,
+                args,
+                ..
+            }) if method == "task_id" => {
+                if !matches!(&**receiver, Expr::Call(_) | Expr::MethodCall(_)) {
+                    return self.reject(syn::Error::new(
+                        method.span(),
+                        "`.task_id(\"…\")` goes right after a task call: `let b = fetch(a).task_id(\"fetch_b\");`",
+                    ));
+                }
+                let lit = match args.first() {
+                    Some(Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(s), ..
+                    })) if args.len() == 1 => s.clone(),
+                    _ => {
+                        return self.reject(syn::Error::new(
+                            method.span(),
+                            "`.task_id(…)` takes one string literal, such as `.task_id(\"fetch_b\")`",
+                        ));
+                    }
+                };
+                if let Err(e) = options::task_id(&lit) {
+                    return self.reject(e);
+                }
+                Some((&**receiver, Some(lit)))
+            }
+            other => Some((other, None)),
+        }
+    }
+
+    /// The called task: its path as written, and the fn's name (the path's last segment).
+    fn task_path<'x>(&mut self, func: &'x Expr) -> Option<(&'x syn::Path, &'x Ident)> {
+        let path = match func {
+            Expr::Path(p) if p.qself.is_none() => &p.path,
+            other => {
+                return self.reject(syn::Error::new_spanned(
+                    other,
+                    "expected the name of a `#[task]` fn",
+                ));
+            }
+        };
+        let last = path.segments.last()?;
+        if !last.arguments.is_none() {
+            return self.reject(syn::Error::new_spanned(
+                &last.arguments,
+                "a task call takes no generic arguments",
+            ));
+        }
+        Some((path, &last.ident))
+    }
+
+    /// The call's arguments as the generated call passes them (`each(…)` where the call maps
+    /// over one), and the upstream node of each; `None` once any is wrong (each is reported).
+    fn arguments(&mut self, args: &[(&Expr, bool)]) -> Option<(Vec<TokenStream>, Vec<usize>)> {
+        let mut arg_tokens = Vec::new();
+        let mut upstream = Vec::new();
+        let mut ok = true;
+        for &(a, each) in args {
+            match self.argument(a) {
+                Some((n, tokens)) => {
+                    upstream.push(n);
+                    arg_tokens.push(if each {
+                        let p = private(a.span());
+                        quote_spanned!(a.span()=> #p::each(#tokens))
+                    } else {
+                        tokens
+                    });
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some((arg_tokens, upstream))
+    }
+
+    /// One argument: a handle or a nested task call, with the tokens that pass its handle.
+    fn argument(&mut self, a: &Expr) -> Option<(usize, TokenStream)> {
+        match a {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                let ident = p.path.get_ident().expect("checked");
+                // The user's own token, so a type mismatch points at it.
+                Some((self.handle(ident)?, quote!(#ident)))
+            }
+            Expr::Call(_) | Expr::MethodCall(_) => {
+                let n = self.call(a)?;
+                let var = Ident::new(&self.nodes[n].var.to_string(), a.span());
+                Some((n, quote!(#var)))
+            }
+            other => self.reject(syn::Error::new_spanned(
+                other,
+                "a task argument must be a task handle (a variable bound to a task call) or a task call",
+            )),
+        }
+    }
+
+    /// Claims the id of a new node, rejecting one this DAG already uses: returns the id and
+    /// where a clash only const evaluation sees (through `#[task(id = "…")]`) is reported.
+    fn claim_id(
+        &mut self,
+        name: &str,
+        fn_ident: &Ident,
+        rename: Option<&LitStr>,
+        no_args: bool,
+    ) -> Option<(String, Span)> {
+        let (id, key, id_span) = match rename {
+            Some(l) => (l.value(), format!("\"{}\"", l.value()), l.span()),
+            None => (fn_ident.to_string(), name.to_owned(), fn_ident.span()),
+        };
+        if self.ids.contains_key(&key) {
+            let msg = match rename {
+                Some(_) => format!(
+                    "task id `{id}` is used twice in this DAG\nhelp: give this call another id, such as `.task_id(\"{id}_2\")`"
+                ),
+                None => {
+                    let args = if no_args { "" } else { ".." };
+                    format!(
+                        "task `{name}` is used twice in this DAG\nhelp: give this call its own id: `{name}({args}).task_id(\"{id}_2\")`"
+                    )
+                }
+            };
+            return self.reject(syn::Error::new(id_span, msg));
+        }
+        self.ids.insert(key, self.nodes.len());
+        Some((id, id_span))
+    }
+
+    /// Reports `error` and gives up on the construct it is about.
+    fn reject<T>(&mut self, error: syn::Error) -> Option<T> {
+        self.errors.push(error);
+        None
     }
 
     /// One side of `>>`: a handle, a call, or a list of them.
@@ -468,13 +485,10 @@ impl Graph<'_> {
             }
             Expr::Call(_) | Expr::MethodCall(_) => Some(vec![self.call(expr)?]),
             Expr::Paren(p) => self.operand(&p.expr),
-            other => {
-                self.errors.push(syn::Error::new_spanned(
-                    other,
-                    "expected a task handle, a task call or a list `[a, b]` beside `>>`",
-                ));
-                None
-            }
+            other => self.reject(syn::Error::new_spanned(
+                other,
+                "expected a task handle, a task call or a list `[a, b]` beside `>>`",
+            )),
         }
     }
 
@@ -509,46 +523,7 @@ impl Graph<'_> {
     fn stmt(&mut self, stmt: &Stmt) {
         match stmt {
             Stmt::Local(local) => {
-                let ident = match &local.pat {
-                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
-                        Some(p.ident.clone())
-                    }
-                    Pat::Wild(_) => None,
-                    other => {
-                        self.errors.push(syn::Error::new_spanned(
-                            other,
-                            "bind a task to a plain variable name, such as `let launches = download_launches();`",
-                        ));
-                        return;
-                    }
-                };
-                let init = match &local.init {
-                    Some(init) if init.diverge.is_none() => &init.expr,
-                    _ => {
-                        self.errors.push(syn::Error::new_spanned(
-                            local,
-                            "a `let` in a `#[dag]` body binds a task call, such as `let data = fetch();`",
-                        ));
-                        return;
-                    }
-                };
-                let n = match &**init {
-                    Expr::Call(_) | Expr::MethodCall(_) => self.call(init),
-                    other => {
-                        self.errors.push(syn::Error::new_spanned(
-                            other,
-                            "expected a task call; a `let` in a `#[dag]` body binds one, such as `let data = fetch();`",
-                        ));
-                        None
-                    }
-                };
-                if let Some(ident) = ident {
-                    if let Some(n) = n {
-                        let var = &self.nodes[n].var;
-                        self.stmts.push(quote!(let #ident = #var; let _ = &#ident;));
-                    }
-                    self.handles.insert(ident.to_string(), n);
-                }
+                self.binding(local);
             }
             Stmt::Expr(expr, _) => match expr {
                 Expr::Binary(b) if matches!(b.op, BinOp::Shr(_) | BinOp::Shl(_)) => {
@@ -570,6 +545,45 @@ impl Graph<'_> {
                 ),
             )),
         }
+    }
+
+    /// `let x = task(..);` (or `let _ = …`): the call, and the handle it binds. `None` when
+    /// the statement is wrong (reported); a handle whose call failed is still bound, to `None`.
+    fn binding(&mut self, local: &syn::Local) -> Option<()> {
+        let ident = match &local.pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => Some(p.ident.clone()),
+            Pat::Wild(_) => None,
+            other => {
+                return self.reject(syn::Error::new_spanned(
+                    other,
+                    "bind a task to a plain variable name, such as `let launches = download_launches();`",
+                ));
+            }
+        };
+        let init = match &local.init {
+            Some(init) if init.diverge.is_none() => &init.expr,
+            _ => {
+                return self.reject(syn::Error::new_spanned(
+                    local,
+                    "a `let` in a `#[dag]` body binds a task call, such as `let data = fetch();`",
+                ));
+            }
+        };
+        let n = match &**init {
+            Expr::Call(_) | Expr::MethodCall(_) => self.call(init),
+            other => self.reject(syn::Error::new_spanned(
+                other,
+                "expected a task call; a `let` in a `#[dag]` body binds one, such as `let data = fetch();`",
+            )),
+        };
+        if let Some(ident) = ident {
+            if let Some(n) = n {
+                let var = &self.nodes[n].var;
+                self.stmts.push(quote!(let #ident = #var; let _ = &#ident;));
+            }
+            self.handles.insert(ident.to_string(), n);
+        }
+        Some(())
     }
 }
 
@@ -598,17 +612,66 @@ fn unsupported_expr(expr: &Expr) -> syn::Error {
     syn::Error::new_spanned(at, msg)
 }
 
+/// `add(&mut builder, call)`, or `add_as`, `add_mapped`, `add_mapped_as` for a renamed or a
+/// mapped call.
+fn add_call(call: TokenStream, rename: Option<&LitStr>, mapped: bool) -> TokenStream {
+    let p = quote!(::rocket_dag::__private);
+    match (rename, mapped) {
+        (Some(lit), false) => quote!(#p::add_as(&mut __rocket_dag_builder, #call, #lit)),
+        (None, false) => quote!(#p::add(&mut __rocket_dag_builder, #call)),
+        (Some(lit), true) => quote!(#p::add_mapped_as(&mut __rocket_dag_builder, #call, #lit)),
+        (None, true) => quote!(#p::add_mapped(&mut __rocket_dag_builder, #call)),
+    }
+}
+
+/// `#[dag(args)]` on `item`: a fn of the same name that builds the `Dag`, then the errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let parsed = parse_args(args, &mut errors);
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func = match parse_fn(item) {
         Ok(f) => f,
-        Err(e) => {
-            let e = e.to_compile_error();
-            return quote!(#item #e);
-        }
+        Err(tokens) => return tokens,
     };
-    let sig = &func.sig;
+    check_signature(&func.sig, &mut errors);
+    let Graph {
+        nodes,
+        items,
+        stmts,
+        ..
+    } = Graph::read(&func.block, &mut errors);
+    let unique_ids = unique_id_checks(&nodes);
+    let p = quote!(::rocket_dag::__private);
+    let (attrs, vis, name) = (&func.attrs, &func.vis, &func.sig.ident);
+    let dag_id = parsed
+        .id
+        .value
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| name.to_string());
+    let (opts, text_options) = dag_options(&parsed, attrs);
+    let source = source_text(&func);
+
+    // Emitted even when there are errors (they come last), so the fn exists, every task is
+    // still used and type-checked, and one mistake reports once.
+    let errors = errors.into_tokens();
+    quote! {
+        #(#attrs)*
+        #vis fn #name() -> ::rocket_dag::Dag {
+            #(#items)*
+            #(#unique_ids)*
+            #[allow(unused_mut)]
+            let mut __rocket_dag_builder = #p::DagBuilder::new(#dag_id)
+                .options(#p::with_source(#opts, #source))
+                #(#text_options)*;
+            #(#stmts)*
+            #p::build(__rocket_dag_builder)
+        }
+        #errors
+    }
+}
+
+/// A `#[dag]` fn is a plain fn without generics, parameters or return type.
+fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(a) = &sig.asyncness {
         errors.push(syn::Error::new(
             a.span(),
@@ -633,58 +696,35 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             "a `#[dag]` fn has no return type: the macro makes it return `rocket_dag::Dag`",
         ));
     }
+}
 
-    let mut graph = Graph {
-        errors: &mut errors,
-        nodes: Vec::new(),
-        handles: HashMap::new(),
-        downstream: Vec::new(),
-        ids: HashMap::new(),
-        items: Vec::new(),
-        stmts: Vec::new(),
-    };
-    for stmt in &func.block.stmts {
-        graph.stmt(stmt);
-    }
-    let Graph {
-        nodes,
-        items,
-        stmts,
-        ..
-    } = graph;
-
-    let p = quote!(::rocket_dag::__private);
-    // Each task's runtime id must differ from those declared before it; ids set with
-    // `#[task(id = "…")]` are only known to the compiler, so const evaluation checks them and
-    // reports at the later task's call.
-    let unique_ids = nodes.iter().enumerate().skip(1).map(|(j, node)| {
+/// Each task's runtime id must differ from those declared before it; ids set with
+/// `#[task(id = "…")]` are only known to the compiler, so const evaluation checks them and
+/// reports at the later task's call.
+fn unique_id_checks(nodes: &[Node]) -> Vec<TokenStream> {
+    let checks = nodes.iter().enumerate().skip(1).map(|(j, node)| {
         let earlier = nodes[..j].iter().map(|m| {
             let (id, name) = (&m.id_expr, &m.name);
             quote!((#id, #name))
         });
         let (id, name) = (&node.id_expr, &node.name);
-        let p = quote_spanned!(node.span=> ::rocket_dag::__private);
+        let p = private(node.span);
         quote_spanned! {node.span=>
             const _: () = #p::assert_unique_id(#id, #name, &[#(#earlier),*]);
         }
     });
+    checks.collect()
+}
 
-    let attrs = &func.attrs;
-    let vis = &func.vis;
-    let name = &sig.ident;
-    let dag_id = parsed
-        .id
-        .value
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_else(|| name.to_string());
-
+/// The `DagOptions` value, and the `.option_text(…)` calls that pass options written as text.
+fn dag_options(parsed: &DagArgs, attrs: &[syn::Attribute]) -> (TokenStream, Vec<TokenStream>) {
+    let p = quote!(::rocket_dag::__private);
     let description = parsed
         .description
         .value
         .as_ref()
         .map(LitStr::value)
-        .unwrap_or_else(|| options::doc_string(attrs));
+        .unwrap_or_else(|| doc_string(attrs));
     let mut opts = quote!(#p::DagOptions::default().description(#description));
     // Options written as text go to the runtime as text: it reads them with the rules they
     // were just checked by (rocket_dag_core), so they cannot disagree.
@@ -717,23 +757,5 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let defaults = parsed.defaults.to_tokens();
     opts.extend(quote!(.default_task_options(#defaults)));
-    let source = options::source_text(&func);
-
-    // Emitted even when there are errors (they come last), so the fn exists, every task is
-    // still used and type-checked, and one mistake reports once.
-    let errors = errors.into_tokens();
-    quote! {
-        #(#attrs)*
-        #vis fn #name() -> ::rocket_dag::Dag {
-            #(#items)*
-            #(#unique_ids)*
-            #[allow(unused_mut)]
-            let mut __rocket_dag_builder = #p::DagBuilder::new(#dag_id)
-                .options(#p::with_source(#opts, #source))
-                #(#text_options)*;
-            #(#stmts)*
-            #p::build(__rocket_dag_builder)
-        }
-        #errors
-    }
+    (opts, text_options)
 }

@@ -1,16 +1,26 @@
 //! The `#[task]` and `#[dag]` attributes of rocket-dag. Use them through the `rocket-dag`
 //! crate (`use rocket_dag::prelude::*;`); their documentation and examples are on the two
 //! functions below.
-//!
-//! One module per phase, as serde_derive and thiserror do: `options` parses and validates
-//! option values, `task` and `dag` read their item and expand it. Graph analysis (unknown
-//! handles, duplicates, cycles) happens in `dag` on the body's syntax, before any type is known.
 
+// One module per phase, as serde_derive and thiserror do: `options` parses and validates
+// option values, `item` reads the annotated fn, `task` and `dag` expand it. Graph analysis
+// (unknown handles, duplicates, cycles) happens in `dag` on the body's syntax, before any type
+// is known.
 mod dag;
+mod item;
 mod options;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
+use quote::quote_spanned;
+
+/// `::rocket_dag::__private` with the given span, for tokens whose errors should point at the
+/// user's code (an expression's span starts at its first token).
+fn private(span: proc_macro2::Span) -> proc_macro2::TokenStream {
+    quote_spanned!(span=> ::rocket_dag::__private)
+}
 
 /// Marks an `async fn` as a task of a DAG.
 ///

@@ -2,7 +2,7 @@
 //! and the "did you mean" suggestions shared by both attributes.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::{Error, Ident, LitBool, LitInt, LitStr, Result, Token};
 
@@ -54,28 +54,36 @@ impl<T> Opt<T> {
     }
 }
 
-pub(crate) use rocket_dag_core::names::{TASK_OPTIONS, closest, expected_one_of};
+pub(crate) use rocket_dag_core::names::closest;
+use rocket_dag_core::names::{TASK_OPTIONS, expected_one_of};
 
-pub(crate) fn unknown_option(attr: &str, name: &Ident, accepted: &[&str]) -> Error {
+/// An option `#[attr]` does not take: neither one of its `own` nor a task option.
+pub(crate) fn unknown_option(attr: &str, own: &[&str], name: &Ident) -> Error {
+    let accepted: Vec<&str> = own.iter().chain(TASK_OPTIONS).copied().collect();
     Error::new(
         name.span(),
         format!(
             "unknown `#[{attr}]` option `{name}`; {}",
-            expected_one_of(&name.to_string(), accepted)
+            expected_one_of(&name.to_string(), &accepted)
         ),
     )
 }
 
-/// Parses `#[attr(a = 1, b, …)]` option by option with `parse`. An error is recorded and
-/// parsing goes on with the next option, so one build reports every bad option.
+/// Parses `#[attr(a = 1, b, …)]` option by option: the task options (which both attributes
+/// take) into `task`, any other with `parse`. An error is recorded and parsing goes on with the
+/// next option, so one build reports every bad option.
 pub(crate) fn parse_options(
     args: TokenStream,
     errors: &mut Errors,
+    task: &mut TaskOpts,
     mut parse: impl FnMut(&Ident, &ParseNestedMeta<'_>) -> Result<()>,
 ) {
     let parser = syn::meta::parser(|meta| {
         let result = match meta.path.get_ident() {
-            Some(name) => parse(name, &meta),
+            Some(name) => match task.parse(name, &meta) {
+                Ok(false) => parse(name, &meta),
+                parsed => parsed.map(drop),
+            },
             None => Err(Error::new_spanned(
                 &meta.path,
                 "expected an option name, such as `retries`",
@@ -202,108 +210,63 @@ fn choice(lit: &LitStr, what: &str, names: &[&str]) -> Result<Ident> {
     ))
 }
 
+/// Checks `lit` with one of the runtime's rules (rocket_dag_core), so the macro and the runtime
+/// cannot disagree; the rule's message is reported at the literal.
+fn rule<T, E: std::fmt::Display>(
+    lit: &LitStr,
+    check: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> Result<T> {
+    check(&lit.value()).map_err(|e| Error::new(lit.span(), e))
+}
+
 /// A duration option, in milliseconds ([`rocket_dag_core::duration`]).
 fn duration(meta: &ParseNestedMeta<'_>) -> Result<u64> {
     let lit: LitStr = meta.value()?.parse()?;
-    rocket_dag_core::duration::parse(&lit.value())
-        .map(|d| d.as_millis() as u64)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(&lit, rocket_dag_core::duration::parse).map(|d| d.as_millis() as u64)
+}
+
+/// A string option's literal (`name = "…"`), checked by `check`.
+pub(crate) fn checked_str(
+    meta: &ParseNestedMeta<'_>,
+    check: fn(&LitStr) -> Result<()>,
+) -> Result<LitStr> {
+    let lit: LitStr = meta.value()?.parse()?;
+    check(&lit)?;
+    Ok(lit)
 }
 
 /// A start or end date, checked ([`rocket_dag_core::date`]); the runtime reads the same text.
-pub(crate) fn date(lit: &LitStr) -> Result<LitStr> {
-    rocket_dag_core::date::parse(&lit.value())
-        .map(|_| lit.clone())
-        .map_err(|e| Error::new(lit.span(), e))
+pub(crate) fn date(lit: &LitStr) -> Result<()> {
+    rule(lit, rocket_dag_core::date::parse).map(drop)
 }
 
 /// A schedule, checked as the runtime will parse it ([`rocket_dag_core::schedule`]).
 pub(crate) fn schedule(lit: &LitStr) -> Result<()> {
-    rocket_dag_core::schedule::parse(&lit.value())
-        .map(drop)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(lit, rocket_dag_core::schedule::parse).map(drop)
 }
 
 /// A time zone, checked ([`rocket_dag_core::timezone`]).
 pub(crate) fn timezone(lit: &LitStr) -> Result<()> {
-    rocket_dag_core::timezone::parse(&lit.value())
-        .map(drop)
-        .map_err(|e| Error::new(lit.span(), e))
+    rule(lit, rocket_dag_core::timezone::parse).map(drop)
 }
 
-/// The doc comment of an item, lines joined.
-pub(crate) fn doc_string(attrs: &[syn::Attribute]) -> String {
-    let mut lines = Vec::new();
-    for a in attrs {
-        if !a.path().is_ident("doc") {
-            continue;
-        }
-        if let syn::Meta::NameValue(nv) = &a.meta
-            && let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) = &nv.value
-        {
-            let line = s.value();
-            lines.push(
-                line.strip_prefix(' ')
-                    .unwrap_or(&line)
-                    .trim_end()
-                    .to_owned(),
-            );
-        }
-    }
-    lines.join("\n").trim().to_owned()
+/// A task id (`#[task(id = "…")]`, `.task_id("…")`), checked ([`rocket_dag_core::ids`]).
+pub(crate) fn task_id(lit: &LitStr) -> Result<()> {
+    rule(lit, |id| {
+        rocket_dag_core::ids::task(id).map_err(airflows_rule)
+    })
 }
 
-/// The source of a fn as written, for reports: its lines (attributes, doc comment and the
-/// attribute being expanded included) read from the file the compiler is reading, with the
-/// common indentation removed. Falls back to the token text when the spans do not lead to a
-/// file holding this fn (e.g. a fn generated by another macro).
-pub(crate) fn source_text(func: &syn::ItemFn) -> String {
-    source_lines(func).unwrap_or_else(|| func.to_token_stream().to_string())
+/// A DAG id (`#[dag(id = "…")]`), checked ([`rocket_dag_core::ids`]).
+pub(crate) fn dag_id(lit: &LitStr) -> Result<()> {
+    rule(lit, |id| {
+        rocket_dag_core::ids::dag(id).map_err(airflows_rule)
+    })
 }
 
-fn source_lines(func: &syn::ItemFn) -> Option<String> {
-    if !proc_macro::is_available() {
-        return None;
-    }
-    // Spans cannot be joined on stable, but their lines and file are known (Rust 1.88).
-    let first = func.to_token_stream().into_iter().next()?.span().unwrap();
-    let call = proc_macro::Span::call_site();
-    let last = func.block.brace_token.span.close().unwrap();
-    let file = first.local_file()?;
-    if last.local_file().as_ref() != Some(&file) {
-        return None;
-    }
-    let start = if call.local_file().as_ref() == Some(&file) {
-        first.line().min(call.line())
-    } else {
-        first.line()
-    };
-    let end = last.line();
-    let text = std::fs::read_to_string(&file).ok()?;
-    let lines: Vec<&str> = text
-        .lines()
-        .skip(start.checked_sub(1)?)
-        .take(end.checked_sub(start)? + 1)
-        .collect();
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let body: Vec<&str> = lines
-        .iter()
-        .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
-        .collect();
-    let body = body.join("\n");
-    // Those lines must be this fn and nothing else: a fn whose tokens come from a macro's
-    // definition and its call, or with `$` variables, does not read back as this fn.
-    let parsed: syn::ItemFn = syn::parse_str(&body).ok()?;
-    (parsed.sig.ident == func.sig.ident && parsed.block.stmts.len() == func.block.stmts.len())
-        .then_some(body)
+/// An id rule's message, saying whose rule it is.
+fn airflows_rule(e: rocket_dag_core::ids::InvalidId) -> String {
+    format!("{e} (Airflow's rule)")
 }
 
 #[cfg(test)]
