@@ -2,7 +2,8 @@
 //! `<!-- quickstart -->`, in order, in a fresh working directory (so the default home
 //! `./.rocket-dag` is a new one), against a local Launch Library 2 server instead of the
 //! internet. The commands run the binaries `cargo test --workspace` has built (the example and
-//! the `dags` crate's `rocket-dag`), not `cargo run`, which would wait on the build lock.
+//! the `dags` crate's `rocket-dag`), not `cargo run`, which would wait on the build lock. The
+//! example's own options, which docs/cli.md describes, are checked against its `--help`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -181,4 +182,28 @@ fn quick_start_lines_are_read_as_a_shell_would() {
     let lines = quickstart_lines("<!-- quickstart -->\n```sh\ncargo test --workspace\n```\n");
     assert_eq!(lines, ["cargo test --workspace"]);
     assert!(program(&lines[0]).is_none());
+}
+
+/// docs/cli.md describes the example's own options; its `--help` has them.
+#[test]
+fn the_examples_own_options_are_the_ones_documented() {
+    let out = Command::new(built("examples/listing_2_10"))
+        .arg("--help")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the example runs");
+    assert!(out.status.success(), "{out:?}");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md"))
+        .expect("docs/cli.md");
+    for option in ["--launches-url", "ROCKET_LAUNCHES_URL", "--offline"] {
+        assert!(
+            help.contains(option),
+            "the example's --help lacks `{option}`:\n{help}"
+        );
+        assert!(
+            docs.contains(&format!("`{option}")),
+            "docs/cli.md does not describe `{option}`"
+        );
+    }
 }
