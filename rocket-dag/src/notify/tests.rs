@@ -523,6 +523,11 @@ async fn webhook_secrets_never_show_in_messages_logs_or_debug() {
         .with_max_level(tracing::Level::DEBUG)
         .finish();
     {
+        // tracing-core decides per callsite, once, whether anyone listens. With this scoped
+        // subscriber as the only one registered it takes a shortcut that asks the registering
+        // thread's own default, so a warning first hit by a test on another thread would be
+        // switched off for good. A second registered dispatcher keeps every callsite asking.
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
         let _guard = tracing::subscriber::set_default(subscriber);
         let only_hooks = Notifiers::new()
             .with(webhook(&url_up, 2, Duration::from_secs(2)))
