@@ -23,8 +23,12 @@ use quick_xml::escape::escape;
 use crate::Dag;
 use crate::store::{NOT_MAPPED, TaskInstanceRecord, TaskStateRecord};
 
+use super::RunHistory;
+use super::palette::{
+    BACKGROUND, BAR_STROKE, FASTER, FONT, GRID, HIGHLIGHT, HIGHLIGHT_BADGE, MUTED, SERIES, SLOWER,
+    STRIPE, TEXT, state_color,
+};
 use super::svg::{Svg, num, text_width};
-use super::{RunHistory, state_color};
 
 const MS: i64 = 1_000;
 const SEC: i64 = 1_000_000;
@@ -46,31 +50,24 @@ const MIN_BAR_W: f64 = 2.0;
 /// Above this many rows the tick labels are repeated under the chart.
 const BOTTOM_AXIS_ROWS: usize = 25;
 
-const TEXT: &str = "#111827";
-const MUTED: &str = "#6b7280";
-const GRID: &str = "#e5e7eb";
-const STRIPE: &str = "#f9fafb";
-
-/// Line colours of the durations chart (Tableau 10); after ten tasks they repeat, dashed.
-const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
-];
-
 /// Style of both HTML pages (inline: the Content-Security-Policy allows nothing else).
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
-color:#111827;margin:24px;font-size:14px}\
-h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}\
-.meta{color:#6b7280;margin:0 0 16px}.chart{overflow-x:auto;border:1px solid #e5e7eb;\
-border-radius:6px}.chart svg{display:block}\
-table{border-collapse:collapse;font-size:13px}th,td{text-align:left;padding:4px 10px;\
-border-bottom:1px solid #e5e7eb;vertical-align:top}th{background:#f9fafb}\
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
-.state{display:inline-block;padding:0 6px;border-radius:4px}\
-tr.top td{background:#fef3c7}.badge{background:#b45309;color:#fff;border-radius:4px;\
-padding:1px 6px;font-size:12px;margin-left:6px;white-space:nowrap}\
-details summary{cursor:pointer}pre{margin:4px 0;white-space:pre-wrap;font-size:12px}\
-.up{color:#b91c1c}.down{color:#15803d}";
+fn css() -> String {
+    format!(
+        "body{{font-family:{font};color:{TEXT};margin:24px;font-size:14px}}\
+         h1{{font-size:20px;margin:0 0 4px}}h2{{font-size:16px;margin:24px 0 8px}}\
+         .meta{{color:{MUTED};margin:0 0 16px}}.chart{{overflow-x:auto;border:1px solid {GRID};\
+         border-radius:6px}}.chart svg{{display:block}}\
+         table{{border-collapse:collapse;font-size:13px}}th,td{{text-align:left;padding:4px 10px;\
+         border-bottom:1px solid {GRID};vertical-align:top}}th{{background:{STRIPE}}}\
+         td.num,th.num{{text-align:right;font-variant-numeric:tabular-nums}}\
+         .state{{display:inline-block;padding:0 6px;border-radius:4px}}\
+         tr.top td{{background:{HIGHLIGHT}}}.badge{{background:{HIGHLIGHT_BADGE};color:#fff;\
+         border-radius:4px;padding:1px 6px;font-size:12px;margin-left:6px;white-space:nowrap}}\
+         details summary{{cursor:pointer}}pre{{margin:4px 0;white-space:pre-wrap;font-size:12px}}\
+         .up{{color:{SLOWER}}}.down{{color:{FASTER}}}",
+        font = FONT.replace(", ", ","),
+    )
+}
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
@@ -622,7 +619,7 @@ impl<'a> Gantt<'a> {
                         ("height", &bar_h),
                         ("rx", "2"),
                         ("fill", state_color(t.state)),
-                        ("stroke", "#1f2937"),
+                        ("stroke", BAR_STROKE),
                         ("stroke-opacity", "0.35"),
                         ("stroke-width", "0.5"),
                     ],
@@ -1045,8 +1042,8 @@ impl<'a> Durations<'a> {
         let mut path = String::with_capacity(64 * n.max(1));
         let mut tip = String::with_capacity(160);
         for (ti, series) in charted.iter().enumerate() {
-            let color = PALETTE[ti % PALETTE.len()];
-            let dashed = ti >= PALETTE.len();
+            let color = SERIES[ti % SERIES.len()];
+            let dashed = ti >= SERIES.len();
             s.open("g", &[("class", "task"), ("data-task", series.task_id)]);
             path.clear();
             let mut pen_down = false;
@@ -1090,7 +1087,7 @@ impl<'a> Durations<'a> {
                         ("cy", &b),
                         ("r", "3.5"),
                         ("fill", color),
-                        ("stroke", "#ffffff"),
+                        ("stroke", BACKGROUND),
                     ],
                 );
                 tip.clear();
@@ -1117,7 +1114,7 @@ impl<'a> Durations<'a> {
         // Legend, longest median first.
         s.open("g", &[("class", "legend")]);
         for (ti, label) in legend_labels.iter().enumerate() {
-            let color = PALETTE[ti % PALETTE.len()];
+            let color = SERIES[ti % SERIES.len()];
             let y = plot_top + ti as f64 * 20.0;
             put_num(&mut a, legend_x);
             put_num(&mut b, legend_x + 22.0);
@@ -1131,7 +1128,7 @@ impl<'a> Durations<'a> {
                 ("stroke", color),
                 ("stroke-width", "3"),
             ];
-            if ti >= PALETTE.len() {
+            if ti >= SERIES.len() {
                 attrs.push(("stroke-dasharray", "6 3"));
             }
             s.empty("line", &attrs);
@@ -1343,7 +1340,7 @@ fn page_start(out: &mut String, title: &str) {
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
     push_esc(out, title);
     out.push_str("</title><style>");
-    out.push_str(CSS);
+    out.push_str(&css());
     out.push_str("</style></head><body>\n");
 }
 
@@ -1413,7 +1410,7 @@ fn header(s: &mut Svg, title: &str, summary: &str) {
             ("class", "background"),
             ("width", "100%"),
             ("height", "100%"),
-            ("fill", "#ffffff"),
+            ("fill", BACKGROUND),
         ],
     );
     let x = num(PAD);

@@ -7,8 +7,11 @@ use crate::task::TriggerRule;
 use crate::{Dag, TaskNode};
 
 use super::lanes::task_layer;
+use super::palette::{
+    BACKGROUND, EDGE, NODE_FILL, NODE_STROKE, TEXT_SOFT, layer_color, state_color,
+};
 use super::svg::{Column, Svg, num, route, text_width};
-use super::{RunHistory, TaskSummary, layer_color, layer_title, state_color};
+use super::{RunHistory, TaskSummary, layer_title};
 
 const NODE_H: f64 = 40.0;
 const MAPPED_H: f64 = 52.0;
@@ -99,11 +102,11 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
             ("orient", "auto-start-reverse"),
         ],
     );
-    svg.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", "#6b7280")]);
+    svg.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", EDGE)]);
     svg.close().close();
     svg.empty(
         "rect",
-        &[("width", "100%"), ("height", "100%"), ("fill", "#ffffff")],
+        &[("width", "100%"), ("height", "100%"), ("fill", BACKGROUND)],
     );
     svg.text(
         "text",
@@ -150,7 +153,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                 ("class", "edge"),
                 ("d", &d),
                 ("fill", "none"),
-                ("stroke", "#6b7280"),
+                ("stroke", EDGE),
                 ("stroke-width", "1.5"),
                 ("stroke-dasharray", dash),
                 ("marker-end", "url(#arrow)"),
@@ -177,7 +180,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
         let summary = summaries[i].as_ref();
         let fill = match (run, summary) {
             (Some(_), Some(s)) => state_color(s.state),
-            (Some(_), None) => "#ffffff",
+            (Some(_), None) => NODE_FILL,
             (None, _) => layer_color(task_layer(t)),
         };
         let state = summary.map_or("", |s| s.state.as_str());
@@ -200,7 +203,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                     ("height", &num(h)),
                     ("rx", "6"),
                     ("fill", fill),
-                    ("stroke", "#374151"),
+                    ("stroke", NODE_STROKE),
                     ("stroke-width", "1.2"),
                 ],
             );
@@ -239,7 +242,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                     ("y", &num(y + 38.0)),
                     ("text-anchor", "middle"),
                     ("font-size", "11"),
-                    ("fill", "#374151"),
+                    ("fill", TEXT_SOFT),
                     ("class", "count"),
                 ],
                 &count_line(s),
@@ -301,7 +304,7 @@ fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
         ]
         .into_iter()
         .map(|s| (s.as_str(), state_color(s)))
-        .chain([("not run", "#ffffff")])
+        .chain([("not run", NODE_FILL)])
         .collect()
     } else {
         let mut layers: Vec<Option<crate::Layer>> = dag.tasks().iter().map(task_layer).collect();
@@ -324,7 +327,7 @@ fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
                 ("height", "12"),
                 ("rx", "2"),
                 ("fill", color),
-                ("stroke", "#374151"),
+                ("stroke", NODE_STROKE),
             ],
         );
         svg.text(

@@ -25,9 +25,13 @@ use std::collections::HashSet;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 
+use super::layer_title;
 use super::layout::{Layered, layered};
+use super::palette::{
+    ASSET_STROKE, BACKGROUND, EDGE, LANE_STROKE, NODE_FILL, NODE_STROKE, TEXT, lane_fill,
+    lane_header_fill,
+};
 use super::svg::{Column, Svg, num, route, text_width};
-use super::{layer_color, layer_title};
 use crate::Dag;
 use crate::asset::AssetKind;
 use crate::dag::{EdgeKind, TaskNode};
@@ -155,12 +159,6 @@ const LINE_H: f64 = 15.0;
 /// How far a mapped task's back copy is offset.
 const STACK: f64 = 6.0;
 
-const NODE_STROKE: &str = "#334155";
-const ASSET_STROKE: &str = "#475569";
-const LANE_STROKE: &str = "#94a3b8";
-const EDGE_COLOR: &str = "#475569";
-const TEXT_COLOR: &str = "#0f172a";
-
 /// An axis-aligned box.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Rect {
@@ -286,34 +284,6 @@ fn lane_index(lane: Option<Layer>) -> usize {
 /// `source`, `storage`, `business` or `other`.
 fn lane_key(lane: Option<Layer>) -> &'static str {
     lane.map_or("other", Layer::as_str)
-}
-
-/// The band's fill: the layer's colour halfway to white (the title strip gets the colour).
-fn lane_fill(lane: Option<Layer>) -> String {
-    match lane {
-        Some(_) => lighten(layer_color(lane)),
-        None => "#f8fafc".to_owned(),
-    }
-}
-
-fn lane_header_fill(lane: Option<Layer>) -> &'static str {
-    match lane {
-        Some(_) => layer_color(lane),
-        None => "#e2e8f0",
-    }
-}
-
-/// `#rrggbb` mixed half and half with white.
-fn lighten(hex: &str) -> String {
-    let channel =
-        |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("ff"), 16).unwrap_or(0xff) as u16;
-    let mix = |c: u16| (c + 0xff).div_ceil(2);
-    format!(
-        "#{:02x}{:02x}{:02x}",
-        mix(channel(1)),
-        mix(channel(3)),
-        mix(channel(5))
-    )
 }
 
 fn label_lines(label: &str) -> Vec<&str> {
@@ -555,14 +525,14 @@ impl LaneDiagram {
                 ("orient", "auto-start-reverse"),
             ],
         );
-        s.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", EDGE_COLOR)]);
+        s.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", EDGE)]);
         s.close().close();
         s.empty(
             "rect",
             &[
                 ("width", &num(p.width)),
                 ("height", &num(p.height)),
-                ("fill", "#ffffff"),
+                ("fill", BACKGROUND),
             ],
         );
         s.text(
@@ -573,7 +543,7 @@ impl LaneDiagram {
                 ("y", &num(MARGIN + 18.0)),
                 ("font-size", "16"),
                 ("font-weight", "bold"),
-                ("fill", TEXT_COLOR),
+                ("fill", TEXT),
             ],
             &self.title,
         );
@@ -610,7 +580,7 @@ impl LaneDiagram {
             let mut attrs = vec![
                 ("d", d.as_str()),
                 ("fill", "none"),
-                ("stroke", EDGE_COLOR),
+                ("stroke", EDGE),
                 ("stroke-width", "1.5"),
                 ("marker-end", "url(#arrow)"),
             ];
@@ -778,7 +748,7 @@ impl LaneDiagram {
             let mut style = String::from(
                 "edgeStyle=orthogonalEdgeStyle;rounded=1;orthogonalLoop=1;jettySize=auto;html=1;endArrow=block;endFill=1;",
             );
-            style.push_str(&format!("strokeColor={EDGE_COLOR};"));
+            style.push_str(&format!("strokeColor={EDGE};"));
             if !p.is_back(e) {
                 style.push_str(
                     "exitX=1;exitY=0.5;exitDx=0;exitDy=0;entryX=0;entryY=0.5;entryDx=0;entryDy=0;",
@@ -835,7 +805,7 @@ fn drawio_style(kind: NodeKind) -> String {
         NodeKind::Asset(_) => ASSET_STROKE,
     };
     format!(
-        "{shape}whiteSpace=wrap;html=1;fillColor=#ffffff;strokeColor={stroke};fontColor={TEXT_COLOR};"
+        "{shape}whiteSpace=wrap;html=1;fillColor={NODE_FILL};strokeColor={stroke};fontColor={TEXT};"
     )
 }
 
@@ -886,7 +856,7 @@ fn draw_lane(s: &mut Svg, lane: &LaneBox) {
             ("dominant-baseline", "central"),
             ("font-size", "13"),
             ("font-weight", "bold"),
-            ("fill", TEXT_COLOR),
+            ("fill", TEXT),
         ],
         title,
     );
@@ -945,7 +915,7 @@ fn draw_node(s: &mut Svg, node: &LaneNode, r: Rect) {
                 ("width", &num(w)),
                 ("height", &num(h)),
                 ("rx", "8"),
-                ("fill", "#ffffff"),
+                ("fill", NODE_FILL),
                 ("stroke", stroke),
                 ("stroke-width", "1.5"),
             ],
@@ -956,7 +926,7 @@ fn draw_node(s: &mut Svg, node: &LaneNode, r: Rect) {
             "path",
             &[
                 ("d", d),
-                ("fill", "#ffffff"),
+                ("fill", NODE_FILL),
                 ("stroke", ASSET_STROKE),
                 ("stroke-width", "1.5"),
             ],
@@ -1073,7 +1043,7 @@ fn draw_node(s: &mut Svg, node: &LaneNode, r: Rect) {
                     ("cy", &num(y + e)),
                     ("rx", &rx),
                     ("ry", &ry),
-                    ("fill", "#ffffff"),
+                    ("fill", NODE_FILL),
                     ("stroke", ASSET_STROKE),
                     ("stroke-width", "1.5"),
                 ],
@@ -1137,7 +1107,7 @@ fn draw_node(s: &mut Svg, node: &LaneNode, r: Rect) {
                 ("x", &num(tx)),
                 ("y", &num(first + LINE_H * i as f64)),
                 ("text-anchor", "middle"),
-                ("fill", TEXT_COLOR),
+                ("fill", TEXT),
             ],
             l,
         );
@@ -1985,12 +1955,5 @@ mod tests {
         let before = l.clone();
         pull_sources_right(&mut l, &pairs);
         assert_eq!(l, before);
-    }
-
-    #[test]
-    fn colours_lighten_towards_white() {
-        assert_eq!(lighten("#000000"), "#808080");
-        assert_eq!(lighten("#ffffff"), "#ffffff");
-        assert_eq!(lighten("#dbeafe"), "#edf5ff");
     }
 }

@@ -22,10 +22,12 @@ pub mod gantt;
 pub mod graph;
 pub mod lanes;
 pub mod layout;
+pub mod palette;
 pub mod report;
 pub mod svg;
 pub mod text;
 
+pub use palette::{layer_color, state_color};
 pub use text::{dot, mermaid};
 
 use std::collections::BTreeMap;
@@ -34,30 +36,6 @@ use crate::store::{
     DagRunRecord, NOT_MAPPED, Store, StoreError, TaskInstanceRecord, TaskStateRecord,
 };
 use crate::task::Layer;
-
-/// Fill colour of a task state (Airflow's palette, softened for print).
-pub fn state_color(state: TaskStateRecord) -> &'static str {
-    match state {
-        TaskStateRecord::Success => "#4ade80",
-        TaskStateRecord::Failed => "#f87171",
-        TaskStateRecord::Running => "#a3e635",
-        TaskStateRecord::Queued => "#d1d5db",
-        TaskStateRecord::UpForRetry => "#facc15",
-        TaskStateRecord::UpstreamFailed => "#fb923c",
-        TaskStateRecord::Skipped => "#f9a8d4",
-        _ => "#f3f4f6",
-    }
-}
-
-/// Fill colour of a layer; `None` (no layer) is white.
-pub fn layer_color(layer: Option<Layer>) -> &'static str {
-    match layer {
-        Some(Layer::Source) => "#dbeafe",
-        Some(Layer::Storage) => "#dcfce7",
-        Some(Layer::Business) => "#ffedd5",
-        None => "#ffffff",
-    }
-}
 
 /// Title of a layer's swimlane.
 pub fn layer_title(layer: Option<Layer>) -> &'static str {

@@ -23,9 +23,10 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use crate::Dag;
 use crate::asset::AssetKind;
-use crate::store::{NOT_MAPPED, RunStateRecord, Store, TaskStateRecord};
+use crate::store::{NOT_MAPPED, Store, TaskStateRecord};
 
-use super::{RunHistory, VizError, state_color};
+use super::palette::{run_state_color, state_color};
+use super::{RunHistory, VizError};
 
 /// The id and title of every section of the page, in order.
 pub const SECTIONS: [(&str, &str); 9] = [
@@ -612,15 +613,6 @@ fn span(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> String {
         .map_or_else(|| "—".to_owned(), fmt_secs)
 }
 
-fn run_state_color(s: RunStateRecord) -> &'static str {
-    state_color(match s {
-        RunStateRecord::Success => TaskStateRecord::Success,
-        RunStateRecord::Failed => TaskStateRecord::Failed,
-        RunStateRecord::Running => TaskStateRecord::Running,
-        RunStateRecord::Queued => TaskStateRecord::Queued,
-    })
-}
-
 /// Removes an XML declaration or doctype before an inline `<svg>`.
 fn inline_svg(svg: &str) -> String {
     match svg.find("<svg") {
@@ -1069,7 +1061,7 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DagRunRecord, RunType, TaskInstanceRecord};
+    use crate::store::{DagRunRecord, RunStateRecord, RunType, TaskInstanceRecord};
 
     fn at(s: u32) -> DateTime<Utc> {
         DateTime::from_timestamp(1_704_067_200 + i64::from(s), 0).unwrap()

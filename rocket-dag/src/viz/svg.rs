@@ -15,7 +15,7 @@ pub struct Svg {
 }
 
 /// Font stack used by every picture (no web fonts: nothing is fetched).
-pub const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
+pub use super::palette::FONT;
 
 impl Svg {
     /// Starts a `width` × `height` document (user units = CSS pixels).

@@ -2,6 +2,8 @@
 
 use crate::dag::{Dag, EdgeKind};
 
+use super::palette::NODE_FILL;
+
 /// The graph as Mermaid flowchart text (left to right; dotted arrows order without data).
 /// Nodes are named by index (`t0`, `t1`, …) so ids like `a-b` and `a_b` stay apart.
 pub fn mermaid(dag: &Dag) -> String {
@@ -34,7 +36,7 @@ pub fn dot(dag: &Dag) -> String {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     }
     let mut out = format!(
-        "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\"];\n",
+        "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"{NODE_FILL}\", fontname=\"Helvetica\"];\n",
         quote(dag.id())
     );
     for &i in dag.topological_order() {
