@@ -25,6 +25,7 @@ use std::collections::HashSet;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 
+use super::html::{escape_html, escape_text};
 use super::layer_title;
 use super::layout::{Layered, layered};
 use super::palette::{
@@ -333,12 +334,7 @@ fn id_part(raw: &str) -> String {
 fn html_label(label: &str) -> String {
     label_lines(label)
         .iter()
-        .map(|l| {
-            l.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        })
+        .map(|l| escape_html(l))
         .collect::<Vec<_>>()
         .join("<br>")
 }
@@ -726,11 +722,7 @@ impl LaneDiagram {
                 let tooltip = node
                     .tooltip
                     .lines()
-                    .map(|l| {
-                        l.replace('&', "&amp;")
-                            .replace('<', "&lt;")
-                            .replace('>', "&gt;")
-                    })
+                    .map(escape_text)
                     .collect::<Vec<_>>()
                     .join("<br>");
                 x.open(

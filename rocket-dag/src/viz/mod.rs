@@ -10,22 +10,29 @@
 //! |---|---|
 //! | [`graph`] | tasks and edges, left to right, coloured by layer or by a run's task states |
 //! | [`text`] | the graph as Mermaid and Graphviz DOT |
-//! | [`gantt`] | one bar per attempt over time; durations of each task across runs |
+//! | [`gantt`] | one bar per attempt of a run over time |
+//! | [`durations`] | each task's wall time across runs, and which task to optimise |
 //! | [`lanes`] | diagrams in Source / Storage / Business swimlanes, as SVG and draw.io |
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
 //! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
 //! | [`chromium`] | the report as PDF, through headless Chromium |
 
 pub mod architecture;
+mod axis;
+#[cfg(test)]
+mod chart_testing;
 pub mod chromium;
+pub mod durations;
 pub mod gantt;
 pub mod graph;
+mod html;
 pub mod lanes;
 pub mod layout;
 pub mod palette;
 pub mod report;
 pub mod svg;
 pub mod text;
+mod time;
 
 pub use palette::{layer_color, state_color};
 pub use text::{dot, mermaid};

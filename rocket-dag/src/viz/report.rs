@@ -25,6 +25,7 @@ use crate::Dag;
 use crate::asset::AssetKind;
 use crate::store::{NOT_MAPPED, Store, TaskStateRecord};
 
+use super::html::escape_html;
 use super::palette::{run_state_color, state_color};
 use super::{RunHistory, VizError};
 
@@ -1022,7 +1023,7 @@ impl Report {
         page.render().unwrap_or_else(|e| {
             format!(
                 "<!doctype html><title>report</title><p>cannot render the report: {}",
-                html_escape(&e.to_string())
+                escape_html(&e.to_string())
             )
         })
     }
@@ -1049,13 +1050,6 @@ fn first_sentence(doc: &str) -> String {
     } else {
         sentence.to_owned()
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -90,12 +90,25 @@ impl Svg {
 
 /// A coordinate or length as SVG text: at most two decimals, no trailing zeros.
 pub fn num(v: f64) -> String {
+    let mut s = String::with_capacity(8);
+    push_num(&mut s, v);
+    s
+}
+
+/// [`num`] appended to `buf`.
+pub fn push_num(buf: &mut String, v: f64) {
     let r = (v * 100.0).round() / 100.0;
-    if r == r.trunc() {
-        format!("{}", r as i64)
+    let _ = if r == r.trunc() {
+        write!(buf, "{}", r as i64)
     } else {
-        format!("{r}")
-    }
+        write!(buf, "{r}")
+    };
+}
+
+/// [`num`] into `buf`, a buffer reused for many attributes.
+pub fn set_num(buf: &mut String, v: f64) {
+    buf.clear();
+    push_num(buf, v);
 }
 
 /// Roughly how wide `text` is at `size` px in a sans-serif font (for box sizes; no font
