@@ -79,6 +79,25 @@ impl Svg {
         self.text("title", &[], text)
     }
 
+    /// `<defs>` with the arrowhead edges end with (`marker-end="url(#arrow)"`), filled `fill`;
+    /// its tip sits `ref_x` (of 10) along the edge's last segment.
+    pub fn arrow_marker(&mut self, ref_x: &str, fill: &str) -> &mut Self {
+        self.open("defs", &[]).open(
+            "marker",
+            &[
+                ("id", "arrow"),
+                ("viewBox", "0 0 10 10"),
+                ("refX", ref_x),
+                ("refY", "5"),
+                ("markerWidth", "7"),
+                ("markerHeight", "7"),
+                ("orient", "auto-start-reverse"),
+            ],
+        );
+        self.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", fill)]);
+        self.close().close()
+    }
+
     /// Closes every open element and returns the document.
     pub fn finish(mut self) -> String {
         while !self.open.is_empty() {
@@ -126,6 +145,25 @@ pub struct Column {
     pub right: f64,
     /// `(top, bottom)` of each box in it.
     pub boxes: Vec<(f64, f64)>,
+}
+
+/// The columns of a left-to-right layout: column `r` runs from `left[r]` to `left[r] +
+/// width[r]` and holds the nodes `ranks[r]`, whose `(top, bottom)` `extent` gives.
+pub fn columns(
+    ranks: &[Vec<usize>],
+    left: &[f64],
+    width: &[f64],
+    extent: impl Fn(usize) -> (f64, f64),
+) -> Vec<Column> {
+    ranks
+        .iter()
+        .enumerate()
+        .map(|(r, rank)| Column {
+            left: left[r],
+            right: left[r] + width[r],
+            boxes: rank.iter().map(|&v| extent(v)).collect(),
+        })
+        .collect()
 }
 
 /// The path of an edge from `(x1, y1)` (a box's right side) to `(x2, y2)` (another's left
