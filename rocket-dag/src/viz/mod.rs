@@ -95,6 +95,18 @@ pub struct TaskSummary {
     pub by_state: BTreeMap<&'static str, usize>,
 }
 
+impl TaskSummary {
+    /// How many instances are in each state: `98 success, 2 failed`.
+    pub fn states(&self) -> String {
+        let parts: Vec<String> = self
+            .by_state
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 impl RunHistory {
     /// Reads run `run_id` of `dag_id`, or the run that started last when `None`.
     pub async fn load(

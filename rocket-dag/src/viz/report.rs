@@ -855,9 +855,7 @@ impl Report {
                         };
                         let mut instances = s.instances.to_string();
                         if s.mapped && s.by_state.len() > 1 {
-                            let parts: Vec<String> =
-                                s.by_state.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                            let _ = write!(instances, " ({})", parts.join(", "));
+                            let _ = write!(instances, " ({})", s.states());
                         }
                         TaskRow {
                             id: id.clone(),
