@@ -28,7 +28,7 @@ pub mod graph;
 mod html;
 pub mod lanes;
 pub mod layout;
-pub mod palette;
+mod palette;
 pub mod report;
 pub mod svg;
 pub mod text;
@@ -97,7 +97,7 @@ pub struct TaskSummary {
 
 impl TaskSummary {
     /// How many instances are in each state: `98 success, 2 failed`.
-    pub fn states(&self) -> String {
+    pub(crate) fn states(&self) -> String {
         let parts: Vec<String> = self
             .by_state
             .iter()

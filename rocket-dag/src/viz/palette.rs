@@ -13,7 +13,7 @@ pub const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, 
 // ------------------------------------------------------------------------------------ greys
 
 /// White.
-pub const WHITE: &str = "#ffffff";
+pub(crate) const WHITE: &str = "#ffffff";
 const GRAY_50: &str = "#f9fafb";
 const GRAY_100: &str = "#f3f4f6";
 const GRAY_200: &str = "#e5e7eb";
@@ -30,45 +30,45 @@ const SLATE_600: &str = "#475569";
 // ------------------------------------------------------------------------------------ roles
 
 /// Behind every picture, and a ring around a chart's markers.
-pub const BACKGROUND: &str = WHITE;
+pub(crate) const BACKGROUND: &str = WHITE;
 /// Inside a box that has no colour of its own (no layer, not reached by the run).
-pub const NODE_FILL: &str = WHITE;
+pub(crate) const NODE_FILL: &str = WHITE;
 /// Text.
-pub const TEXT: &str = GRAY_900;
+pub(crate) const TEXT: &str = GRAY_900;
 /// Secondary text, tick labels and axis lines.
-pub const MUTED: &str = GRAY_500;
+pub(crate) const MUTED: &str = GRAY_500;
 /// A second line of text inside a task's box (a mapped task's instance count).
-pub const TEXT_SOFT: &str = GRAY_700;
+pub(crate) const TEXT_SOFT: &str = GRAY_700;
 /// Grid lines, and the borders of the pages' tables.
-pub const GRID: &str = GRAY_200;
+pub(crate) const GRID: &str = GRAY_200;
 /// Every other row of a chart, and table headers.
-pub const STRIPE: &str = GRAY_50;
+pub(crate) const STRIPE: &str = GRAY_50;
 /// Arrows between boxes.
-pub const EDGE: &str = GRAY_500;
+pub(crate) const EDGE: &str = GRAY_500;
 /// The outline of a task's box and of a legend's swatches.
-pub const NODE_STROKE: &str = GRAY_700;
+pub(crate) const NODE_STROKE: &str = GRAY_700;
 /// The outline of an asset's shape.
-pub const ASSET_STROKE: &str = SLATE_600;
+pub(crate) const ASSET_STROKE: &str = SLATE_600;
 /// The outline of a Gantt bar.
-pub const BAR_STROKE: &str = GRAY_800;
+pub(crate) const BAR_STROKE: &str = GRAY_800;
 /// The border of a lane and of its title strip.
-pub const LANE_STROKE: &str = SLATE_400;
+pub(crate) const LANE_STROKE: &str = SLATE_400;
 /// The band of the "Other" lane (nodes without a layer).
 const OTHER_LANE_FILL: &str = SLATE_50;
 /// The title strip of the "Other" lane.
 const OTHER_LANE_HEADER: &str = SLATE_200;
 
 /// A table row to look at first (the task to optimise).
-pub const HIGHLIGHT: &str = "#fef3c7";
+pub(crate) const HIGHLIGHT: &str = "#fef3c7";
 /// The badge on that row.
-pub const HIGHLIGHT_BADGE: &str = "#b45309";
+pub(crate) const HIGHLIGHT_BADGE: &str = "#b45309";
 /// Slower than usual.
-pub const SLOWER: &str = "#b91c1c";
+pub(crate) const SLOWER: &str = "#b91c1c";
 /// Faster than usual.
-pub const FASTER: &str = "#15803d";
+pub(crate) const FASTER: &str = "#15803d";
 
 /// Line colours of the durations chart (Tableau 10); after ten tasks they repeat, dashed.
-pub const SERIES: [&str; 10] = [
+pub(crate) const SERIES: [&str; 10] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#bab0ac",
 ];
@@ -90,7 +90,7 @@ pub fn state_color(state: TaskStateRecord) -> &'static str {
 }
 
 /// Colour of a run state: the task state of the same name's.
-pub fn run_state_color(s: RunStateRecord) -> &'static str {
+pub(crate) fn run_state_color(s: RunStateRecord) -> &'static str {
     state_color(match s {
         RunStateRecord::Success => TaskStateRecord::Success,
         RunStateRecord::Failed => TaskStateRecord::Failed,
@@ -110,7 +110,7 @@ pub fn layer_color(layer: Option<Layer>) -> &'static str {
 }
 
 /// A lane's band: its layer's colour halfway to white (the title strip gets the colour).
-pub fn lane_fill(lane: Option<Layer>) -> String {
+pub(crate) fn lane_fill(lane: Option<Layer>) -> String {
     match lane {
         Some(_) => lighten(layer_color(lane)),
         None => OTHER_LANE_FILL.to_owned(),
@@ -118,7 +118,7 @@ pub fn lane_fill(lane: Option<Layer>) -> String {
 }
 
 /// A lane's title strip: its layer's colour.
-pub fn lane_header_fill(lane: Option<Layer>) -> &'static str {
+pub(crate) fn lane_header_fill(lane: Option<Layer>) -> &'static str {
     match lane {
         Some(_) => layer_color(lane),
         None => OTHER_LANE_HEADER,
@@ -126,7 +126,7 @@ pub fn lane_header_fill(lane: Option<Layer>) -> &'static str {
 }
 
 /// `#rrggbb` mixed half and half with white.
-pub fn lighten(hex: &str) -> String {
+pub(crate) fn lighten(hex: &str) -> String {
     let channel =
         |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("ff"), 16).unwrap_or(0xff) as u16;
     let mix = |c: u16| (c + 0xff).div_ceil(2);

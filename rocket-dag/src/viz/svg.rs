@@ -81,7 +81,7 @@ impl Svg {
 
     /// `<defs>` with the arrowhead edges end with (`marker-end="url(#arrow)"`), filled `fill`;
     /// its tip sits `ref_x` (of 10) along the edge's last segment.
-    pub fn arrow_marker(&mut self, ref_x: &str, fill: &str) -> &mut Self {
+    pub(crate) fn arrow_marker(&mut self, ref_x: &str, fill: &str) -> &mut Self {
         self.open("defs", &[]).open(
             "marker",
             &[
@@ -115,7 +115,7 @@ pub fn num(v: f64) -> String {
 }
 
 /// [`num`] appended to `buf`.
-pub fn push_num(buf: &mut String, v: f64) {
+pub(crate) fn push_num(buf: &mut String, v: f64) {
     let r = (v * 100.0).round() / 100.0;
     let _ = if r == r.trunc() {
         write!(buf, "{}", r as i64)
@@ -125,7 +125,7 @@ pub fn push_num(buf: &mut String, v: f64) {
 }
 
 /// [`num`] into `buf`, a buffer reused for many attributes.
-pub fn set_num(buf: &mut String, v: f64) {
+pub(crate) fn set_num(buf: &mut String, v: f64) {
     buf.clear();
     push_num(buf, v);
 }
@@ -149,7 +149,7 @@ pub struct Column {
 
 /// The columns of a left-to-right layout: column `r` runs from `left[r]` to `left[r] +
 /// width[r]` and holds the nodes `ranks[r]`, whose `(top, bottom)` `extent` gives.
-pub fn columns(
+pub(crate) fn columns(
     ranks: &[Vec<usize>],
     left: &[f64],
     width: &[f64],
