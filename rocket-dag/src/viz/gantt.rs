@@ -355,18 +355,9 @@ impl<'a> Gantt<'a> {
     /// A row at `y`: its label, one bar per attempt, and its wall time (or why it never ran)
     /// right of its last bar.
     fn draw_row(&self, s: &mut Svg, f: &Frame, y: f64, row: &Row<'_>, buf: &mut Scratch) {
-        set_num(&mut buf.a, PAD);
-        set_num(&mut buf.b, y + ROW_H / 2.0 + 4.0);
-        s.text(
-            "text",
-            &[
-                ("class", "label"),
-                ("x", &buf.a),
-                ("y", &buf.b),
-                ("fill", TEXT),
-            ],
-            &row.label,
-        );
+        // Both texts of the row sit on one baseline.
+        let ty = num(y + ROW_H / 2.0 + 4.0);
+        row_text(s, "label", PAD, &ty, &[("fill", TEXT)], &row.label);
         set_num(&mut buf.b, y + (ROW_H - BAR_H) / 2.0);
         let mut right = f.plot_x;
         let mut ran = false;
@@ -385,19 +376,8 @@ impl<'a> Gantt<'a> {
         if n > 1 {
             let _ = write!(buf.tip, " · {n} tries");
         }
-        set_num(&mut buf.a, right + 4.0);
-        set_num(&mut buf.b, y + ROW_H / 2.0 + 4.0);
-        s.text(
-            "text",
-            &[
-                ("class", "duration"),
-                ("x", &buf.a),
-                ("y", &buf.b),
-                ("font-size", "11"),
-                ("fill", MUTED),
-            ],
-            &buf.tip,
-        );
+        let style = [("font-size", "11"), ("fill", MUTED)];
+        row_text(s, "duration", right + 4.0, &ty, &style, &buf.tip);
     }
 
     /// The bar of one attempt, at the height in `buf.b`, with its tooltip; returns its right end.
@@ -492,6 +472,14 @@ impl<'a> Gantt<'a> {
         }
         out.push_str("</td></tr>");
     }
+}
+
+/// Text of `class` from `x` on the baseline `ty`, styled `style`.
+fn row_text(s: &mut Svg, class: &str, x: f64, ty: &str, style: &[(&str, &str)], text: &str) {
+    let x = num(x);
+    let mut attrs = vec![("class", class), ("x", x.as_str()), ("y", ty)];
+    attrs.extend_from_slice(style);
+    s.text("text", &attrs, text);
 }
 
 /// Width of a state's legend entry: swatch, name, space.

@@ -3,10 +3,9 @@
 
 use crate::dag::{Edge, EdgeKind};
 use crate::store::TaskStateRecord;
-use crate::task::TriggerRule;
 use crate::{Dag, TaskNode};
 
-use super::lanes::{task_label, task_layer};
+use super::lanes::{changed_options, task_label, task_layer};
 use super::palette::{
     BACKGROUND, EDGE, NODE_FILL, NODE_STROKE, TEXT_SOFT, layer_color, state_color,
 };
@@ -281,13 +280,7 @@ fn tooltip(t: &TaskNode, s: Option<&TaskSummary>) -> String {
     if let Some(doc) = t.doc().lines().next().filter(|l| !l.is_empty()) {
         lines.push(doc.to_owned());
     }
-    let o = t.options();
-    if o.trigger_rule != TriggerRule::AllSuccess {
-        lines.push(format!("trigger rule: {}", o.trigger_rule));
-    }
-    if o.retries > 0 {
-        lines.push(format!("retries: {}", o.retries));
-    }
+    lines.extend(changed_options(t, "trigger rule"));
     if let Some(l) = task_layer(t) {
         lines.push(format!("layer: {}", layer_title(Some(l))));
     }

@@ -116,22 +116,35 @@ pub(crate) fn task_tooltip(t: &TaskNode) -> String {
     if let Some(first) = t.doc().lines().map(str::trim).find(|l| !l.is_empty()) {
         lines.push(first.to_owned());
     }
+    lines.extend(changed_options(t, "trigger_rule"));
+    lines.join("\n")
+}
+
+/// A task's options that are not the defaults, a `name: value` line each: its trigger rule
+/// (named `rule`) and its retries.
+pub(crate) fn changed_options(t: &TaskNode, rule: &str) -> Vec<String> {
     let o = t.options();
+    let mut lines = Vec::new();
     if o.trigger_rule != TriggerRule::AllSuccess {
-        lines.push(format!("trigger_rule: {}", o.trigger_rule));
+        lines.push(format!("{rule}: {}", o.trigger_rule));
     }
     if o.retries > 0 {
         lines.push(format!("retries: {}", o.retries));
     }
-    lines.join("\n")
+    lines
 }
 
 /// A task's label: its id, with ` [ ]` when it is mapped.
 pub(crate) fn task_label(t: &TaskNode) -> String {
-    if t.is_mapped() {
-        format!("{} [ ]", t.id())
+    mapped_label(t.id(), t.is_mapped())
+}
+
+/// A task's label from its id: ` [ ]` added when it is mapped.
+pub(crate) fn mapped_label(id: &str, mapped: bool) -> String {
+    if mapped {
+        format!("{id} [ ]")
     } else {
-        t.id().to_owned()
+        id.to_owned()
     }
 }
 

@@ -8,6 +8,7 @@ use askama::Template;
 
 use crate::store::{NOT_MAPPED, TaskInstanceRecord, TaskStateRecord};
 use crate::viz::html::escape_html;
+use crate::viz::lanes::mapped_label;
 use crate::viz::palette::{run_state_color, state_color};
 
 use super::format::{
@@ -310,18 +311,12 @@ impl Report {
     fn sources(&self) -> Vec<SourceView> {
         self.tasks
             .iter()
-            .map(|t| {
-                let mut id = t.id.clone();
-                if t.mapped {
-                    id.push_str(" [ ]");
-                }
-                SourceView {
-                    anchor: t.id.clone(),
-                    id,
-                    headline: first_sentence(&t.doc),
-                    doc: t.doc.trim().to_owned(),
-                    source: t.source.trim_end().to_owned(),
-                }
+            .map(|t| SourceView {
+                anchor: t.id.clone(),
+                id: mapped_label(&t.id, t.mapped),
+                headline: first_sentence(&t.doc),
+                doc: t.doc.trim().to_owned(),
+                source: t.source.trim_end().to_owned(),
             })
             .collect()
     }
