@@ -11,14 +11,12 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, Timelike};
 
-use super::RunHistory;
 use super::axis::{PAD, Ticks, axis_line, fit_header, header, open_labels, tick_label};
 use super::html::{chart_page_start, page_end, push_esc};
 use super::palette::{BACKGROUND, GRID, MUTED, SERIES, TEXT};
 use super::svg::{Svg, num, push_num, set_num, text_width};
-use super::time::{
-    never_ran, plural, put_date, put_duration, run_bounds, try_duration, try_end, us,
-};
+use super::time::{never_ran, put_date, put_duration, run_bounds, try_duration, try_end, us};
+use super::{RunHistory, plural};
 
 /// Top and height of the plot.
 const PLOT_TOP: f64 = 70.0;

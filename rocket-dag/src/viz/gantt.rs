@@ -20,15 +20,14 @@ use crate::store::{TaskInstanceRecord, TaskStateRecord};
 
 pub use super::durations::{durations_html, durations_svg};
 
-use super::RunHistory;
 use super::axis::{PAD, Ticks, axis_line, fit_header, header, open_labels, tick_label};
 use super::html::{chart_page_start, page_end, push_error, push_esc, push_state_badge};
 use super::palette::{BAR_STROKE, GRID, MUTED, STRIPE, TEXT, state_color};
 use super::svg::{Svg, num, set_num, text_width};
 use super::time::{
-    never_ran, plural, put_clock, put_date, put_duration, put_time, run_bounds, try_duration,
-    try_end, us,
+    never_ran, put_clock, put_date, put_duration, put_time, run_bounds, try_duration, try_end, us,
 };
+use super::{RunHistory, plural};
 
 /// Height of a row, and of its bars.
 const ROW_H: f64 = 20.0;

@@ -10,7 +10,7 @@ use super::palette::{
     BACKGROUND, EDGE, NODE_FILL, NODE_STROKE, TEXT_SOFT, layer_color, state_color,
 };
 use super::svg::{Column, Svg, columns, num, route, text_width};
-use super::{RunHistory, TaskSummary, layer_title};
+use super::{RunHistory, TaskSummary, layer_index, layer_title, plural};
 
 const NODE_H: f64 = 40.0;
 const MAPPED_H: f64 = 52.0;
@@ -270,7 +270,7 @@ fn count_line(s: &TaskSummary) -> String {
     format!(
         "{} instance{}: {}",
         s.instances,
-        if s.instances == 1 { "" } else { "s" },
+        plural(s.instances),
         s.states()
     )
 }
@@ -310,7 +310,7 @@ fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
         .collect()
     } else {
         let mut layers: Vec<Option<crate::Layer>> = dag.tasks().iter().map(task_layer).collect();
-        layers.sort_by_key(|l| l.map_or(3, |l| l as u8));
+        layers.sort_by_key(|l| layer_index(*l));
         layers.dedup();
         layers
             .into_iter()

@@ -44,6 +44,22 @@ use crate::store::{
 };
 use crate::task::Layer;
 
+/// Where a layer comes in the pictures' lanes and legends: Source, Storage, Business, then
+/// no layer.
+pub(crate) fn layer_index(layer: Option<Layer>) -> usize {
+    match layer {
+        Some(Layer::Source) => 0,
+        Some(Layer::Storage) => 1,
+        Some(Layer::Business) => 2,
+        None => 3,
+    }
+}
+
+/// `""` for one, `"s"` for any other count.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// Title of a layer's swimlane.
 pub fn layer_title(layer: Option<Layer>) -> &'static str {
     match layer {

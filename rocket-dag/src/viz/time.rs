@@ -130,11 +130,6 @@ pub(super) fn put_clock(out: &mut String, t: DateTime<Utc>) {
     );
 }
 
-/// `""` for one, `"s"` for any other count.
-pub(super) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 use crate::asset::AssetKind;
 use crate::task::Layer;
+use crate::viz::layer_index;
 use crate::viz::layout::{Layered, layered};
 use crate::viz::svg::{Column, columns, text_width};
 
@@ -134,7 +135,8 @@ pub(super) fn pull_sources_right(layout: &mut Layered, edges: &[(usize, usize)])
     }
 }
 
-/// The lanes drawn, in order, and each one's position in that order.
+/// The lanes drawn, in order (`layer_index`'s): the three layers, then "Other" when some node
+/// has no layer.
 fn lane_order(nodes: &[LaneNode]) -> Vec<Option<Layer>> {
     let mut lanes = vec![
         Some(Layer::Source),
@@ -145,15 +147,6 @@ fn lane_order(nodes: &[LaneNode]) -> Vec<Option<Layer>> {
         lanes.push(None);
     }
     lanes
-}
-
-fn lane_index(lane: Option<Layer>) -> usize {
-    match lane {
-        Some(Layer::Source) => 0,
-        Some(Layer::Storage) => 1,
-        Some(Layer::Business) => 2,
-        None => 3,
-    }
 }
 
 /// Width and height of a node: wide enough for its label and its shape's decorations.
@@ -232,7 +225,7 @@ impl LaneDiagram {
             width,
             height: bottom + MARGIN,
             lanes,
-            lane_of: self.nodes.iter().map(|nd| lane_index(nd.lane)).collect(),
+            lane_of: self.nodes.iter().map(|nd| layer_index(nd.lane)).collect(),
             nodes,
             rank: layout.rank,
             columns,
@@ -254,7 +247,7 @@ impl LaneDiagram {
             vec![vec![Vec::new(); layout.ranks.len()]; layers.len()];
         for (r, rank) in layout.ranks.iter().enumerate() {
             for &v in rank {
-                cells[lane_index(self.nodes[v].lane)][r].push(v);
+                cells[layer_index(self.nodes[v].lane)][r].push(v);
             }
         }
         let mut lanes = Vec::with_capacity(layers.len());
