@@ -16,6 +16,10 @@
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
 //! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
 //! | [`chromium`] | the report as PDF, through headless Chromium |
+//!
+//! What they share: `palette` (every colour and the font), [`svg`] (the writer, numbers,
+//! routes), [`layout`] (columns of a graph), `time` and `axis` (the charts' time axes), `html`
+//! (escaping, the charts' pages); [`state_color`], [`layer_color`] and [`layer_title`] here.
 
 pub mod architecture;
 mod axis;

@@ -1,4 +1,5 @@
-//! A small SVG writer: elements with escaped attributes and text, in one `String`.
+//! A small SVG writer (elements with escaped attributes and text, in one `String`) and what the
+//! pictures measure alike: numbers as SVG text, text widths, columns, edges routed around boxes.
 //!
 //! Every picture here is a few hundred elements, written once; a DOM or a drawing crate would
 //! add nothing but build time. Escaping goes through quick-xml.

@@ -1,5 +1,5 @@
-//! Time in the charts of runs: instants as µs since the epoch, when a run's tries start and end,
-//! and durations and clock times written as people read them.
+//! Time in the charts of runs: instants as µs since the epoch, when a run's tries start and
+//! end, and durations and clock times written as people read them.
 
 use std::fmt::Write as _;
 
