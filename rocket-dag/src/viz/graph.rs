@@ -1,14 +1,16 @@
 //! The DAG's graph as SVG: tasks left to right by dependency depth ([`super::layout`]),
 //! coloured by layer, or by state for a run (Airflow's Graph view).
 
-use crate::dag::EdgeKind;
+use crate::dag::{Edge, EdgeKind};
 use crate::store::TaskStateRecord;
-use crate::task::TriggerRule;
 use crate::{Dag, TaskNode};
 
-use super::lanes::task_layer;
-use super::svg::{Column, Svg, num, route, text_width};
-use super::{RunHistory, TaskSummary, layer_color, layer_title, state_color};
+use super::lanes::{changed_options, task_label, task_layer};
+use super::palette::{
+    BACKGROUND, EDGE, NODE_FILL, NODE_STROKE, TEXT_SOFT, layer_color, state_color,
+};
+use super::svg::{Column, Svg, columns, num, route, text_width};
+use super::{RunHistory, TaskSummary, layer_index, layer_title, plural};
 
 const NODE_H: f64 = 40.0;
 const MAPPED_H: f64 = 52.0;
@@ -26,84 +28,12 @@ const LEGEND: f64 = 34.0;
 /// order without passing data. Each task has a tooltip (`<title>`): its doc, trigger rule,
 /// retries and, for a run, its tries.
 pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
-    let tasks = dag.tasks();
-    let edges: Vec<(usize, usize)> = dag.edges().iter().map(|e| (e.from, e.to)).collect();
-    let layout = super::layout::layered(tasks.len(), &edges);
-    let summaries: Vec<Option<TaskSummary>> = tasks
-        .iter()
-        .map(|t| run.and_then(|r| r.task_summary(t.id())))
-        .collect();
-
-    let height_of = |i: usize| {
-        if tasks[i].is_mapped() {
-            MAPPED_H
-        } else {
-            NODE_H
-        }
-    };
-    let width_of = |i: usize| {
-        let label = text_width(tasks[i].id(), 13.0) + 28.0;
-        let count = summaries[i]
-            .as_ref()
-            .map_or(0.0, |s| text_width(&count_line(s), 11.0) + 28.0);
-        label.max(count).max(120.0)
-    };
-    // Column widths and heights.
-    let col_w: Vec<f64> = layout
-        .ranks
-        .iter()
-        .map(|r| r.iter().map(|&i| width_of(i)).fold(0.0, f64::max))
-        .collect();
-    let col_h: Vec<f64> = layout
-        .ranks
-        .iter()
-        .map(|r| r.iter().map(|&i| height_of(i) + ROW_GAP).sum::<f64>() - ROW_GAP)
-        .collect();
-    let body_h = col_h.iter().copied().fold(NODE_H, f64::max);
-    let mut x_of_col = Vec::with_capacity(col_w.len());
-    let mut x = MARGIN;
-    for w in &col_w {
-        x_of_col.push(x);
-        x += w + COL_GAP;
-    }
-    let title = match run {
-        Some(r) => format!("{} — {} ({})", dag.id(), r.run.run_id, r.run.state),
-        None => dag.id().to_owned(),
-    };
-    let width = (x - COL_GAP + MARGIN)
-        .max(text_width(&title, 16.0) + 2.0 * MARGIN)
-        .max(480.0);
-    let height = HEADER + body_h + LEGEND + 2.0 * MARGIN;
-
-    // Box of each task: x, y, w, h (columns centred vertically).
-    let mut boxes = vec![(0.0, 0.0, 0.0, 0.0); tasks.len()];
-    for (c, rank) in layout.ranks.iter().enumerate() {
-        let mut y = HEADER + MARGIN + (body_h - col_h[c]) / 2.0;
-        for &i in rank {
-            boxes[i] = (x_of_col[c], y, col_w[c], height_of(i));
-            y += height_of(i) + ROW_GAP;
-        }
-    }
-
-    let mut svg = Svg::new(width, height);
-    svg.open("defs", &[]);
-    svg.open(
-        "marker",
-        &[
-            ("id", "arrow"),
-            ("viewBox", "0 0 10 10"),
-            ("refX", "10"),
-            ("refY", "5"),
-            ("markerWidth", "7"),
-            ("markerHeight", "7"),
-            ("orient", "auto-start-reverse"),
-        ],
-    );
-    svg.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", "#6b7280")]);
-    svg.close().close();
+    let g = Graph::new(dag, run);
+    let mut svg = Svg::new(g.width, g.height);
+    svg.arrow_marker("10", EDGE);
     svg.empty(
         "rect",
-        &[("width", "100%"), ("height", "100%"), ("fill", "#ffffff")],
+        &[("width", "100%"), ("height", "100%"), ("fill", BACKGROUND)],
     );
     svg.text(
         "text",
@@ -114,31 +44,125 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
             ("font-weight", "600"),
             ("class", "title"),
         ],
-        &title,
+        &g.title,
     );
-
-    let columns: Vec<Column> = layout
-        .ranks
-        .iter()
-        .enumerate()
-        .map(|(c, rank)| Column {
-            left: x_of_col[c],
-            right: x_of_col[c] + col_w[c],
-            boxes: rank
-                .iter()
-                .map(|&i| (boxes[i].1, boxes[i].1 + boxes[i].3))
-                .collect(),
-        })
-        .collect();
     svg.open("g", &[("class", "edges")]);
     for e in dag.edges() {
-        let (fx, fy, fw, fh) = boxes[e.from];
-        let (tx, ty, _, th) = boxes[e.to];
+        g.draw_edge(&mut svg, e);
+    }
+    svg.close();
+    svg.open("g", &[("class", "tasks")]);
+    for (i, t) in dag.tasks().iter().enumerate() {
+        g.draw_task(&mut svg, i, t);
+    }
+    svg.close();
+    legend(&mut svg, run.is_some(), g.height - MARGIN - 8.0, dag);
+    svg.finish()
+}
+
+/// A task's box: x, y, width, height.
+type Box4 = (f64, f64, f64, f64);
+
+/// The graph laid out: a column per rank, columns centred vertically.
+struct Graph<'a> {
+    dag: &'a Dag,
+    run: Option<&'a RunHistory>,
+    /// What each task amounted to in the run.
+    summaries: Vec<Option<TaskSummary>>,
+    /// Each task's column.
+    rank: Vec<usize>,
+    /// Each task's box.
+    boxes: Vec<Box4>,
+    /// Each column's x range and boxes (for routing edges around them).
+    columns: Vec<Column>,
+    title: String,
+    width: f64,
+    height: f64,
+}
+
+impl<'a> Graph<'a> {
+    fn new(dag: &'a Dag, run: Option<&'a RunHistory>) -> Graph<'a> {
+        let tasks = dag.tasks();
+        let edges: Vec<(usize, usize)> = dag.edges().iter().map(|e| (e.from, e.to)).collect();
+        let layout = super::layout::layered(tasks.len(), &edges);
+        let summaries: Vec<Option<TaskSummary>> = tasks
+            .iter()
+            .map(|t| run.and_then(|r| r.task_summary(t.id())))
+            .collect();
+        let height_of = |i: usize| {
+            if tasks[i].is_mapped() {
+                MAPPED_H
+            } else {
+                NODE_H
+            }
+        };
+        let width_of = |i: usize| {
+            let label = text_width(tasks[i].id(), 13.0) + 28.0;
+            let count = summaries[i]
+                .as_ref()
+                .map_or(0.0, |s| text_width(&count_line(s), 11.0) + 28.0);
+            label.max(count).max(120.0)
+        };
+        // Column widths and heights.
+        let col_w: Vec<f64> = layout
+            .ranks
+            .iter()
+            .map(|r| r.iter().map(|&i| width_of(i)).fold(0.0, f64::max))
+            .collect();
+        let col_h: Vec<f64> = layout
+            .ranks
+            .iter()
+            .map(|r| r.iter().map(|&i| height_of(i) + ROW_GAP).sum::<f64>() - ROW_GAP)
+            .collect();
+        let body_h = col_h.iter().copied().fold(NODE_H, f64::max);
+        let mut x_of_col = Vec::with_capacity(col_w.len());
+        let mut x = MARGIN;
+        for w in &col_w {
+            x_of_col.push(x);
+            x += w + COL_GAP;
+        }
+        let title = match run {
+            Some(r) => format!("{} — {} ({})", dag.id(), r.run.run_id, r.run.state),
+            None => dag.id().to_owned(),
+        };
+        let width = (x - COL_GAP + MARGIN)
+            .max(text_width(&title, 16.0) + 2.0 * MARGIN)
+            .max(480.0);
+        let mut boxes = vec![(0.0, 0.0, 0.0, 0.0); tasks.len()];
+        for (c, rank) in layout.ranks.iter().enumerate() {
+            let mut y = HEADER + MARGIN + (body_h - col_h[c]) / 2.0;
+            for &i in rank {
+                boxes[i] = (x_of_col[c], y, col_w[c], height_of(i));
+                y += height_of(i) + ROW_GAP;
+            }
+        }
+        let columns = columns(&layout.ranks, &x_of_col, &col_w, |i| {
+            (boxes[i].1, boxes[i].1 + boxes[i].3)
+        });
+        Graph {
+            dag,
+            run,
+            summaries,
+            rank: layout.rank,
+            boxes,
+            columns,
+            title,
+            width,
+            height: HEADER + body_h + LEGEND + 2.0 * MARGIN,
+        }
+    }
+
+    /// An edge from the right side of a task to the left side of the next; one that skips
+    /// columns passes each one above or below its tasks.
+    fn draw_edge(&self, svg: &mut Svg, e: &Edge) {
+        let tasks = self.dag.tasks();
+        let (fx, fy, fw, fh) = self.boxes[e.from];
+        let (tx, ty, _, th) = self.boxes[e.to];
         let (x1, y1) = (fx + fw, fy + fh / 2.0);
         let (x2, y2) = (tx, ty + th / 2.0);
-        // An edge that skips columns passes each one above or below its tasks.
-        let between = columns
-            .get(layout.rank[e.from] + 1..layout.rank[e.to])
+        let between = self
+            .columns
+            .get(self.rank[e.from] + 1..self.rank[e.to])
             .unwrap_or(&[]);
         let d = route(x1, y1, x2, y2, between, ROW_GAP / 2.0);
         let dash = if e.kind == EdgeKind::Order { "5 4" } else { "" };
@@ -150,7 +174,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                 ("class", "edge"),
                 ("d", &d),
                 ("fill", "none"),
-                ("stroke", "#6b7280"),
+                ("stroke", EDGE),
                 ("stroke-width", "1.5"),
                 ("stroke-dasharray", dash),
                 ("marker-end", "url(#arrow)"),
@@ -158,26 +182,21 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                 ("data-to", to),
             ],
         );
-        let what = if e.kind == EdgeKind::Order {
-            "runs after"
-        } else {
-            "passes its output to"
-        };
         svg.title(&match e.kind {
-            EdgeKind::Order => format!("{to} {what} {from}"),
-            EdgeKind::Data => format!("{from} {what} {to}"),
+            EdgeKind::Order => format!("{to} runs after {from}"),
+            EdgeKind::Data => format!("{from} passes its output to {to}"),
         });
         svg.close();
     }
-    svg.close();
 
-    svg.open("g", &[("class", "tasks")]);
-    for (i, t) in tasks.iter().enumerate() {
-        let (x, y, w, h) = boxes[i];
-        let summary = summaries[i].as_ref();
-        let fill = match (run, summary) {
+    /// Task `i`: its box (a stack when mapped) filled by layer or by state, its label and,
+    /// for a mapped task in a run, its instance count.
+    fn draw_task(&self, svg: &mut Svg, i: usize, t: &TaskNode) {
+        let (x, y, w, h) = self.boxes[i];
+        let summary = self.summaries[i].as_ref();
+        let fill = match (self.run, summary) {
             (Some(_), Some(s)) => state_color(s.state),
-            (Some(_), None) => "#ffffff",
+            (Some(_), None) => NODE_FILL,
             (None, _) => layer_color(task_layer(t)),
         };
         let state = summary.map_or("", |s| s.state.as_str());
@@ -190,32 +209,12 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
             ],
         );
         svg.title(&tooltip(t, summary));
-        let rect = |svg: &mut Svg, dx: f64| {
-            svg.empty(
-                "rect",
-                &[
-                    ("x", &num(x + dx)),
-                    ("y", &num(y - dx)),
-                    ("width", &num(w)),
-                    ("height", &num(h)),
-                    ("rx", "6"),
-                    ("fill", fill),
-                    ("stroke", "#374151"),
-                    ("stroke-width", "1.2"),
-                ],
-            );
-        };
         if t.is_mapped() {
             // A stack: the task runs once per element.
-            rect(&mut svg, 6.0);
-            rect(&mut svg, 3.0);
+            task_rect(svg, self.boxes[i], 6.0, fill);
+            task_rect(svg, self.boxes[i], 3.0, fill);
         }
-        rect(&mut svg, 0.0);
-        let label = if t.is_mapped() {
-            format!("{} [ ]", t.id())
-        } else {
-            t.id().to_owned()
-        };
+        task_rect(svg, self.boxes[i], 0.0, fill);
         let text_y = if summary.is_some() && t.is_mapped() {
             y + 20.0
         } else {
@@ -229,7 +228,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                 ("text-anchor", "middle"),
                 ("font-size", "13"),
             ],
-            &label,
+            &task_label(t),
         );
         if let Some(s) = summary.filter(|_| t.is_mapped()) {
             svg.text(
@@ -239,7 +238,7 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
                     ("y", &num(y + 38.0)),
                     ("text-anchor", "middle"),
                     ("font-size", "11"),
-                    ("fill", "#374151"),
+                    ("fill", TEXT_SOFT),
                     ("class", "count"),
                 ],
                 &count_line(s),
@@ -247,20 +246,32 @@ pub fn dag_svg(dag: &Dag, run: Option<&RunHistory>) -> String {
         }
         svg.close();
     }
-    svg.close();
+}
 
-    legend(&mut svg, run.is_some(), height - MARGIN - 8.0, dag);
-    svg.finish()
+/// A task's rounded box, moved `dx` right and up (the copies behind a mapped task).
+fn task_rect(svg: &mut Svg, (x, y, w, h): Box4, dx: f64, fill: &str) {
+    svg.empty(
+        "rect",
+        &[
+            ("x", &num(x + dx)),
+            ("y", &num(y - dx)),
+            ("width", &num(w)),
+            ("height", &num(h)),
+            ("rx", "6"),
+            ("fill", fill),
+            ("stroke", NODE_STROKE),
+            ("stroke-width", "1.2"),
+        ],
+    );
 }
 
 /// `100 instances: 98 success, 2 failed`.
 fn count_line(s: &TaskSummary) -> String {
-    let states: Vec<String> = s.by_state.iter().map(|(k, n)| format!("{n} {k}")).collect();
     format!(
         "{} instance{}: {}",
         s.instances,
-        if s.instances == 1 { "" } else { "s" },
-        states.join(", ")
+        plural(s.instances),
+        s.states()
     )
 }
 
@@ -269,13 +280,7 @@ fn tooltip(t: &TaskNode, s: Option<&TaskSummary>) -> String {
     if let Some(doc) = t.doc().lines().next().filter(|l| !l.is_empty()) {
         lines.push(doc.to_owned());
     }
-    let o = t.options();
-    if o.trigger_rule != TriggerRule::AllSuccess {
-        lines.push(format!("trigger rule: {}", o.trigger_rule));
-    }
-    if o.retries > 0 {
-        lines.push(format!("retries: {}", o.retries));
-    }
+    lines.extend(changed_options(t, "trigger rule"));
     if let Some(l) = task_layer(t) {
         lines.push(format!("layer: {}", layer_title(Some(l))));
     }
@@ -301,11 +306,11 @@ fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
         ]
         .into_iter()
         .map(|s| (s.as_str(), state_color(s)))
-        .chain([("not run", "#ffffff")])
+        .chain([("not run", NODE_FILL)])
         .collect()
     } else {
         let mut layers: Vec<Option<crate::Layer>> = dag.tasks().iter().map(task_layer).collect();
-        layers.sort_by_key(|l| l.map_or(3, |l| l as u8));
+        layers.sort_by_key(|l| layer_index(*l));
         layers.dedup();
         layers
             .into_iter()
@@ -324,7 +329,7 @@ fn legend(svg: &mut Svg, states: bool, y: f64, dag: &Dag) {
                 ("height", "12"),
                 ("rx", "2"),
                 ("fill", color),
-                ("stroke", "#374151"),
+                ("stroke", NODE_STROKE),
             ],
         );
         svg.text(

@@ -1,7 +1,9 @@
 //! Layered ("Sugiyama") placement of a directed graph, left to right: each node gets a rank
-//! (column) by the longest path to it, and an order within its rank that reduces crossings
-//! (barycenter sweeps). Cycles are tolerated (an architecture graph has them: a task that
-//! reads and writes the same manifest) by ignoring back edges of a depth-first search.
+//! (column) by the longest path to it, and an order within its rank that reduces crossings.
+//!
+//! The order comes from barycenter sweeps. Cycles are tolerated (an architecture graph has
+//! them: a task that reads and writes the same manifest) by ignoring back edges of a
+//! depth-first search.
 //!
 //! DAGs drawn here have tens of tasks; this is the textbook algorithm in a few dozen lines,
 //! which the pictures need with their own node sizes and lanes (Graphviz's `dot` would be

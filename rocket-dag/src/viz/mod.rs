@@ -10,22 +10,35 @@
 //! |---|---|
 //! | [`graph`] | tasks and edges, left to right, coloured by layer or by a run's task states |
 //! | [`text`] | the graph as Mermaid and Graphviz DOT |
-//! | [`gantt`] | one bar per attempt over time; durations of each task across runs |
+//! | [`gantt`] | one bar per attempt of a run over time |
+//! | [`durations`] | each task's wall time across runs, and which task to optimise |
 //! | [`lanes`] | diagrams in Source / Storage / Business swimlanes, as SVG and draw.io |
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
 //! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
 //! | [`chromium`] | the report as PDF, through headless Chromium |
+//!
+//! What they share: `palette` (every colour and the font), [`svg`] (the writer, numbers,
+//! routes), [`layout`] (columns of a graph), `time` and `axis` (the charts' time axes), `html`
+//! (escaping, the charts' pages); [`state_color`], [`layer_color`] and [`layer_title`] here.
 
 pub mod architecture;
+mod axis;
+#[cfg(test)]
+mod chart_testing;
 pub mod chromium;
+pub mod durations;
 pub mod gantt;
 pub mod graph;
+mod html;
 pub mod lanes;
 pub mod layout;
+mod palette;
 pub mod report;
 pub mod svg;
 pub mod text;
+mod time;
 
+pub use palette::{layer_color, state_color};
 pub use text::{dot, mermaid};
 
 use std::collections::BTreeMap;
@@ -35,28 +48,20 @@ use crate::store::{
 };
 use crate::task::Layer;
 
-/// Fill colour of a task state (Airflow's palette, softened for print).
-pub fn state_color(state: TaskStateRecord) -> &'static str {
-    match state {
-        TaskStateRecord::Success => "#4ade80",
-        TaskStateRecord::Failed => "#f87171",
-        TaskStateRecord::Running => "#a3e635",
-        TaskStateRecord::Queued => "#d1d5db",
-        TaskStateRecord::UpForRetry => "#facc15",
-        TaskStateRecord::UpstreamFailed => "#fb923c",
-        TaskStateRecord::Skipped => "#f9a8d4",
-        _ => "#f3f4f6",
+/// Where a layer comes in the pictures' lanes and legends: Source, Storage, Business, then
+/// no layer.
+pub(crate) fn layer_index(layer: Option<Layer>) -> usize {
+    match layer {
+        Some(Layer::Source) => 0,
+        Some(Layer::Storage) => 1,
+        Some(Layer::Business) => 2,
+        None => 3,
     }
 }
 
-/// Fill colour of a layer; `None` (no layer) is white.
-pub fn layer_color(layer: Option<Layer>) -> &'static str {
-    match layer {
-        Some(Layer::Source) => "#dbeafe",
-        Some(Layer::Storage) => "#dcfce7",
-        Some(Layer::Business) => "#ffedd5",
-        None => "#ffffff",
-    }
+/// `""` for one, `"s"` for any other count.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// Title of a layer's swimlane.
@@ -108,6 +113,18 @@ pub struct TaskSummary {
     pub tries: usize,
     /// Latest-try states of its instances and how many are in each.
     pub by_state: BTreeMap<&'static str, usize>,
+}
+
+impl TaskSummary {
+    /// How many instances are in each state: `98 success, 2 failed`.
+    pub(crate) fn states(&self) -> String {
+        let parts: Vec<String> = self
+            .by_state
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        parts.join(", ")
+    }
 }
 
 impl RunHistory {

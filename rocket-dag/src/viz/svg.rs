@@ -1,4 +1,5 @@
-//! A small SVG writer: elements with escaped attributes and text, in one `String`.
+//! A small SVG writer (elements with escaped attributes and text, in one `String`) and what the
+//! pictures measure alike: numbers as SVG text, text widths, columns, edges routed around boxes.
 //!
 //! Every picture here is a few hundred elements, written once; a DOM or a drawing crate would
 //! add nothing but build time. Escaping goes through quick-xml.
@@ -15,7 +16,7 @@ pub struct Svg {
 }
 
 /// Font stack used by every picture (no web fonts: nothing is fetched).
-pub const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
+pub use super::palette::FONT;
 
 impl Svg {
     /// Starts a `width` × `height` document (user units = CSS pixels).
@@ -79,6 +80,25 @@ impl Svg {
         self.text("title", &[], text)
     }
 
+    /// `<defs>` with the arrowhead edges end with (`marker-end="url(#arrow)"`), filled `fill`;
+    /// its tip sits `ref_x` (of 10) along the edge's last segment.
+    pub(crate) fn arrow_marker(&mut self, ref_x: &str, fill: &str) -> &mut Self {
+        self.open("defs", &[]).open(
+            "marker",
+            &[
+                ("id", "arrow"),
+                ("viewBox", "0 0 10 10"),
+                ("refX", ref_x),
+                ("refY", "5"),
+                ("markerWidth", "7"),
+                ("markerHeight", "7"),
+                ("orient", "auto-start-reverse"),
+            ],
+        );
+        self.empty("path", &[("d", "M0,0 L10,5 L0,10 z"), ("fill", fill)]);
+        self.close().close()
+    }
+
     /// Closes every open element and returns the document.
     pub fn finish(mut self) -> String {
         while !self.open.is_empty() {
@@ -90,12 +110,25 @@ impl Svg {
 
 /// A coordinate or length as SVG text: at most two decimals, no trailing zeros.
 pub fn num(v: f64) -> String {
+    let mut s = String::with_capacity(8);
+    push_num(&mut s, v);
+    s
+}
+
+/// [`num`] appended to `buf`.
+pub(crate) fn push_num(buf: &mut String, v: f64) {
     let r = (v * 100.0).round() / 100.0;
-    if r == r.trunc() {
-        format!("{}", r as i64)
+    let _ = if r == r.trunc() {
+        write!(buf, "{}", r as i64)
     } else {
-        format!("{r}")
-    }
+        write!(buf, "{r}")
+    };
+}
+
+/// [`num`] into `buf`, a buffer reused for many attributes.
+pub(crate) fn set_num(buf: &mut String, v: f64) {
+    buf.clear();
+    push_num(buf, v);
 }
 
 /// Roughly how wide `text` is at `size` px in a sans-serif font (for box sizes; no font
@@ -113,6 +146,25 @@ pub struct Column {
     pub right: f64,
     /// `(top, bottom)` of each box in it.
     pub boxes: Vec<(f64, f64)>,
+}
+
+/// The columns of a left-to-right layout: column `r` runs from `left[r]` to `left[r] +
+/// width[r]` and holds the nodes `ranks[r]`, whose `(top, bottom)` `extent` gives.
+pub(crate) fn columns(
+    ranks: &[Vec<usize>],
+    left: &[f64],
+    width: &[f64],
+    extent: impl Fn(usize) -> (f64, f64),
+) -> Vec<Column> {
+    ranks
+        .iter()
+        .enumerate()
+        .map(|(r, rank)| Column {
+            left: left[r],
+            right: left[r] + width[r],
+            boxes: rank.iter().map(|&v| extent(v)).collect(),
+        })
+        .collect()
 }
 
 /// The path of an edge from `(x1, y1)` (a box's right side) to `(x2, y2)` (another's left

@@ -2,6 +2,9 @@
 
 use crate::dag::{Dag, EdgeKind};
 
+use super::lanes::task_label;
+use super::palette::NODE_FILL;
+
 /// The graph as Mermaid flowchart text (left to right; dotted arrows order without data).
 /// Nodes are named by index (`t0`, `t1`, …) so ids like `a-b` and `a_b` stay apart.
 pub fn mermaid(dag: &Dag) -> String {
@@ -9,12 +12,12 @@ pub fn mermaid(dag: &Dag) -> String {
     for &i in dag.topological_order() {
         let t = &dag.tasks()[i];
         // A mapped task is drawn once, as a stack (Mermaid's subroutine shape).
-        let (open, close, suffix) = if t.is_mapped() {
-            ("[[", "]]", " [ ]")
+        let (open, close) = if t.is_mapped() {
+            ("[[", "]]")
         } else {
-            ("[", "]", "")
+            ("[", "]")
         };
-        out.push_str(&format!("    t{i}{open}\"{}{suffix}\"{close}\n", t.id()));
+        out.push_str(&format!("    t{i}{open}\"{}\"{close}\n", task_label(t)));
     }
     for e in dag.edges() {
         let arrow = match e.kind {
@@ -34,17 +37,14 @@ pub fn dot(dag: &Dag) -> String {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     }
     let mut out = format!(
-        "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\"];\n",
+        "digraph {} {{\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"{NODE_FILL}\", fontname=\"Helvetica\"];\n",
         quote(dag.id())
     );
     for &i in dag.topological_order() {
         let t = &dag.tasks()[i];
         let fill = super::layer_color(super::lanes::task_layer(t));
-        let (label, extra) = if t.is_mapped() {
-            (format!("{} [ ]", t.id()), ", peripheries=2")
-        } else {
-            (t.id().to_owned(), "")
-        };
+        let extra = if t.is_mapped() { ", peripheries=2" } else { "" };
+        let label = task_label(t);
         out.push_str(&format!(
             "    t{i} [label={}, fillcolor=\"{fill}\"{extra}];\n",
             quote(&label)
