@@ -1,3 +1,6 @@
+//! Tests of the resilient fetcher against the mock server: every fault, the manifest across
+//! runs, de-duplication, fallbacks, limits, HEAD checks, retention.
+
 use std::time::Instant;
 
 use super::manifest::epoch_ns;

@@ -1,3 +1,6 @@
+//! Tests of image naming, sniffing and errors, and of the book's downloader against the
+//! mock server.
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! Tests of the mock server: its PNGs, faults in order, pages and their links.
+
 use axum::http::header;
 
 use super::png::{MINIMAL_PNG, png_of_size};

@@ -1,3 +1,6 @@
+//! Tests of the reports: each report built and snapshotted, the files written, CSV and
+//! Markdown escaping, number formats.
+
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
