@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{FetcherConfig, ms};
-use crate::images::FetchError;
+use crate::images::{FetchError, header};
 use crate::ll2::Launch;
 
 /// Whether one image URL answers, from a `HEAD` request (nothing downloaded).
@@ -76,11 +76,7 @@ async fn check_one(http: &reqwest::Client, launch_id: String, url: String) -> Av
     let elapsed_ms = ms(started.elapsed());
     match result {
         Ok(r) => {
-            let content_type = r
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let content_type = header(&r, reqwest::header::CONTENT_TYPE);
             let image_type = content_type
                 .as_deref()
                 .is_none_or(|t| t.starts_with("image/") || t == "application/octet-stream");

@@ -28,7 +28,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
-use crate::images::{Bandwidth, file_names};
+use crate::images::{Bandwidth, file_names, prepare_dir};
 use crate::ll2::Launch;
 use crate::record::{ImageRecord, Outcome, Source};
 
@@ -203,13 +203,9 @@ impl Fetcher {
             .read_timeout(Duration::from_secs(86_400))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        tokio::fs::create_dir_all(dir)
+        prepare_dir(dir)
             .await
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        // `.part` files a killed run left behind.
-        let swept = dir.to_owned();
-        let _ =
-            tokio::task::spawn_blocking(move || rocket_dag::fs::sweep_stale_temps(&swept)).await;
         // Names for every URL that may be fetched, derived together so they cannot collide.
         let candidates: Vec<String> = launches
             .iter()

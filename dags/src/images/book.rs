@@ -8,6 +8,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::download::{Fetched, Limits, fetch_to_part};
+use super::part::prepare_dir;
 use super::{FetchError, ImageFormat, file_names};
 
 /// Limits for [`fetch_images`].
@@ -108,13 +109,7 @@ pub async fn fetch_images(
     opts: &FetchOptions,
 ) -> Vec<ImageOutcome> {
     let names = file_names(urls);
-    let dir_error = tokio::fs::create_dir_all(dir).await.err();
-    if dir_error.is_none() {
-        // `.part` files a killed run left behind.
-        let swept = dir.to_owned();
-        let _ =
-            tokio::task::spawn_blocking(move || rocket_dag::fs::sweep_stale_temps(&swept)).await;
-    }
+    let dir_error = prepare_dir(dir).await.err();
     let mut outcomes: Vec<(usize, ImageOutcome)> = futures::stream::iter(
         names.into_iter().enumerate(),
     )

@@ -136,7 +136,7 @@ fn refuse_status(response: &reqwest::Response) -> Result<(), FetchError> {
 }
 
 /// A response header as text, if it is there and readable.
-fn header(response: &reqwest::Response, name: HeaderName) -> Option<String> {
+pub(crate) fn header(response: &reqwest::Response, name: HeaderName) -> Option<String> {
     response
         .headers()
         .get(name)

@@ -23,11 +23,12 @@ mod part;
 
 pub use book::{FetchOptions, ImageFile, ImageOutcome, PictureRecord, fetch_images};
 pub use download::Bandwidth;
-pub(crate) use download::{Body, Fetched, Limits, fetch_to_part, hex};
+pub(crate) use download::{Body, Fetched, Limits, fetch_to_part, header, hex};
 pub use error::FetchError;
 pub use format::{ImageFormat, SNIFF_LEN, sniff_image};
 pub(crate) use format::{check_header, check_header_bytes};
 pub use names::{MAX_NAME_LEN, NameError, file_names};
+pub(crate) use part::prepare_dir;
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,14 @@ pub(crate) struct PartFile {
     writer: Option<BufWriter<tokio::fs::File>>,
 }
 
+/// Creates `dir` if missing, then removes the `.part` files a killed run left in it.
+pub(crate) async fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let swept = dir.to_owned();
+    let _ = tokio::task::spawn_blocking(move || rocket_dag::fs::sweep_stale_temps(&swept)).await;
+    Ok(())
+}
+
 impl PartFile {
     /// A new part file holding `bytes`, written and closed (blocking).
     pub(super) fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Self> {

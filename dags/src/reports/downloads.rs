@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::files::Files;
 use super::format::{code, fmt_int, one_or_many, plural};
 use super::table::{Align, Cell, Column, Table, long_columns, long_row};
-use super::{Count, ReportError, tally};
+use super::{Count, ReportError, most_first, tally};
 use crate::record::{ImageRecord, Outcome};
 
 /// How many of the slowest images [`DownloadReport::slowest`] lists.
@@ -103,10 +103,7 @@ pub struct Percentiles {
 impl Percentiles {
     /// The nearest-rank percentiles of `values`; non-finite and negative values are ignored.
     pub fn of(values: impl IntoIterator<Item = f64>) -> Percentiles {
-        let mut sorted: Vec<f64> = values
-            .into_iter()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .collect();
+        let mut sorted: Vec<f64> = values.into_iter().filter(|v| is_measurement(*v)).collect();
         sorted.sort_by(f64::total_cmp);
         Percentiles {
             samples: sorted.len(),
@@ -235,7 +232,12 @@ fn outcome_meaning(outcome: Outcome) -> &'static str {
 
 /// A finite, non-negative measurement, or nothing.
 fn measured(v: Option<f64>) -> Option<f64> {
-    v.filter(|v| v.is_finite() && *v >= 0.0)
+    v.filter(|v| is_measurement(*v))
+}
+
+/// Whether `v` is a measurement: finite and not negative.
+fn is_measurement(v: f64) -> bool {
+    v.is_finite() && v >= 0.0
 }
 
 impl DownloadReport {
@@ -701,12 +703,7 @@ fn per_rocket(records: &[ImageRecord]) -> Vec<RocketImages> {
             failed,
         })
         .collect();
-    per_rocket.sort_by(|a, b| {
-        b.launches
-            .cmp(&a.launches)
-            .then(a.rocket.is_none().cmp(&b.rocket.is_none()))
-            .then(a.rocket.cmp(&b.rocket))
-    });
+    per_rocket.sort_by(|a, b| most_first((a.launches, &a.rocket), (b.launches, &b.rocket)));
     per_rocket
 }
 

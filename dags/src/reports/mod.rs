@@ -31,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -136,13 +137,15 @@ fn tally(values: impl Iterator<Item = Option<String>>) -> Vec<Count> {
         .into_iter()
         .map(|(value, count)| Count { value, count })
         .collect();
-    out.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then(a.value.is_none().cmp(&b.value.is_none()))
-            .then(a.value.cmp(&b.value))
-    });
+    out.sort_by(|a, b| most_first((a.count, &a.value), (b.count, &b.value)));
     out
+}
+
+/// The order of counted values: the largest count first, ties by value, `None` last.
+fn most_first(a: (usize, &Option<String>), b: (usize, &Option<String>)) -> Ordering {
+    b.0.cmp(&a.0)
+        .then(a.1.is_none().cmp(&b.1.is_none()))
+        .then(a.1.cmp(b.1))
 }
 
 #[cfg(test)]
