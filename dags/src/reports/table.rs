@@ -178,23 +178,19 @@ impl Table {
 
     /// Appends the table in GitHub-flavoured Markdown to `md`.
     pub(super) fn render_markdown(&self, md: &mut String) {
-        let shown: Vec<usize> = (0..self.columns.len())
-            .filter(|&i| self.columns[i].md.is_some())
+        let shown: Vec<(usize, &str, Align)> = (self.columns.iter().enumerate())
+            .filter_map(|(i, c)| c.md.as_ref().map(|(h, a)| (i, h.as_str(), *a)))
             .collect();
-        let heading = |i: usize| self.columns[i].md.as_ref().map(|(h, a)| (h.as_str(), *a));
-        markdown_line(md, shown.iter().filter_map(|&i| heading(i)).map(|(h, _)| h));
+        markdown_line(md, shown.iter().map(|(_, heading, _)| *heading));
         markdown_line(
             md,
-            shown
-                .iter()
-                .filter_map(|&i| heading(i))
-                .map(|(_, a)| match a {
-                    Align::Left => "---",
-                    Align::Right => "---:",
-                }),
+            shown.iter().map(|(_, _, align)| match align {
+                Align::Left => "---",
+                Align::Right => "---:",
+            }),
         );
         for row in &self.rows {
-            markdown_line(md, shown.iter().map(|&i| row[i].md.as_str()));
+            markdown_line(md, shown.iter().map(|(i, ..)| row[*i].md.as_str()));
         }
     }
 
