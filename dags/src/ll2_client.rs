@@ -359,107 +359,99 @@ impl Ll2Client {
         self.request(url, true).await
     }
 
-    /// One GET, with the API key if `keyed`.
+    /// One GET, with the API key if `keyed`: waits out a 429 that asks for a wait short
+    /// enough, retries server and transport errors with backoff.
     async fn request(&self, url: &str, keyed: bool) -> Result<(Vec<u8>, u32), ClientError> {
         let mut requests = 0u32;
         let mut failures = 0u32;
-        let key = self.config.api_key.as_ref().filter(|_| keyed);
         loop {
             requests += 1;
-            let mut req = self.http.get(url).timeout(self.config.timeout);
-            if let Some(key) = key {
-                req = req.header(AUTHORIZATION, format!("Token {key}"));
-            }
-            let result: Result<std::convert::Infallible, Retryable> = match req.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        let wait = self.throttle_wait(url, response.headers(), keyed).await;
-                        match wait {
-                            Some(w) if w <= self.config.max_throttle_wait => {
-                                tracing::warn!(
-                                    "{url}: throttled (HTTP 429); waiting {} as the server asks",
-                                    rocket_dag::duration::format(w)
-                                );
-                                tokio::time::sleep(w).await;
-                                continue;
-                            }
-                            _ => {
-                                return Err(ClientError::Throttled {
-                                    url: url.to_owned(),
-                                    wait,
-                                    retry_at: wait.and_then(|w| {
-                                        chrono::Duration::from_std(w).ok().map(|d| Utc::now() + d)
-                                    }),
-                                });
-                            }
-                        }
-                    }
-                    if status.is_success() {
-                        match read_capped(response, self.config.max_page_bytes).await {
-                            Ok(body) => return Ok((body, requests)),
-                            Err(Capped::TooLarge) => {
-                                return Err(ClientError::TooLarge {
-                                    url: url.to_owned(),
-                                    limit: self.config.max_page_bytes,
-                                });
-                            }
-                            Err(Capped::Transport(e)) => Err(Retryable::Transport(e)),
-                        }
-                    } else {
-                        let detail = detail_of(response).await;
-                        if status.is_server_error() {
-                            Err(Retryable::Server(status, detail))
-                        } else {
-                            return Err(ClientError::Rejected {
-                                url: url.to_owned(),
-                                status,
-                                detail,
-                            });
-                        }
-                    }
+            let why = match self.attempt(url, keyed).await {
+                Ok(body) => return Ok((body, requests)),
+                Err(Setback::Wait(w)) => {
+                    tracing::warn!(
+                        "{url}: throttled (HTTP 429); waiting {} as the server asks",
+                        rocket_dag::duration::format(w)
+                    );
+                    tokio::time::sleep(w).await;
+                    continue;
                 }
-                Err(e) => match rocket_dag::http::permanent_failure(&e) {
-                    Some(why) => {
-                        return Err(ClientError::Unfetchable {
-                            url: url.to_owned(),
-                            why,
-                            message: transport_message(&e),
-                            source: e,
-                        });
-                    }
-                    None => Err(Retryable::Transport(e)),
-                },
+                Err(Setback::Fail(err)) => return Err(err),
+                Err(Setback::Retry(why)) => why,
             };
-            let Err(why) = result;
             failures += 1;
             if failures > self.config.retries {
-                return Err(match why {
-                    Retryable::Server(status, detail) => ClientError::Server {
-                        url: url.to_owned(),
-                        status,
-                        attempts: failures,
-                        detail,
-                    },
-                    Retryable::Transport(source) => ClientError::Unreachable {
-                        url: url.to_owned(),
-                        attempts: failures,
-                        message: transport_message(&source),
-                        source,
-                    },
-                });
+                return Err(why.into_error(url, failures));
             }
             let delay =
                 rocket_dag::retry::Backoff::exponential(self.config.backoff).delay(failures);
             tracing::warn!(
                 "{url}: {} (attempt {failures}); retrying in {}",
-                match &why {
-                    Retryable::Server(s, _) => format!("HTTP {s}"),
-                    Retryable::Transport(e) => transport_message(e),
-                },
+                why.describe(),
                 rocket_dag::duration::format(delay)
             );
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One request: the body of a 2xx, or what stands in the way.
+    async fn attempt(&self, url: &str, keyed: bool) -> Result<Vec<u8>, Setback> {
+        let req = self.http.get(url).timeout(self.config.timeout);
+        let response = match self.authorize(req, keyed).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Err(match rocket_dag::http::permanent_failure(&e) {
+                    Some(why) => Setback::Fail(ClientError::Unfetchable {
+                        url: url.to_owned(),
+                        why,
+                        message: transport_message(&e),
+                        source: e,
+                    }),
+                    None => Setback::Retry(Retryable::Transport(e)),
+                });
+            }
+        };
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = self.throttle_wait(url, response.headers(), keyed).await;
+            return Err(match wait {
+                Some(w) if w <= self.config.max_throttle_wait => Setback::Wait(w),
+                _ => Setback::Fail(ClientError::Throttled {
+                    url: url.to_owned(),
+                    wait,
+                    retry_at: wait
+                        .and_then(|w| chrono::Duration::from_std(w).ok().map(|d| Utc::now() + d)),
+                }),
+            });
+        }
+        if !status.is_success() {
+            let detail = detail_of(response).await;
+            return Err(if status.is_server_error() {
+                Setback::Retry(Retryable::Server(status, detail))
+            } else {
+                Setback::Fail(ClientError::Rejected {
+                    url: url.to_owned(),
+                    status,
+                    detail,
+                })
+            });
+        }
+        read_capped(response, self.config.max_page_bytes)
+            .await
+            .map_err(|e| match e {
+                Capped::TooLarge => Setback::Fail(ClientError::TooLarge {
+                    url: url.to_owned(),
+                    limit: self.config.max_page_bytes,
+                }),
+                Capped::Transport(e) => Setback::Retry(Retryable::Transport(e)),
+            })
+    }
+
+    /// `req` with the API key if there is one and `keyed`.
+    fn authorize(&self, req: reqwest::RequestBuilder, keyed: bool) -> reqwest::RequestBuilder {
+        match self.config.api_key.as_ref().filter(|_| keyed) {
+            Some(key) => req.header(AUTHORIZATION, format!("Token {key}")),
+            None => req,
         }
     }
 
@@ -479,11 +471,9 @@ impl Ll2Client {
             }
         }
         let throttle = throttle_url(url)?;
-        let mut req = self.http.get(&throttle).timeout(Duration::from_secs(10));
+        let req = self.http.get(&throttle).timeout(Duration::from_secs(10));
         // The throttle endpoint is on the page's own origin.
-        if let Some(key) = self.config.api_key.as_ref().filter(|_| keyed) {
-            req = req.header(AUTHORIZATION, format!("Token {key}"));
-        }
+        let req = self.authorize(req, keyed);
         let status: serde_json::Value = req.send().await.ok()?.json().await.ok()?;
         status
             .get("next_use_secs")
@@ -492,9 +482,48 @@ impl Ll2Client {
     }
 }
 
+/// What keeps one request from a body.
+enum Setback {
+    /// A 429 asking for a wait within [`ClientConfig::max_throttle_wait`]: wait, then ask again.
+    Wait(Duration),
+    /// A failure that may heal: retried with backoff.
+    Retry(Retryable),
+    /// A failure that will not heal.
+    Fail(ClientError),
+}
+
+/// A failure that may heal.
 enum Retryable {
     Server(StatusCode, Option<String>),
     Transport(reqwest::Error),
+}
+
+impl Retryable {
+    /// For the log: `HTTP 503 Service Unavailable`, `timed out`, ….
+    fn describe(&self) -> String {
+        match self {
+            Retryable::Server(s, _) => format!("HTTP {s}"),
+            Retryable::Transport(e) => transport_message(e),
+        }
+    }
+
+    /// The error once the retries are spent, after `attempts` failures.
+    fn into_error(self, url: &str, attempts: u32) -> ClientError {
+        match self {
+            Retryable::Server(status, detail) => ClientError::Server {
+                url: url.to_owned(),
+                status,
+                attempts,
+                detail,
+            },
+            Retryable::Transport(source) => ClientError::Unreachable {
+                url: url.to_owned(),
+                attempts,
+                message: transport_message(&source),
+                source,
+            },
+        }
+    }
 }
 
 enum Capped {

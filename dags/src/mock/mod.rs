@@ -1,0 +1,58 @@
+//! A local stand-in for the LL2 API and its image host, with fault injection.
+//!
+//! [`MockServer::start`] serves, on `127.0.0.1` and a free port:
+//!
+//! * `GET /2.0.0/launch/upcoming/` (with or without the trailing slash): a launch page built
+//!   from [`MockConfig::launches_json`]. Its image URLs point back at this server, `next` and
+//!   `previous` are local `?limit=&offset=` links, and `count` is the number of launches the
+//!   mock holds.
+//! * `GET /2.0.0/launch/` and `GET /2.0.0/launch/previous/`: the same launches, filtered by
+//!   `net__gte` / `net__lt` (RFC 3339) when given and ordered by NET, paginated alike (what the
+//!   history DAG asks for).
+//! * `GET /2.0.0/api-throttle/`: LL2's throttle status, with [`MockConfig::throttle_next_use_secs`].
+//! * `GET /images/{path}`: a small, valid PNG of [`MockConfig::image_bytes`] bytes, whatever the
+//!   path.
+//! * anything else: 404.
+//!
+//! Faults can be injected per request ([`MockConfig::launch_faults`]) or per image path
+//! ([`MockConfig::image_faults`]), and the server counts requests per path and the most
+//! requests it handled at once, so tests can check deduplication and concurrency limits.
+//!
+//! ```
+//! use dags::mock::{Fault, MockConfig, MockServer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MockConfig::default().with_launch_faults([Fault::Status(503)]);
+//! let server = MockServer::start(config).await?;
+//!
+//! let _ = rustls::crypto::ring::default_provider().install_default();
+//! let client = reqwest::Client::builder().no_proxy().build()?;
+//! let first = client.get(server.launches_url()).send().await?;
+//! assert_eq!(first.status(), 503);
+//! let page = client.get(server.launches_url()).send().await?.bytes().await?;
+//! assert_eq!(dags::ll2::parse_page(&page)?.results.len(), 10);
+//!
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod config;
+mod faults;
+mod page;
+mod png;
+mod server;
+
+pub use config::{Fault, MockConfig};
+pub use server::MockServer;
+
+/// The LL2 snapshot served by default: `GET /2.0.0/launch/upcoming/` of March 2026, 10 launches.
+pub const BUNDLED_LAUNCHES_JSON: &str =
+    include_str!("../../fixtures/ll2/v2.0.0-upcoming-2026-03.json");
+
+/// Path of the launches endpoint on the mock server.
+pub const LAUNCHES_PATH: &str = "/2.0.0/launch/upcoming/";
+
+#[cfg(test)]
+mod tests;

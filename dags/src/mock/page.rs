@@ -1,0 +1,143 @@
+//! The launch pages the mock serves: the configured document with its images pointed at the
+//! mock, filtered by NET and paginated with local `next`/`previous` links.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::LAUNCHES_PATH;
+use super::server::ServerState;
+
+pub(super) enum Launches {
+    /// A page document: its launches, served in slices.
+    Page(Vec<Value>),
+    /// Anything else, served as given.
+    Raw(Bytes),
+}
+
+impl Launches {
+    /// The launches of `json`: a page document, its image URLs rewritten to `base` if
+    /// `rewrite_images`, or anything else, served as given.
+    pub(super) fn of(json: String, rewrite_images: bool, base: &str) -> Launches {
+        match serde_json::from_str::<Value>(&json) {
+            Ok(Value::Object(mut page)) if page.get("results").is_some_and(Value::is_array) => {
+                let Some(Value::Array(mut results)) = page.remove("results") else {
+                    unreachable!("checked above")
+                };
+                if rewrite_images {
+                    for launch in &mut results {
+                        localize_images(launch, base);
+                    }
+                }
+                Launches::Page(results)
+            }
+            _ => Launches::Raw(Bytes::from(json)),
+        }
+    }
+}
+
+impl ServerState {
+    pub(super) fn launches_body(&self, path: &str, query: Option<&str>) -> Bytes {
+        let all = match &self.launches {
+            Launches::Raw(bytes) => return bytes.clone(),
+            Launches::Page(results) => results,
+        };
+        let net = |l: &Value| {
+            l.get("net")
+                .and_then(Value::as_str)
+                .and_then(|n| chrono::DateTime::parse_from_rfc3339(n).ok())
+        };
+        let bound = |key: &str| {
+            query_str(query, key).and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+        };
+        let filtered: Vec<Value>;
+        let results: &[Value] =
+            if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
+                all
+            } else {
+                let (gte, lt) = (bound("net__gte"), bound("net__lt"));
+                let mut f: Vec<Value> = all
+                    .iter()
+                    .filter(|l| {
+                        let n = net(l);
+                        gte.is_none_or(|g| n.is_some_and(|n| n >= g))
+                            && lt.is_none_or(|t| n.is_some_and(|n| n < t))
+                    })
+                    .cloned()
+                    .collect();
+                f.sort_by_key(|l| net(l));
+                filtered = f;
+                &filtered
+            };
+        let total = results.len();
+        let offset = query_usize(query, "offset").unwrap_or(0).min(total);
+        let limit = query_usize(query, "limit")
+            .or(self.page_size)
+            .unwrap_or(total)
+            .max(1);
+        let end = offset.saturating_add(limit).min(total);
+        // Other query parameters (the NET window) carry over to the next page.
+        let rest: String = query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("limit=") && !p.starts_with("offset="))
+            .map(|p| format!("&{p}"))
+            .collect();
+        let link =
+            |offset: usize| format!("{}{path}?limit={limit}&offset={offset}{rest}", self.base);
+        let page = serde_json::json!({
+            "count": total,
+            "next": if end < total { Some(link(end)) } else { self.next_page.clone() },
+            "previous": (offset > 0).then(|| link(offset.saturating_sub(limit))),
+            "results": &results[offset..end],
+        });
+        Bytes::from(page.to_string())
+    }
+}
+
+/// Rewrites `image` (a URL, or an object with `image_url`/`thumbnail_url`) to this server.
+pub(super) fn localize_images(launch: &mut Value, base: &str) {
+    match launch.get_mut("image") {
+        Some(Value::String(url)) => *url = local_image_url(url, base),
+        Some(Value::Object(image)) => {
+            for key in ["image_url", "thumbnail_url"] {
+                if let Some(Value::String(url)) = image.get_mut(key) {
+                    *url = local_image_url(url, base);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn local_image_url(original: &str, base: &str) -> String {
+    let url = reqwest::Url::parse(original).ok();
+    // The segment stays percent-encoded, so it is still a valid path.
+    let segment = url
+        .as_ref()
+        .and_then(reqwest::Url::path_segments)
+        .and_then(|mut segments| segments.next_back())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("image");
+    format!("{base}/images/{segment}")
+}
+
+pub(super) fn query_str(query: Option<&str>, key: &str) -> Option<String> {
+    let raw = query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)?
+        .1;
+    Some(
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+pub(super) fn query_usize(query: Option<&str>, key: &str) -> Option<usize> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.parse().ok())
+}
