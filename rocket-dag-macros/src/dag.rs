@@ -656,7 +656,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = errors.into_tokens();
     quote! {
         #(#attrs)*
-        #vis fn #name() -> ::rocket_dag::Dag {
+        #vis fn #name() -> #p::Dag {
             #(#items)*
             #(#unique_ids)*
             #[allow(unused_mut)]
