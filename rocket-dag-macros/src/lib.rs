@@ -4,8 +4,8 @@
 
 // One module per phase, as serde_derive and thiserror do: `options` parses and validates
 // option values, `item` reads the annotated fn, `task` and `dag` expand it. Graph analysis
-// (unknown handles, duplicates, cycles) happens in `dag` on the body's syntax, before any type
-// is known.
+// (unknown handles, duplicates, cycles) happens in `dag::graph` on the body's syntax, before
+// any type is known.
 mod dag;
 mod item;
 mod options;
