@@ -68,26 +68,57 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-pub(super) trait ParseState {
-    fn parse_state(self) -> TaskState;
-    fn parse_record(self) -> TaskStateRecord;
+/// The run report's state of a try as the store records it: the same set of Airflow states,
+/// matched variant by variant so that a state added to one and not the other does not compile.
+pub(super) fn record_of(state: TaskState) -> TaskStateRecord {
+    use TaskStateRecord as R;
+    match state {
+        TaskState::NoStatus => R::NoStatus,
+        TaskState::Queued => R::Queued,
+        TaskState::Running => R::Running,
+        TaskState::Success => R::Success,
+        TaskState::Failed => R::Failed,
+        TaskState::UpForRetry => R::UpForRetry,
+        TaskState::UpstreamFailed => R::UpstreamFailed,
+        TaskState::Skipped => R::Skipped,
+    }
 }
 
-impl ParseState for &str {
-    /// The store and the runtime share Airflow's state names.
-    fn parse_state(self) -> TaskState {
-        match self {
-            "queued" => TaskState::Queued,
-            "running" => TaskState::Running,
-            "success" => TaskState::Success,
-            "failed" => TaskState::Failed,
-            "up_for_retry" => TaskState::UpForRetry,
-            "upstream_failed" => TaskState::UpstreamFailed,
-            "skipped" => TaskState::Skipped,
-            _ => TaskState::NoStatus,
+/// The store's record of a try's state as the run report's state.
+pub(super) fn state_of(record: TaskStateRecord) -> TaskState {
+    use TaskStateRecord as R;
+    match record {
+        R::NoStatus => TaskState::NoStatus,
+        R::Queued => TaskState::Queued,
+        R::Running => TaskState::Running,
+        R::Success => TaskState::Success,
+        R::Failed => TaskState::Failed,
+        R::UpForRetry => TaskState::UpForRetry,
+        R::UpstreamFailed => TaskState::UpstreamFailed,
+        R::Skipped => TaskState::Skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_and_store_states_are_the_same_set_by_name() {
+        for &record in TaskStateRecord::ALL {
+            let state = state_of(record);
+            assert_eq!(state.as_str(), record.as_str());
+            assert_eq!(record_of(state), record);
         }
     }
-    fn parse_record(self) -> TaskStateRecord {
-        self.parse().unwrap_or(TaskStateRecord::NoStatus)
+
+    #[test]
+    fn a_panic_says_what_it_said() {
+        let text = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!(panic_message(&*text), "boom 1");
+        let literal = std::panic::catch_unwind(|| panic!("plain")).unwrap_err();
+        assert_eq!(panic_message(&*literal), "plain");
+        let other = std::panic::catch_unwind(|| std::panic::panic_any(7_u8)).unwrap_err();
+        assert_eq!(panic_message(&*other), "non-string panic payload");
     }
 }

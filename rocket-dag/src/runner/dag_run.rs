@@ -141,7 +141,7 @@ impl<'a> DagRun<'a> {
             task_id: self.task_id(unit).to_owned(),
             map_index: u.map_index.map_or(NOT_MAPPED, |m| m as i32),
             try_number: attempt.try_number,
-            state: attempt.state.as_str().parse_record(),
+            state: record_of(attempt.state),
             start: attempt.start,
             end: (!running).then(|| attempt.start + attempt.duration),
             duration: (!running).then_some(attempt.duration),

@@ -205,3 +205,52 @@ impl Mapping {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x(json: &str) -> XCom {
+        XCom(json.into())
+    }
+
+    fn each(items: &[&str]) -> MappedInput {
+        MappedInput::Each(items.iter().map(|i| x(i)).collect())
+    }
+
+    fn texts(inputs: Vec<XCom>) -> Vec<String> {
+        inputs.iter().map(|i| i.as_json().to_owned()).collect()
+    }
+
+    #[test]
+    fn elements_are_the_cross_product_with_the_last_list_varying_fastest() {
+        let m = Mapping {
+            inputs: vec![
+                each(&["1", "2"]),
+                MappedInput::Whole(x("\"w\"")),
+                each(&["\"a\"", "\"b\"", "\"c\""]),
+            ],
+            len: 6,
+        };
+        let all: Vec<Vec<String>> = (0..m.len()).map(|i| texts(m.element(i))).collect();
+        let want = [
+            ["1", "\"w\"", "\"a\""],
+            ["1", "\"w\"", "\"b\""],
+            ["1", "\"w\"", "\"c\""],
+            ["2", "\"w\"", "\"a\""],
+            ["2", "\"w\"", "\"b\""],
+            ["2", "\"w\"", "\"c\""],
+        ];
+        assert_eq!(all, want.map(|e| e.map(str::to_owned).to_vec()));
+    }
+
+    #[test]
+    fn one_list_maps_element_by_element_and_whole_inputs_repeat() {
+        let m = Mapping {
+            inputs: vec![MappedInput::Whole(x("{\"k\":1}")), each(&["10", "20"])],
+            len: 2,
+        };
+        assert_eq!(texts(m.element(0)), ["{\"k\":1}", "10"]);
+        assert_eq!(texts(m.element(1)), ["{\"k\":1}", "20"]);
+    }
+}

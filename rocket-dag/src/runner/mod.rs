@@ -35,7 +35,7 @@ mod one_task;
 mod resume;
 mod rules;
 
-use attempt::{ParseState, attempt};
+use attempt::{attempt, record_of, state_of};
 use claim::Executing;
 use mapping::Mapping;
 

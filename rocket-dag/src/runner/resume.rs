@@ -121,7 +121,7 @@ impl DagRun<'_> {
 fn attempt_of(t: &TaskInstanceRecord) -> AttemptReport {
     AttemptReport {
         try_number: t.try_number,
-        state: t.state.as_str().parse_state(),
+        state: state_of(t.state),
         start: t.start,
         duration: t.duration.unwrap_or_default(),
         error: t.error.clone(),
