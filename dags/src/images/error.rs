@@ -69,7 +69,7 @@ pub enum FetchError {
         /// The `Content-Type` the server claimed.
         content_type: Option<String>,
     },
-    /// The image is larger than [`FetchOptions::max_bytes`].
+    /// The image is larger than [`FetchOptions::max_bytes`](super::FetchOptions::max_bytes).
     #[error("larger than the limit of {limit} bytes")]
     TooLarge {
         /// The limit.

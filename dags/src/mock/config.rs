@@ -44,7 +44,7 @@ pub enum Fault {
     BadHeader,
 }
 
-/// What a [`MockServer`] serves and which faults it injects.
+/// What a [`MockServer`](super::MockServer) serves and which faults it injects.
 ///
 /// Build it from [`Default`] and the `with_*` methods, or with struct update syntax.
 #[derive(Debug, Clone)]

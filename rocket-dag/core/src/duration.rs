@@ -1,5 +1,5 @@
 //! The duration notation of DAG options and configuration: `500ms`, `30s`, `10m`, `1h30m`,
-//! `1d` (numbers with units, no spaces), read by [`parse`] and written by [`format`].
+//! `1d` (numbers with units, no spaces), read by [`parse`] and written by [`format()`].
 
 use std::fmt;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! Ids become directory names (`logs/dag_id=…/run_id=…/task_id=…/`, `data/<dag_id>/`), so an
 //! id that could name a parent directory or another folder (`..`, `a/b`) or carry control
 //! characters into a terminal is refused wherever one enters: the `#[dag]` macro and
-//! [`crate::DagBuilder`], run requests, the command line (as clap value parsers), and the store
+//! `rocket_dag::DagBuilder`, run requests, the command line (as clap value parsers), and the store
 //! before it records anything. The rules are Airflow's: `^[A-Za-z0-9_.-]+$` for DAG and task ids
 //! (its `KEY_REGEX`, in ASCII), `^[A-Za-z0-9_.~:+-]+$` for run ids (its default
 //! `allowed_run_id_pattern`), at most 250 characters; and an id made of dots only is refused.
