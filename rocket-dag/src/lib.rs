@@ -54,6 +54,7 @@ pub mod asset;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;
+pub mod control;
 pub mod dag;
 pub mod error;
 pub use rocket_dag_core::{duration, escape, ids};
@@ -78,6 +79,8 @@ pub mod task;
 pub mod timetable;
 #[cfg(feature = "viz")]
 pub mod viz;
+#[cfg(feature = "web")]
+pub mod web;
 
 pub use asset::{Asset, AssetKind};
 pub use context::TaskContext;

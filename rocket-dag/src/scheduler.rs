@@ -26,18 +26,7 @@ use crate::timetable::{DataInterval, due_intervals, next_interval};
 /// On one machine, `dags trigger` and `dags unpause` wake it at once (see [`wake`]).
 pub const MAX_SLEEP: Duration = Duration::from_secs(10);
 
-/// The socket a scheduler listens on for wake-ups: `<home>/scheduler.sock`.
-pub fn wake_socket(home: &Path) -> PathBuf {
-    home.join("scheduler.sock")
-}
-
-/// Wakes the scheduler running on `home`, if any, so it looks at queued runs and pause states
-/// now rather than at its next timer. Best effort: without a scheduler nothing happens.
-pub fn wake(home: &Path) {
-    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
-        let _ = sock.send_to(b"wake", wake_socket(home));
-    }
-}
+pub use crate::control::{wake, wake_socket};
 
 /// Why the scheduler cannot run.
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,8 @@
 //! |---|---|---|
 //! | 0 foundations | `duration`, `escape`, `ids`, `error`, `fs`, `http`, `process`, `signal` | rules and helpers with no notion of a DAG |
 //! | 1 model | `home`, `run`, `task`, `asset`, `schedule`, `timetable`, `dag`, `retry`, `context` | what a DAG, a task and a run are |
-//! | 2 execution | `store`, `logging`, `shell`, `report`, `notify`, `runner` | running DAGs and recording them |
-//! | 3 surfaces | `scheduler`, `viz`, `export`, `cli` | what users run and look at |
+//! | 2 execution | `store`, `logging`, `shell`, `report`, `notify`, `runner`, `control` | running DAGs, recording them, acting on them |
+//! | 3 surfaces | `scheduler`, `viz`, `export`, `cli`, `web` | what users run and look at |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -39,10 +39,12 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 2),
     ("notify", 2),
     ("runner", 2),
+    ("control", 2),
     ("scheduler", 3),
     ("viz", 3),
     ("export", 3),
     ("cli", 3),
+    ("web", 3),
 ];
 
 /// Every `crate::<module>` a file names, in `use` items and in paths.

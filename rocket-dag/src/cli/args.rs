@@ -200,6 +200,16 @@ pub enum Command {
     Runs(RunsCommand),
     /// Run the DAGs on their schedules until Ctrl-C or SIGTERM (one scheduler per home)
     Scheduler,
+    /// Serve the web UI, Airflow's REST API (/api/v1) and Prometheus metrics (/metrics)
+    #[cfg(feature = "web")]
+    Webserver(WebArgs),
+    /// The scheduler and the web server in one process: the one command to run
+    #[cfg(feature = "web")]
+    Standalone(WebArgs),
+    /// Manage the web server's users (a users file of argon2 password hashes)
+    #[cfg(feature = "web")]
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Draw a run as a Gantt chart: one row per task instance, one bar per attempt
     Gantt {
         /// DAG id
@@ -499,4 +509,34 @@ pub struct MarkArgs {
     /// Mark every task downstream of it too
     #[arg(long)]
     pub downstream: bool,
+}
+
+/// `webserver` and `standalone`: where to listen and who may use it.
+#[cfg(feature = "web")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// The address to listen on; anything but loopback needs users or a token
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The port (0: any free port)
+    #[arg(long, short = 'p', default_value_t = crate::web::DEFAULT_PORT)]
+    pub port: u16,
+    /// The users file (`name:<argon2 hash>` lines, see `users add`) [default: HOME/web-users
+    /// if it exists]. The API also takes the bearer token of $ROCKET_DAG_API_TOKEN
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+}
+
+/// `users …`
+#[cfg(feature = "web")]
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UsersCommand {
+    /// Add a user (or set their password), reading the password from standard input
+    Add {
+        /// The user name
+        name: String,
+        /// The users file [default: HOME/web-users]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
 }

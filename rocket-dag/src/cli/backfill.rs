@@ -174,7 +174,15 @@ impl Backfill<'_> {
             }
             Ok(Some(_)) if self.reset => {
                 let ids: Vec<&str> = self.dag.tasks().iter().map(|t| t.id()).collect();
-                if let Err(e) = super::tasks::clear_tasks(self.store, dag_id, run_id, &ids).await {
+                if let Err(e) = crate::control::forget(
+                    self.store,
+                    dag_id,
+                    run_id,
+                    &ids,
+                    "`dags backfill --reset-dagruns`",
+                )
+                .await
+                {
                     return Outcome::Failed(e.to_string());
                 }
             }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::*;
@@ -112,42 +112,14 @@ pub(super) async fn trigger(
         Ok(s) => s,
         Err(code) => return code,
     };
-    // Milliseconds: two triggers in one second are two runs (Airflow uses microseconds).
-    let now = Utc::now();
-    let logical = now
-        .with_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
-        .unwrap_or(now);
-    let run_id = crate::runner::run_id("manual", logical);
-    match store.get_run(d.id(), &run_id).await {
-        Err(e) => return fail(e),
-        Ok(Some(_)) => {
-            return usage(format!(
-                "a run `{run_id}` of DAG `{}` already exists",
-                d.id()
-            ));
-        }
-        Ok(None) => {}
-    }
-    let (start, end) = d
-        .options()
-        .schedule
-        .data_interval(logical, d.options().timezone);
-    let record = crate::store::DagRunRecord {
-        dag_id: d.id().to_owned(),
-        run_id,
-        run_type: crate::store::RunType::Manual,
-        logical_date: logical,
-        data_interval_start: start,
-        data_interval_end: end,
-        state: crate::store::RunStateRecord::Queued,
-        start: Utc::now(),
-        end: None,
-        conf: Value::Object(request.params),
+    let trigger = crate::control::Trigger {
+        conf: request.params,
+        ..Default::default()
     };
-    match store.upsert_run(&record).await {
+    match crate::control::trigger(&store, &global.home(), d, trigger).await {
+        Err(e @ crate::control::ControlError::RunExists { .. }) => usage(e),
         Err(e) => fail(e),
-        Ok(()) => {
-            crate::scheduler::wake(&global.home());
+        Ok(record) => {
             if json {
                 print_json(&record);
             } else {
@@ -309,10 +281,9 @@ pub(super) async fn set_paused(
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.set_paused(d.id(), pause).await {
+    match crate::control::set_paused(&store, &global.home(), d.id(), pause).await {
         Err(e) => fail(e),
         Ok(()) => {
-            crate::scheduler::wake(&global.home());
             if global.output == Output::Json {
                 print_json(&serde_json::json!({"dag_id": d.id(), "is_paused": pause}));
             } else {

@@ -22,6 +22,8 @@ mod logs;
 mod pictures;
 mod runs;
 mod tasks;
+#[cfg(feature = "web")]
+mod web;
 
 pub use args::*;
 pub use dags::test_dag;
@@ -154,6 +156,12 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         }
         Command::Logs(args) => logs::print_logs(global, &args, global.output == Output::Json).await,
         Command::Scheduler => dags::scheduler(dags, global).await,
+        #[cfg(feature = "web")]
+        Command::Webserver(args) => web::webserver(dags, global, args).await,
+        #[cfg(feature = "web")]
+        Command::Standalone(args) => web::standalone(dags, global, args).await,
+        #[cfg(feature = "web")]
+        Command::Users(UsersCommand::Add { name, file }) => web::add_user(global, name, file),
         Command::Gantt { dag, run, out } => match find(dags, &dag) {
             Err(code) => code,
             Ok(d) => pictures::gantt(d, run.as_deref(), out.as_deref(), global).await,

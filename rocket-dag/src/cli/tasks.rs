@@ -119,21 +119,21 @@ pub(super) async fn mark(dags: &[Dag], global: &GlobalArgs, args: MarkArgs) -> E
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.get_run(&dag, &run).await {
-        Err(e) => return fail(e),
-        Ok(None) => return usage(format!("no run `{run}` of DAG `{dag}` is recorded")),
-        Ok(Some(_)) => {}
+    use crate::control::{self, ControlError};
+    if let Err(e) = control::recorded_run(&store, &dag, &run).await {
+        return control_error(e);
     }
     if let Some(m) = map_index
-        && let Err(e) = check_map_index(&store, d, &run, &task, m).await
+        && let Err(e) = control::check_map_index(&store, d, &run, &task, i64::from(m)).await
     {
-        return e;
+        return control_error(e);
     }
-    let tasks = with_downstream(d, start, downstream);
+    let tasks = control::with_downstream(d, start, downstream);
     let ids: Vec<&str> = tasks.iter().map(|&i| d.tasks()[i].id()).collect();
     let only = map_index.map(|m| (ids[0], m as i32));
-    match mark_tasks(&store, &dag, &run, &ids, only, state).await {
-        Err(e) => fail(e),
+    match control::mark_tasks(&store, &dag, &run, &ids, only, state, "`tasks mark`").await {
+        Err(e @ ControlError::Store(_)) => fail(e),
+        Err(e) => usage(e),
         Ok(marked) => {
             if json {
                 print_json(&serde_json::json!({"marked": marked, "state": state}));
@@ -225,15 +225,15 @@ pub(super) async fn clear(
         Ok(found) => found,
         Err(code) => return code,
     };
-    let clear = with_downstream(d, start, downstream);
+    let clear = crate::control::with_downstream(d, start, downstream);
     let store = match open_store(global).await {
         Ok(s) => s,
         Err(code) => return code,
     };
     let ids: Vec<&str> = clear.iter().map(|&i| d.tasks()[i].id()).collect();
-    match clear_tasks(&store, &dag, &run, &ids).await {
-        Err(e) => fail(e),
-        Ok(()) => {
+    match crate::control::clear(&store, &global.home(), &dag, &run, &ids, "`tasks clear`").await {
+        Err(e) => control_error(e),
+        Ok(_) => {
             if json {
                 print_json(&serde_json::json!({"cleared": ids}));
             } else {
@@ -296,125 +296,10 @@ pub(super) async fn recorded_inputs(
     )))
 }
 
-/// `tasks mark --map-index M`: the task must be mapped and M one of the elements the run
-/// recorded (as `tasks test` checks against the list it maps over).
-pub(super) async fn check_map_index(
-    store: &crate::store::Store,
-    dag: &Dag,
-    run: &str,
-    task: &str,
-    m: u32,
-) -> Result<(), ExitCode> {
-    let node = dag.task(task).expect("the task was found");
-    if !node.is_mapped() {
-        return Err(usage(format_args!(
-            "task `{task}` of DAG `{}` is not mapped: leave out --map-index",
-            dag.id()
-        )));
+/// A refused action is a usage error (exit 2); a failing history is a failure (exit 1).
+fn control_error(e: crate::control::ControlError) -> ExitCode {
+    match e {
+        crate::control::ControlError::Store(_) => fail(e),
+        e => usage(e),
     }
-    let tis = store.task_instances(dag.id(), run).await.map_err(fail)?;
-    let elements = latest_tries(&tis, task)
-        .iter()
-        .filter(|t| t.map_index >= 0)
-        .count();
-    if m as usize >= elements {
-        return Err(usage(format_args!(
-            "map index {m} is out of range: task `{task}` has {elements} element(s) in run `{run}`{}",
-            if elements == 0 {
-                " (it was not expanded yet)"
-            } else {
-                ""
-            }
-        )));
-    }
-    Ok(())
-}
-
-/// Clearing forgets a task's outcome (its output and the state of its latest try) so that the
-/// next run of that run id runs it again; its tries stay in the history.
-pub(super) async fn clear_tasks(
-    store: &crate::store::Store,
-    dag: &str,
-    run: &str,
-    tasks: &[&str],
-) -> Result<(), crate::store::StoreError> {
-    let tis = store.task_instances(dag, run).await?;
-    for task in tasks {
-        store.delete_xcom(dag, run, task).await?;
-        // Every element of a mapped task too.
-        for t in latest_tries(&tis, task) {
-            if t.state != crate::store::TaskStateRecord::NoStatus {
-                let mut cleared = t.clone();
-                cleared.state = crate::store::TaskStateRecord::NoStatus;
-                cleared.error = Some("cleared by `tasks clear`".into());
-                store.upsert_task_instance(&cleared).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `start` and, with `downstream`, every task after it (breadth first).
-pub(super) fn with_downstream(dag: &Dag, start: usize, downstream: bool) -> Vec<usize> {
-    let mut out = vec![start];
-    if downstream {
-        let mut i = 0;
-        while i < out.len() {
-            for &n in dag.tasks()[out[i]].downstream() {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Sets the latest try of each instance of `tasks` to `state` (only map index `only.1` of
-/// task `only.0` when given); a task never tried gets a try-0 row. Returns the instances marked.
-pub(super) async fn mark_tasks(
-    store: &crate::store::Store,
-    dag: &str,
-    run: &str,
-    tasks: &[&str],
-    only: Option<(&str, i32)>,
-    state: crate::store::TaskStateRecord,
-) -> Result<Vec<String>, crate::store::StoreError> {
-    let tis = store.task_instances(dag, run).await?;
-    let mut marked = Vec::new();
-    for task in tasks {
-        let mut rows: Vec<crate::store::TaskInstanceRecord> = latest_tries(&tis, task)
-            .into_iter()
-            .filter(|t| only.is_none_or(|(id, m)| id != *task || t.map_index == m))
-            .cloned()
-            .collect();
-        if rows.is_empty() {
-            rows.push(crate::store::TaskInstanceRecord {
-                dag_id: dag.to_owned(),
-                run_id: run.to_owned(),
-                task_id: (*task).to_owned(),
-                map_index: only
-                    .filter(|(id, _)| id == task)
-                    .map_or(crate::store::NOT_MAPPED, |(_, m)| m),
-                try_number: 0,
-                state,
-                start: Utc::now(),
-                end: None,
-                duration: None,
-                hostname: crate::process::hostname(),
-                pid: None,
-                log_path: None,
-                error: None,
-            });
-        }
-        for mut t in rows {
-            t.state = state;
-            t.end = t.end.or(Some(Utc::now()));
-            t.error = Some(format!("marked {} by `tasks mark`", state.as_str()));
-            store.upsert_task_instance(&t).await?;
-            marked.push(t.label());
-        }
-    }
-    Ok(marked)
 }

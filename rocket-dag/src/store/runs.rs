@@ -19,6 +19,13 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Creates a queued run (`dags trigger`, the web UI, the REST API) unless one with the
+    /// same ids exists; `true` if this call created it. Nobody owns it until a scheduler
+    /// claims it ([`Store::claim_queued_run`]).
+    pub async fn queue_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
+        Ok(self.insert_run(run, "DO NOTHING", "queue", None).await? == 1)
+    }
+
     /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several
     /// schedulers exactly one starts it.
     pub async fn claim_queued_run(&self, dag_id: &str, run_id: &str) -> Result<bool, StoreError> {
