@@ -437,9 +437,68 @@ async fn a_triggered_run_is_queued_and_the_scheduler_starts_it() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // Clearing a task puts its run back to queued (as Airflow does): the scheduler runs that
+    // task again, as a second try with the run's own params.
+    let first = &queued[0].run_id;
+    let d = on_demand_dag();
+    let cleared = rocket_dag::control::clear(
+        &store,
+        home.path(),
+        "on_demand_dag",
+        first,
+        &["on_demand"],
+        "the test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(cleared, ["on_demand"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let run = store
+            .get_run("on_demand_dag", first)
+            .await
+            .unwrap()
+            .unwrap();
+        let tries = store.task_instances("on_demand_dag", first).await.unwrap();
+        if run.state == RunStateRecord::Success && tries.len() == 2 {
+            assert_eq!(tries[1].try_number, 2);
+            assert_eq!(tries[1].state, TaskStateRecord::Success);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{run:?} {tries:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(matches!(
+        rocket_dag::control::clear(
+            &store,
+            home.path(),
+            "on_demand_dag",
+            "nope",
+            &["on_demand"],
+            "x"
+        )
+        .await,
+        Err(rocket_dag::control::ControlError::NoRun { .. })
+    ));
+    assert!(matches!(
+        rocket_dag::control::trigger(
+            &store,
+            home.path(),
+            &d,
+            rocket_dag::control::Trigger {
+                run_id: Some(first.clone()),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(rocket_dag::control::ControlError::RunExists { .. })
+    ));
     stop.cancel();
     scheduler.await.unwrap().unwrap();
-    assert_eq!(*TRIGGERED_WITH.lock().unwrap(), ["course", "again"]);
+    assert_eq!(
+        *TRIGGERED_WITH.lock().unwrap(),
+        ["course", "again", "course"]
+    );
     assert!(!rocket_dag::scheduler::wake_socket(home.path()).exists());
 }
 
