@@ -207,3 +207,75 @@ fn the_examples_own_options_are_the_ones_documented() {
         );
     }
 }
+
+/// The README's `standalone` command: it prints the URL it serves, answers there (pages and
+/// API), runs the DAG on its schedule against the offline server, and Ctrl-C stops it cleanly.
+#[tokio::test]
+async fn standalone_serves_runs_the_dag_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(built("examples/listing_2_10"))
+        .args(["--offline", "standalone", "--port", "0"])
+        .current_dir(dir.path())
+        .env_remove("ROCKET_DAG_HOME")
+        .env_remove("ROCKET_DAG_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the example starts");
+    let stdout = child.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        lines.find_map(|l| {
+            let l = l.ok()?;
+            let at = l.find("http://")?;
+            Some(l[at..].split_whitespace().next()?.to_owned())
+        })
+    })
+    .await
+    .unwrap()
+    .expect("standalone prints its URL");
+    assert!(url.starts_with("http://localhost:"), "{url}");
+    let client = rocket_dag::http::builder().no_proxy().build().unwrap();
+    let page = client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("listing_2_10"));
+    // catchup = false: the scheduler starts the latest interval at once.
+    let runs = format!("{url}api/v1/dags/listing_2_10/dagRuns");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let body: serde_json::Value = client
+            .get(&runs)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let states: Vec<&str> = body["dag_runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["state"].as_str())
+            .collect();
+        if states.contains(&"success") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(dir.path().join(".rocket-dag/rocket-dag.db").exists());
+}
