@@ -107,6 +107,20 @@ async fn every_page_renders_with_the_csp_and_nothing_external() {
         assert!(!html.contains("<script>"), "{path}: no inline script");
         assert_eq!(external_urls(&html), Vec::<String>::new(), "{path}");
     }
+    // The fragments live.js swaps in: the same markup, marked active or not.
+    for path in [
+        "/dags/listing_2_10/grid/live?runs=25",
+        "/dags/listing_2_10/graph/live",
+        "/dags/listing_2_10/gantt/live",
+    ] {
+        let r = c.get(web.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.starts_with("<div") && html.contains("data-active=\"false\""),
+            "{path}: {html}"
+        );
+    }
     let css = c.get(web.url("/static/style.css")).send().await.unwrap();
     assert_eq!(css.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
     assert!(css.text().await.unwrap().contains(".s-success"));
@@ -424,6 +438,88 @@ async fn hostile_paths_never_reach_a_file() {
         let got = c.get(web.url(&path)).send().await.unwrap().status();
         assert_eq!(got, status, "{path}");
     }
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn run_and_instance_actions_go_through_control() {
+    let web = Web::start(quiet()).await;
+    let run = hostile_run(&web, "x").await;
+    let c = no_redirects();
+    let token = csrf_of(
+        &c.get(web.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let base = format!(
+        "/dags/listing_2_10/runs/{}",
+        run.replace(':', "%3A").replace('+', "%2B")
+    );
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        c.post(web.url(&path))
+            .header(CONTENT_TYPE, FORM)
+            .body(form_body(&pairs))
+            .send()
+    };
+    let latest =
+        |tis: Vec<TaskInstanceRecord>| tis.into_iter().max_by_key(|t| t.try_number).unwrap();
+    // Without the token nothing changes.
+    let r = post(format!("{base}/clear_failed"), vec![]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(
+        format!("{base}/clear_failed"),
+        vec![("csrf", token.clone())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let got = web
+        .store
+        .get_run("listing_2_10", &run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.state,
+        RunStateRecord::Queued,
+        "a clear puts the run back to queued"
+    );
+    let ti = latest(
+        web.store
+            .task_instances("listing_2_10", &run)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ti.state, TaskStateRecord::NoStatus);
+    let task = format!("{base}/tasks/download_launches");
+    let form = vec![("csrf", token.clone()), ("state", "success".to_owned())];
+    let r = post(format!("{task}/mark"), form).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ti = latest(
+        web.store
+            .task_instances("listing_2_10", &run)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ti.state, TaskStateRecord::Success);
+    let form = vec![("csrf", token.clone()), ("state", "failed".to_owned())];
+    let r = post(format!("{base}/mark"), form).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let got = web
+        .store
+        .get_run("listing_2_10", &run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.state, RunStateRecord::Failed);
+    let form = vec![("csrf", token.clone()), ("state", "bogus".to_owned())];
+    let r = post(format!("{base}/mark"), form).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     web.stop().await;
 }
 

@@ -222,10 +222,12 @@ pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// A duration for people: `1.2 s`, `3 min 4 s`.
+/// A duration for people: `9 ms`, `1.2 s`, `3 min 4 s`.
 pub(crate) fn took(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 60.0 {
+    if s < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if s < 60.0 {
         format!("{s:.1} s")
     } else {
         format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)

@@ -43,6 +43,7 @@ fn errors_answer_with_their_status_and_escape_their_message() {
 #[test]
 fn durations_read_for_people() {
     use std::time::Duration;
+    assert_eq!(took(Duration::from_micros(9_400)), "9 ms");
     assert_eq!(took(Duration::from_millis(1234)), "1.2 s");
     assert_eq!(took(Duration::from_secs(184)), "3 min 4 s");
 }
