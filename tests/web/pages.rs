@@ -523,6 +523,95 @@ async fn run_and_instance_actions_go_through_control() {
     web.stop().await;
 }
 
+#[tokio::test]
+async fn a_mapped_task_shows_its_elements_and_counts_per_state() {
+    let web = Web::start(quiet()).await;
+    let now = Utc::now();
+    let run_id = "manual__2026-02-02T00:00:00+00:00";
+    let run = DagRunRecord {
+        dag_id: "listing_2_10_mapped".into(),
+        run_id: run_id.into(),
+        run_type: RunType::Manual,
+        logical_date: now,
+        data_interval_start: now,
+        data_interval_end: now,
+        state: RunStateRecord::Running,
+        start: now,
+        end: None,
+        conf: serde_json::json!({}),
+    };
+    web.store.upsert_run(&run).await.unwrap();
+    for (i, state) in [
+        TaskStateRecord::Success,
+        TaskStateRecord::Success,
+        TaskStateRecord::Failed,
+        TaskStateRecord::Running,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        web.store
+            .upsert_task_instance(&TaskInstanceRecord {
+                dag_id: run.dag_id.clone(),
+                run_id: run_id.into(),
+                task_id: "get_picture".into(),
+                map_index: i as i32,
+                try_number: 1,
+                state,
+                start: now,
+                end: None,
+                duration: None,
+                hostname: "host".into(),
+                pid: None,
+                log_path: None,
+                error: None,
+            })
+            .await
+            .unwrap();
+    }
+    let c = client();
+    let grid = c
+        .get(web.url("/dags/listing_2_10_mapped/grid"))
+        .send()
+        .await
+        .unwrap();
+    let html = grid.text().await.unwrap();
+    assert!(
+        html.contains("data-active=\"true\""),
+        "a running run is followed live"
+    );
+    assert!(html.contains("1 failed, 1 running, 2 success"), "{html}");
+    let base = format!(
+        "/dags/listing_2_10_mapped/runs/{}/tasks/get_picture",
+        run_id.replace(':', "%3A").replace('+', "%2B")
+    );
+    let whole = c
+        .get(web.url(&base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        whole.contains("4 elements: 1 failed, 1 running, 2 success"),
+        "{whole}"
+    );
+    assert!(whole.contains("get_picture?map_index=3"));
+    let one = c
+        .get(web.url(&format!("{base}?map_index=2")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), StatusCode::OK);
+    let one = one.text().await.unwrap();
+    assert!(one.contains("get_picture[2]") && one.contains("<h2>Tries</h2>"));
+    // Without users, there is no login page to show.
+    let r = no_redirects().get(web.url("/login")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    web.stop().await;
+}
+
 /// Reads server-sent events from `r` until an `end` event: the data, joined.
 async fn read_events(r: reqwest::Response) -> (String, bool) {
     use futures::StreamExt;
