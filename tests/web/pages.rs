@@ -214,25 +214,8 @@ async fn a_post_without_the_csrf_token_is_refused() {
     web.stop().await;
 }
 
-#[tokio::test]
-async fn login_is_required_once_users_exist_and_logout_ends_the_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("users");
-    add_user(&file, "ada", "s3cret").unwrap();
-    let auth = Auth::new(Some(Users::load(&file).unwrap()), None).unwrap();
-    let web = Web::start(Options { auth, ..quiet() }).await;
-    let c = no_redirects();
-    let r = c
-        .get(web.url("/dags/listing_2_10/grid"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let to = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert_eq!(to, "/login?next=/dags/listing_2_10/grid");
-    let page = c.get(web.url(&to)).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("name=\"password\""));
+/// Logs `ada` in through the form (a wrong password first): the session cookie to send.
+async fn log_in(c: &reqwest::Client, web: &Web) -> String {
     let form = |pw: &'static str| {
         [
             ("username", "ada"),
@@ -266,7 +249,29 @@ async fn login_is_required_once_users_exist_and_logout_ends_the_session() {
     for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set.contains(part), "{set}");
     }
-    let session = set.split(';').next().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn login_is_required_once_users_exist_and_logout_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users");
+    add_user(&file, "ada", "s3cret").unwrap();
+    let auth = Auth::new(Some(Users::load(&file).unwrap()), None).unwrap();
+    let web = Web::start(Options { auth, ..quiet() }).await;
+    let c = no_redirects();
+    let r = c
+        .get(web.url("/dags/listing_2_10/grid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, "/login?next=/dags/listing_2_10/grid");
+    let page = c.get(web.url(&to)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("name=\"password\""));
+    let session = log_in(&c, &web).await;
     let page = c
         .get(web.url("/"))
         .header(COOKIE, &session)
@@ -523,9 +528,9 @@ async fn run_and_instance_actions_go_through_control() {
     web.stop().await;
 }
 
-#[tokio::test]
-async fn a_mapped_task_shows_its_elements_and_counts_per_state() {
-    let web = Web::start(quiet()).await;
+/// A running run of `listing_2_10_mapped` whose `get_picture` has 4 elements: 2 succeeded,
+/// 1 failed, 1 running.
+async fn mapped_run(web: &Web) -> &'static str {
     let now = Utc::now();
     let run_id = "manual__2026-02-02T00:00:00+00:00";
     let run = DagRunRecord {
@@ -569,6 +574,13 @@ async fn a_mapped_task_shows_its_elements_and_counts_per_state() {
             .await
             .unwrap();
     }
+    run_id
+}
+
+#[tokio::test]
+async fn a_mapped_task_shows_its_elements_and_counts_per_state() {
+    let web = Web::start(quiet()).await;
+    let run_id = mapped_run(&web).await;
     let c = client();
     let grid = c
         .get(web.url("/dags/listing_2_10_mapped/grid"))

@@ -80,43 +80,9 @@ async fn page(
                 .map_or("—".to_owned(), took),
         ),
     ];
-    let tasks = dag
-        .topological_ids()
-        .into_iter()
-        .map(|task| match h.task_summary(task) {
-            None => TaskLine {
-                id: task.to_owned(),
-                href: url::instance(dag.id(), &run_id, task, -1),
-                state: "no_status",
-                detail: String::new(),
-            },
-            Some(s) => TaskLine {
-                id: task.to_owned(),
-                href: url::instance(dag.id(), &run_id, task, -1),
-                state: s.state.as_str(),
-                detail: if s.mapped {
-                    let parts: Vec<String> =
-                        s.by_state.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                    format!("{} elements: {}", s.instances, parts.join(", "))
-                } else {
-                    format!("{} tr{}", s.tries, if s.tries == 1 { "y" } else { "ies" })
-                },
-            },
-        })
-        .collect();
+    let tasks = task_lines(dag, &h, &run_id);
     let base = format!("/dags/{}/runs/{}", enc(dag.id()), enc(&run_id));
-    let mut downloads = vec![
-        ("Gantt chart (SVG)", format!("{base}/download/gantt.svg")),
-        ("Gantt chart (HTML)", format!("{base}/download/gantt.html")),
-        ("Run report (HTML)", format!("{base}/download/report.html")),
-    ];
-    if crate::viz::chromium::find().is_some() {
-        downloads.push(("Run report (PDF)", format!("{base}/download/report.pdf")));
-    }
-    downloads.push((
-        "Export archive (.tar.gz)",
-        format!("{base}/download/export.tar.gz"),
-    ));
+    let downloads = downloads(&base);
     Ok(render(&RunPage {
         chrome: Chrome::new(&state, &caller, format!("{} — {}", dag.id(), run_id)),
         dag_id: dag.id().to_owned(),
@@ -130,6 +96,50 @@ async fn page(
         downloads,
         run_id,
     }))
+}
+
+/// What each task amounted to in the run.
+fn task_lines(dag: &crate::dag::Dag, h: &RunHistory, run_id: &str) -> Vec<TaskLine> {
+    dag.topological_ids()
+        .into_iter()
+        .map(|task| match h.task_summary(task) {
+            None => TaskLine {
+                id: task.to_owned(),
+                href: url::instance(dag.id(), run_id, task, -1),
+                state: "no_status",
+                detail: String::new(),
+            },
+            Some(s) => TaskLine {
+                id: task.to_owned(),
+                href: url::instance(dag.id(), run_id, task, -1),
+                state: s.state.as_str(),
+                detail: if s.mapped {
+                    let parts: Vec<String> =
+                        s.by_state.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    format!("{} elements: {}", s.instances, parts.join(", "))
+                } else {
+                    format!("{} tr{}", s.tries, if s.tries == 1 { "y" } else { "ies" })
+                },
+            },
+        })
+        .collect()
+}
+
+/// The run's downloads under `base` (its page's path); the PDF only where Chromium is.
+fn downloads(base: &str) -> Vec<(&'static str, String)> {
+    let mut downloads = vec![
+        ("Gantt chart (SVG)", format!("{base}/download/gantt.svg")),
+        ("Gantt chart (HTML)", format!("{base}/download/gantt.html")),
+        ("Run report (HTML)", format!("{base}/download/report.html")),
+    ];
+    if crate::viz::chromium::find().is_some() {
+        downloads.push(("Run report (PDF)", format!("{base}/download/report.pdf")));
+    }
+    downloads.push((
+        "Export archive (.tar.gz)",
+        format!("{base}/download/export.tar.gz"),
+    ));
+    downloads
 }
 
 #[derive(Debug, Deserialize)]
