@@ -1,6 +1,7 @@
 //! One run watched in headless Chromium through chromedriver (WebDriver, over `fantoccini`):
-//! trigger `listing_2_10` from the DAGs page, see the Grid turn to success without a reload,
-//! open the Graph, the Gantt chart and a task's log, fetch every download. Screenshots go to
+//! trigger `listing_2_10` from the DAGs page, see the Grid show it running and the Graph (opened
+//! while it runs) turn to success without a reload, then the Gantt chart and a task's log, and
+//! fetch every download. Screenshots go to
 //! `<target>/web-screenshots/`.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian); without chromedriver the test fails, unless
@@ -17,6 +18,8 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 use super::external_urls;
+use dags::mock::MockConfig;
+
 use crate::{Options, Web, client};
 
 /// chromedriver, killed when dropped.
@@ -146,7 +149,12 @@ async fn browser_trigger_watch_and_download() {
         );
     };
     let started = Instant::now();
-    let web = Web::start(Options::default()).await;
+    // Every answer of the fake LL2 server takes 2 s, so the run is seen running.
+    let web = Web::start(Options {
+        mock: MockConfig::default().with_latency(Duration::from_secs(2)),
+        ..Options::default()
+    })
+    .await;
     let (_driver, url) = start_driver(&path).await;
     let c = browser(&url).await;
     let result = watch(&c, &web).await;
@@ -157,23 +165,28 @@ async fn browser_trigger_watch_and_download() {
 }
 
 async fn watch(c: &Client, web: &Web) -> Result<(), String> {
-    c.goto(&web.url("/")).await.map_err(|e| e.to_string())?;
+    let e = |e: fantoccini::error::CmdError| e.to_string();
+    c.goto(&web.url("/")).await.map_err(e)?;
     source_is_local(c, "DAGs page").await;
     shot(c, "dags.png").await;
-    let details = c
-        .find(Locator::Css("#dag-listing_2_10 details.trigger summary"))
+    let summary = "#dag-listing_2_10 details.trigger summary";
+    c.find(Locator::Css(summary))
         .await
-        .map_err(|e| e.to_string())?;
-    details.click().await.map_err(|e| e.to_string())?;
-    let button = c
-        .find(Locator::Css("#trigger-listing_2_10 button[type=submit]"))
+        .map_err(e)?
+        .click()
         .await
-        .map_err(|e| e.to_string())?;
-    button.click().await.map_err(|e| e.to_string())?;
+        .map_err(e)?;
+    let button = "#trigger-listing_2_10 button[type=submit]";
+    c.find(Locator::Css(button))
+        .await
+        .map_err(e)?
+        .click()
+        .await
+        .map_err(e)?;
     // The trigger redirects to the Grid with the new run selected.
     let deadline = Instant::now() + Duration::from_secs(10);
     let run = loop {
-        let u = c.current_url().await.map_err(|e| e.to_string())?;
+        let u = c.current_url().await.map_err(e)?;
         if let Some((_, q)) = u.as_str().split_once("run_id=") {
             break percent_decode(q);
         }
@@ -182,41 +195,14 @@ async fn watch(c: &Client, web: &Web) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    c.execute("window.__noReload = 'kept'; return true;", vec![])
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut seen = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let states = cell_states(c, &run).await;
-        seen.extend(states.iter().cloned());
-        if states.len() == 3 && states.iter().all(|s| s == "success") {
-            break;
-        }
-        if states
-            .iter()
-            .any(|s| s == "failed" || s == "upstream_failed")
-        {
-            return Err(format!("the run failed: {states:?}"));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("the Grid did not turn to success: {states:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let marker = c
-        .execute("return window.__noReload || null;", vec![])
-        .await
-        .map_err(|e| e.to_string())?;
-    assert_eq!(marker, json!("kept"), "the Grid changed without a reload");
-    eprintln!("grid states seen while watching: {seen:?}");
-    shot(c, "grid.png").await;
-    tabs_and_log(c, web, &run).await
-}
-
-async fn tabs_and_log(c: &Client, web: &Web, run: &str) -> Result<(), String> {
-    let e = |e: fantoccini::error::CmdError| e.to_string();
-    c.find(Locator::Css("nav.tabs a[href^='/dags/listing_2_10/graph']"))
+    mark_page(c).await?;
+    // The Grid follows the run: a cell turns `running` with no reload.
+    let seen = wait_cells(c, &run, |s| s.iter().any(|s| s == "running")).await?;
+    eprintln!("grid states seen before `running`: {seen:?}");
+    still_marked(c, "Grid").await?;
+    // The Graph, opened while the run runs, follows it to success.
+    let graph = "nav.tabs a[href^='/dags/listing_2_10/graph']";
+    c.find(Locator::Css(graph))
         .await
         .map_err(e)?
         .click()
@@ -226,9 +212,88 @@ async fn tabs_and_log(c: &Client, web: &Web, run: &str) -> Result<(), String> {
         .for_element(Locator::Css("#figure svg"))
         .await
         .map_err(e)?;
+    mark_page(c).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let note = c.find(Locator::Css("#figure p.muted")).await.map_err(e)?;
+        let text = note.text().await.map_err(e)?;
+        if text.contains("— success") {
+            break;
+        }
+        if Instant::now() > deadline || text.contains("— failed") {
+            return Err(format!("the Graph did not turn to success: {text}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    still_marked(c, "Graph").await?;
     source_is_local(c, "Graph").await;
     shot(c, "graph.png").await;
-    c.find(Locator::Css("nav.tabs a[href^='/dags/listing_2_10/gantt']"))
+    let grid = "nav.tabs a[href^='/dags/listing_2_10/grid']";
+    c.find(Locator::Css(grid))
+        .await
+        .map_err(e)?
+        .click()
+        .await
+        .map_err(e)?;
+    wait_cells(c, &run, |s| {
+        s.len() == 3 && s.iter().all(|s| s == "success")
+    })
+    .await?;
+    shot(c, "grid.png").await;
+    gantt_and_log(c, web, &run).await
+}
+
+/// Marks the page, so that a reload would show (it loses the mark).
+async fn mark_page(c: &Client) -> Result<(), String> {
+    c.execute("window.__noReload = 'kept'; return true;", vec![])
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+async fn still_marked(c: &Client, what: &str) -> Result<(), String> {
+    let mark = c
+        .execute("return window.__noReload || null;", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if mark == json!("kept") {
+        Ok(())
+    } else {
+        Err(format!("the {what} was reloaded"))
+    }
+}
+
+/// Polls the Grid's cells of `run` until `done` says so (2 minutes at most); the states seen.
+async fn wait_cells(
+    c: &Client,
+    run: &str,
+    done: impl Fn(&[String]) -> bool,
+) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let states = cell_states(c, run).await;
+        seen.extend(states.iter().cloned());
+        if done(&states) {
+            return Ok(seen);
+        }
+        if states
+            .iter()
+            .any(|s| s == "failed" || s == "upstream_failed")
+        {
+            return Err(format!("the run failed: {states:?}"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the Grid did not get there: {states:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn gantt_and_log(c: &Client, web: &Web, run: &str) -> Result<(), String> {
+    let e = |e: fantoccini::error::CmdError| e.to_string();
+    let gantt = "nav.tabs a[href^='/dags/listing_2_10/gantt']";
+    c.find(Locator::Css(gantt))
         .await
         .map_err(e)?
         .click()
@@ -255,8 +320,7 @@ async fn tabs_and_log(c: &Client, web: &Web, run: &str) -> Result<(), String> {
         .for_element(Locator::Css("pre.log"))
         .await
         .map_err(e)?;
-    let text = log.text().await.map_err(e)?;
-    if text.trim().is_empty() {
+    if log.text().await.map_err(e)?.trim().is_empty() {
         return Err("the log is empty".into());
     }
     source_is_local(c, "task instance").await;
