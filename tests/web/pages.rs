@@ -314,7 +314,7 @@ async fn login_is_required_once_users_exist_and_logout_ends_the_session() {
 }
 
 /// A finished run of `listing_2_10` with one try of `download_launches` whose error, log and
-/// the run's conf hold `hostile`.
+/// output (a launch's name) and the run's conf hold `hostile`.
 async fn hostile_run(web: &Web, hostile: &str) -> String {
     let now = Utc::now();
     let run_id = "manual__2026-01-01T00:00:00+00:00".to_owned();
@@ -346,22 +346,25 @@ async fn hostile_run(web: &Web, hostile: &str) -> String {
     .unwrap();
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     std::fs::write(&log, format!("fetching\nlaunch name: {hostile}\n")).unwrap();
+    // The output is what `download_launches` returns: launches, one with a hostile name.
+    let output = serde_json::json!([{ "name": hostile, "id": "x" }]).to_string();
+    let ti = TaskInstanceRecord {
+        dag_id: "listing_2_10".into(),
+        run_id: run_id.clone(),
+        task_id: "download_launches".into(),
+        map_index: NOT_MAPPED,
+        try_number: 1,
+        state: TaskStateRecord::Failed,
+        start: now,
+        end: Some(now),
+        duration: Some(Duration::from_millis(1200)),
+        hostname: "host".into(),
+        pid: None,
+        log_path: Some(log.display().to_string()),
+        error: Some(format!("bad launch {hostile}")),
+    };
     web.store
-        .upsert_task_instance(&TaskInstanceRecord {
-            dag_id: "listing_2_10".into(),
-            run_id: run_id.clone(),
-            task_id: "download_launches".into(),
-            map_index: NOT_MAPPED,
-            try_number: 1,
-            state: TaskStateRecord::Failed,
-            start: now,
-            end: Some(now),
-            duration: Some(Duration::from_millis(1200)),
-            hostname: "host".into(),
-            pid: None,
-            log_path: Some(log.display().to_string()),
-            error: Some(format!("bad launch {hostile}")),
-        })
+        .record_tries(&[(ti, Some(output.as_str()))])
         .await
         .unwrap();
     run_id
@@ -393,6 +396,11 @@ async fn hostile_names_and_log_lines_are_escaped() {
             html.contains("&#60;script&#62;"),
             "{path}: the text is shown escaped"
         );
+        if path.ends_with("download_launches") {
+            // The error, the log line and the launch's name in the output.
+            assert!(html.matches("&#60;script&#62;").count() >= 3, "{html}");
+            assert!(html.contains("Output (XCom)") && html.contains("&#34;name&#34;"));
+        }
     }
     // The log download is the file as is, as text (never HTML).
     let log = format!(
