@@ -75,6 +75,12 @@ impl Web {
         )
         .await
         .unwrap();
+        // The pages' header says whether a scheduler runs in the process.
+        let server = if options.scheduler {
+            server.with_scheduler()
+        } else {
+            server
+        };
         let base = format!("http://{}", server.local_addr());
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();

@@ -108,6 +108,33 @@ impl Store {
             .map_err(self.query_error(op()))
     }
 
+    /// Every try of every task instance of the `limit` newest runs of `dag_id` (newest logical
+    /// date first, as [`Store::list_runs`] orders them), in one query: what a grid of runs
+    /// shows. Ordered by run id, task id, map index and try.
+    pub async fn recent_task_instances(
+        &self,
+        dag_id: &str,
+        limit: u32,
+    ) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {TASK_INSTANCE_COLUMNS} FROM task_instances \
+             WHERE dag_id = $1 AND run_id IN (SELECT run_id FROM dag_runs WHERE dag_id = $1 \
+                 ORDER BY logical_date_us DESC, start_us DESC, run_id LIMIT $2) \
+             ORDER BY run_id, task_id, map_index, try_number"
+        );
+        let op = || format!("read the task instances of the last {limit} runs of DAG `{dag_id}`");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(dag_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error(op()))?;
+        rows.iter()
+            .map(task_instance_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(self.query_error(op()))
+    }
+
     /// Crash recovery: every try of the run still `running` (its process is gone) becomes
     /// `failed` with `error`, ended now. Returns those tries, ordered like
     /// [`Store::task_instances`], so the runner can decide on retries.

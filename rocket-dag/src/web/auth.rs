@@ -423,9 +423,12 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v)
 }
 
-/// Paths anyone may reach: the login page and the health check.
+/// Paths anyone may reach: the login page (and its stylesheet) and the health check.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/api/v1/health" | "/health")
+    matches!(
+        path,
+        "/login" | "/api/v1/health" | "/health" | "/static/style.css"
+    )
 }
 
 /// Whether `path` is for programs (the API, the metrics), which get 401 rather than the login

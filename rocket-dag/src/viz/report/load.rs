@@ -61,8 +61,8 @@ pub async fn build(
     })
 }
 
-/// The DAG's tasks in topological order, as the code section shows them.
-fn task_code(dag: &Dag) -> Vec<TaskCode> {
+/// The DAG's tasks in topological order, as the code section (and the web UI's Code tab) shows them.
+pub fn task_code(dag: &Dag) -> Vec<TaskCode> {
     dag.topological_order()
         .iter()
         .map(|&i| {

@@ -23,7 +23,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-pub use load::build;
+pub use load::{build, task_code};
 
 /// The id and title of every section of the page, in order.
 pub const SECTIONS: [(&str, &str); 9] = [
