@@ -167,9 +167,8 @@ impl Server {
     /// `http://HOST:PORT/`, for people.
     pub fn url(&self) -> String {
         let addr = self.local_addr();
-        let host = if addr.ip().is_unspecified() {
-            "localhost".to_owned()
-        } else if addr.ip().is_loopback() && addr.is_ipv4() {
+        // An address that any name of this host reaches: "localhost" reads best.
+        let host = if addr.ip().is_unspecified() || (addr.ip().is_loopback() && addr.is_ipv4()) {
             "localhost".to_owned()
         } else {
             match addr.ip() {
