@@ -10,11 +10,13 @@
 //! - [`fetcher`]: the resilient fetcher (retries, limits, integrity, de-duplication, fallbacks);
 //! - [`mock`]: a local LL2 + image server with fault injection (offline runs, tests, benchmarks);
 //! - [`record`]: what is recorded for every launch's picture;
-//! - [`assets`]: what the DAGs read and write (drawn by `architecture`).
+//! - [`assets`]: what the DAGs read and write (drawn by `architecture`);
+//! - [`counts`]: what the tasks count for `/metrics` (images downloaded, failed, bytes).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod assets;
+pub mod counts;
 pub mod fetcher;
 pub mod images;
 pub mod listing_2_10;

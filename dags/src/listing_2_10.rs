@@ -124,6 +124,7 @@ pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pi
         launches_without_image,
         records: outcomes.iter().map(PictureRecord::from).collect(),
     };
+    crate::counts::pictures(ctx, &pictures.records);
     tracing::info!(
         downloaded = pictures.downloaded(),
         failed = pictures.failed(),

@@ -52,6 +52,7 @@ pub async fn get_picture(ctx: &TaskContext, url: String) -> Result<PictureRecord
         .pop()
         .ok_or_else(|| TaskError::fail_now("no outcome for the URL"))?;
     let record = PictureRecord::from(&outcome);
+    crate::counts::pictures(ctx, std::slice::from_ref(&record));
     match outcome.result {
         Ok(file) => {
             tracing::info!(path = %file.path.display(), bytes = file.bytes, "saved");

@@ -127,6 +127,7 @@ pub async fn fetch_images(
 ) -> Result<Vec<ImageRecord>, TaskError> {
     let records =
         fetch_launch_images(&launches.launches, &images_dir(ctx), &fetcher_config(ctx)).await;
+    crate::counts::images(ctx, &records);
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
     tracing::info!(
         downloaded = count(Outcome::Downloaded),

@@ -22,6 +22,8 @@ pub(crate) struct RunInfo {
     pub(crate) http: Arc<OnceLock<reqwest::Client>>,
     /// Where the events tasks raise go; `None` when the run sends none (or outside a run).
     pub(crate) events: Option<Arc<dyn EventSink>>,
+    /// Where the counts tasks add go; `None` when nobody observes the run.
+    pub(crate) counts: Option<Arc<dyn CountSink>>,
 }
 
 /// The events the runner raises itself ([`crate::notify`]); a task may raise any other kind.
@@ -36,6 +38,38 @@ pub(crate) const RUN_FINISHED: &str = "run_finished";
 pub(crate) trait EventSink: Send + Sync + std::fmt::Debug {
     /// Takes one event of the task `ctx` runs, already checked and logged; never waits.
     fn task_event(&self, ctx: &TaskContext, kind: &str, message: String, data: Value);
+}
+
+/// One count a task adds ([`TaskContext::count`], [`TaskContext::count_by`]), as its
+/// observer gets it ([`RunObserver::count`](crate::runner::RunObserver::count)).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Count<'a> {
+    /// The DAG of the task that counted.
+    pub dag_id: &'a str,
+    /// The task that counted.
+    pub task_id: &'a str,
+    /// What is counted: lowercase letters, digits and `_`, starting with a letter
+    /// (`images_downloaded`); a Prometheus exporter names it `<prefix>_<name>_total`.
+    pub name: &'a str,
+    /// A label of the count and its value (`("class", "timeout")`), when it has one.
+    pub label: Option<(&'a str, &'a str)>,
+    /// How many.
+    pub n: u64,
+}
+
+/// Where the counts of a run's tasks go: the runner's observer.
+pub(crate) trait CountSink: Send + Sync + std::fmt::Debug {
+    /// Takes one count, already checked; never waits.
+    fn count(&self, count: &Count<'_>);
+}
+
+/// Whether `name` may name a count or a label: `[a-z][a-z0-9_]*`, as Prometheus allows (and
+/// lowercase, so that two spellings never make two series).
+fn is_count_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The context of one task attempt: ids, dates, params, the run's data directory, a shared
@@ -156,6 +190,44 @@ impl TaskContext {
         }
     }
 
+    /// Adds `n` to the count `name` (`images_downloaded`) of this task's DAG, for whoever
+    /// observes the run (`/metrics` of `standalone` shows it as
+    /// `rocket_dag_images_downloaded_total{dag_id}`). Names are `[a-z][a-z0-9_]*`; a bad one
+    /// is dropped with a warning. Nobody observing (`dags test`, `tasks test`, unit tests), it
+    /// does nothing.
+    pub fn count(&self, name: &str, n: u64) {
+        self.add_count(name, None, n);
+    }
+
+    /// [`TaskContext::count`] with one label: `ctx.count_by("images_failed", "class",
+    /// "timeout", 1)`. Keep the values few (error classes, not URLs or ids): each value is a
+    /// series of its own, and an observer may stop taking new ones past a limit.
+    pub fn count_by(&self, name: &str, label: &str, value: &str, n: u64) {
+        self.add_count(name, Some((label, value)), n);
+    }
+
+    fn add_count(&self, name: &str, label: Option<(&str, &str)>, n: u64) {
+        let Some(sink) = &self.run.counts else {
+            return;
+        };
+        let key_ok = label.is_none_or(|(k, _)| is_count_name(k) && k != "dag_id");
+        if !is_count_name(name) || name.ends_with("_total") || !key_ok {
+            tracing::warn!(
+                "count `{name}`{}: not counted (names and labels are [a-z][a-z0-9_]*, \
+                 without `_total`; `dag_id` is added by the observer)",
+                label.map(|(k, _)| format!(" by `{k}`")).unwrap_or_default()
+            );
+            return;
+        }
+        sink.count(&Count {
+            dag_id: &self.run.dag_id,
+            task_id: &self.task_id,
+            name,
+            label,
+            n,
+        });
+    }
+
     /// A context for calling a task fn directly in a unit test: DAG `test_dag`, task
     /// `test_task`, try 1 of 1, logical date now, a fresh temporary home (left on disk for
     /// inspection under the system temp directory).
@@ -253,6 +325,7 @@ impl TaskContextBuilder {
                 data_dir,
                 http: Arc::new(OnceLock::new()),
                 events: None,
+                counts: None,
             }),
             task_id: self.task_id.into(),
             map_index: self.map_index,

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::dag::Dag;
-use crate::runner::{RunRequest, Runner};
+use crate::runner::{RunRequest, Runner, SchedulerPass};
 use crate::store::{DagRunRecord, RunStateRecord, RunType, Store, StoreError};
 use crate::timetable::{DataInterval, due_intervals, next_interval};
 
@@ -153,10 +153,18 @@ pub async fn run_with_clock(
         store: &store,
         ours: HashMap::new(),
         running: JoinSet::new(),
+        queued: 0,
     };
+    // When the previous pass meant the next one to run: how late each pass is, for observers.
+    let mut due: Option<DateTime<Utc>> = None;
     loop {
         let now = clock.now();
         let wake = pass.look(now).await?;
+        if let Some(o) = runner.observer() {
+            let lag = due.and_then(|d| (now - d).to_std().ok());
+            o.scheduler_pass(&SchedulerPass::new(lag.unwrap_or_default(), pass.queued));
+        }
+        due = Some(wake);
         let sleep = (wake - clock.now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -188,12 +196,15 @@ struct Pass<'a> {
     /// long run is neither started nor adopted twice.
     ours: HashMap<(String, String), Option<DataInterval>>,
     running: JoinSet<(String, String)>,
+    /// Runs found queued by the latest look.
+    queued: usize,
 }
 
 impl Pass<'_> {
     /// Starts what is due as of `now`; returns when to look again at the latest.
     async fn look(&mut self, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).expect("small");
+        self.queued = 0;
         self.adopt_orphans().await?;
         for dag in self.dags {
             // A paused DAG starts nothing new (its triggered runs wait for the unpause).
@@ -243,6 +254,7 @@ impl Pass<'_> {
             .list_runs(Some(dag.id()), Some(RunStateRecord::Queued), 100)
             .await?;
         queued.reverse();
+        self.queued += queued.len();
         for q in queued {
             let key = (q.dag_id.clone(), q.run_id.clone());
             if !self.ours.contains_key(&key)

@@ -1,8 +1,10 @@
 //! The web server: the REST API (api.rs), the pages in a real browser (pages.rs) and the
-//! metrics (metrics.rs), each against a server on 127.0.0.1 (random port) over a temp home,
+//! metrics (metrics.rs; load.rs: 200 clients while 100 runs run), each against a server on
+//! 127.0.0.1 (random port) over a temp home,
 //! with the Rocket DAGs fetching from the local fake Launch Library 2 server.
 
 mod api;
+mod load;
 mod metrics;
 mod pages;
 

@@ -223,6 +223,7 @@ impl<'a> DagRun<'a> {
             "starting DAG run ({} tasks)",
             self.dag.tasks().len()
         );
+        self.observe_started();
         self.begin().await;
         let heartbeat = self.heartbeat();
         let interrupted = self.steps().await;
@@ -250,6 +251,7 @@ impl<'a> DagRun<'a> {
         };
         crate::logging::flush().await;
         log_outcome(&report);
+        self.observe_finished(&report);
         self.notify_finished(&report).await;
         report
     }

@@ -18,6 +18,7 @@ impl DagRun<'_> {
             Err(why) => {
                 tracing::error!(task_id = node.id(), "{why}");
                 self.fail(task, why);
+                self.observe_unit(task);
                 return true;
             }
         };
@@ -25,6 +26,7 @@ impl DagRun<'_> {
         if total == 0 {
             self.units[task].state = TaskState::Skipped;
             self.units[task].reason = Some("skipped: mapped over an empty list".into());
+            self.observe_unit(task);
             return true;
         }
         let first = self.units.len();

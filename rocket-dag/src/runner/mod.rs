@@ -31,6 +31,7 @@ mod claim;
 mod dag_run;
 mod events;
 mod mapping;
+mod observe;
 mod one_task;
 mod resume;
 mod rules;
@@ -38,6 +39,7 @@ mod rules;
 use attempt::{attempt, record_of, state_of};
 use claim::Executing;
 use mapping::Mapping;
+pub use observe::{RunObserver, RunStarted, SchedulerPass, TaskFinished};
 
 /// What to run: a logical date, params and optionally a run id.
 #[derive(Debug, Clone)]
@@ -99,6 +101,7 @@ pub struct Runner {
     store: Option<Store>,
     notify: crate::notify::Routes,
     default_params: Arc<Map<String, Value>>,
+    observer: Option<Arc<dyn RunObserver>>,
 }
 
 /// A change of a task's state during a run, for progress displays.
@@ -139,6 +142,7 @@ impl Runner {
             store: None,
             notify: crate::notify::Routes::default(),
             default_params: Arc::default(),
+            observer: None,
         }
     }
 
@@ -271,6 +275,10 @@ impl Runner {
             data_dir,
             http: self.http.clone(),
             events: events.map(|q| q as Arc<dyn crate::context::EventSink>),
+            counts: self
+                .observer
+                .clone()
+                .map(|o| Arc::new(observe::Counts(o)) as Arc<dyn crate::context::CountSink>),
         })
     }
 

@@ -20,6 +20,7 @@ impl DagRun<'_> {
     /// A unit reached a final state: a task is counted for its downstream tasks; the last
     /// element of a mapped task decides the mapped task.
     pub(super) fn unit_finished(&mut self, unit: usize) {
+        self.observe_unit(unit);
         let task = self.units[unit].task;
         if unit != task {
             let e = self.expanded[task]
@@ -69,11 +70,13 @@ impl DagRun<'_> {
             Decision::Skip(why) => {
                 self.units[idx].state = TaskState::Skipped;
                 self.units[idx].reason = Some(why);
+                self.observe_unit(idx);
                 true
             }
             Decision::UpstreamFailed(why) => {
                 self.units[idx].state = TaskState::UpstreamFailed;
                 self.units[idx].reason = Some(why);
+                self.observe_unit(idx);
                 true
             }
         }
