@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rocket_dag::control::{self, Trigger};
 use rocket_dag::prelude::*;
-use rocket_dag::store::{RunStateRecord, TaskStateRecord};
+use rocket_dag::store::{DagRunRecord, RunStateRecord, TaskStateRecord};
 
 use super::metrics::{sample, scrape, sum, wait_for_runs};
 use super::{Options, Web, client};
@@ -76,83 +76,48 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_clients_while_a_hundred_runs_run() {
-    let dag = load_small();
-    let web = Web::start(Options {
-        dags: vec![dag.clone()],
-        ..Options::default()
-    })
-    .await;
-    let started = Instant::now();
-    let until = started + LOAD_FOR;
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|i| tokio::spawn(ask(i, web.base.clone(), until)))
-        .collect();
-    let base = "2025-01-01T00:00:00Z"
-        .parse::<chrono::DateTime<chrono::Utc>>()
-        .unwrap();
+/// Queues the runs, one logical date and run id each.
+async fn trigger_runs(web: &Web, dag: &Dag) {
+    let base: chrono::DateTime<chrono::Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
     for i in 0..RUNS {
         let trigger = Trigger {
             logical_date: Some(base + chrono::Duration::seconds(i as i64)),
             run_id: Some(format!("load__{i:03}")),
             ..Trigger::default()
         };
-        control::trigger(&web.store, web.home(), &dag, trigger)
+        control::trigger(&web.store, web.home(), dag, trigger)
             .await
             .unwrap();
     }
-    let runs = wait_for_runs(&web.store, "load_small", RUNS, Duration::from_secs(120)).await;
-    let runs_took = started.elapsed();
-    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
-    for c in clients {
-        let (l, e) = c.await.unwrap();
-        latencies.extend(l);
-        errors.extend(e);
-    }
-    let elapsed = started.elapsed();
+}
 
-    // No run lost or run twice: exactly the hundred, each task once, on its first try.
+/// No run lost or run twice: exactly the hundred, each task once, on its first try.
+async fn check_runs(web: &Web, runs: &[DagRunRecord]) {
     assert_eq!(runs.len(), RUNS);
-    for r in &runs {
+    for r in runs {
         assert_eq!(r.state, RunStateRecord::Success, "{}", r.run_id);
-        let tis = web
-            .store
-            .task_instances("load_small", &r.run_id)
-            .await
-            .unwrap();
+        let tis = web.store.task_instances("load_small", &r.run_id).await;
+        let tis = tis.unwrap();
         let mut ids: Vec<&str> = tis.iter().map(|t| t.task_id.as_str()).collect();
         ids.sort_unstable();
         assert_eq!(ids, ["extract", "publish", "transform"], "{}", r.run_id);
-        assert!(
-            tis.iter()
-                .all(|t| t.try_number == 1 && t.state == TaskStateRecord::Success)
-        );
+        let first_try = tis.iter().all(|t| t.try_number == 1);
+        assert!(first_try && tis.iter().all(|t| t.state == TaskStateRecord::Success));
     }
-    assert!(
-        errors.is_empty(),
-        "{} failed request(s), e.g. {:?}",
-        errors.len(),
-        &errors[..errors.len().min(5)]
-    );
+}
 
-    // The server counted every request and every run.
-    let (_, text) = scrape(&web, None).await;
+/// The server counted every request the clients made, every run and every task instance.
+async fn check_counted(web: &Web, requests: usize) {
+    let (_, text) = scrape(web, None).await;
     let counted = sum(
         &text,
         "rocket_dag_http_requests_total",
         &[("status", "200")],
     );
-    assert_eq!(
-        counted as usize,
-        latencies.len(),
-        "requests counted vs made"
-    );
+    assert_eq!(counted as usize, requests, "requests counted vs made");
     let dag_l = [("dag_id", "load_small")];
-    assert_eq!(
-        sample(&text, "rocket_dag_dag_runs_started_total", &dag_l),
-        Some(RUNS as f64)
-    );
+    let started = sample(&text, "rocket_dag_dag_runs_started_total", &dag_l);
+    assert_eq!(started, Some(RUNS as f64));
     for task in ["extract", "transform", "publish"] {
         let l = [
             ("dag_id", "load_small"),
@@ -162,17 +127,53 @@ async fn two_hundred_clients_while_a_hundred_runs_run() {
         let n = sample(&text, "rocket_dag_task_instances_finished_total", &l);
         assert_eq!(n, Some(RUNS as f64), "{task}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_clients_while_a_hundred_runs_run() {
+    let dag = load_small();
+    let web = Web::start(Options {
+        dags: vec![dag.clone()],
+        ..Options::default()
+    })
+    .await;
+    let (started, wall) = (Instant::now(), chrono::Utc::now());
+    let until = started + LOAD_FOR;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| tokio::spawn(ask(i, web.base.clone(), until)))
+        .collect();
+    trigger_runs(&web, &dag).await;
+    let runs = wait_for_runs(&web.store, "load_small", RUNS, Duration::from_secs(120)).await;
+    // When the last run ended, by its own record (the wait above polls).
+    let last_end = runs.iter().filter_map(|r| r.end).max().unwrap();
+    let runs_took = (last_end - wall).to_std().unwrap_or_default();
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    for c in clients {
+        let (l, e) = c.await.unwrap();
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    let elapsed = started.elapsed();
+    check_runs(&web, &runs).await;
+    let some = &errors[..errors.len().min(5)];
+    assert!(
+        errors.is_empty(),
+        "{} failed request(s), e.g. {some:?}",
+        errors.len()
+    );
+    check_counted(&web, latencies.len()).await;
 
     latencies.sort_unstable();
     let requests = latencies.len();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "load: {CLIENTS} clients for {:.1}s on {TARGETS:?}: {requests} requests, {:.0} req/s, \
-         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {RUNS} runs done in {:.1}s",
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; the {RUNS} runs ended within {:.1}s",
         elapsed.as_secs_f64(),
         requests as f64 / elapsed.as_secs_f64(),
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        latencies.last().unwrap().as_secs_f64() * 1e3,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap()),
         runs_took.as_secs_f64(),
     );
     web.stop().await;

@@ -125,6 +125,67 @@ pub fn promtool_check(text: &str) {
     );
 }
 
+/// The run and task series of `n` successful runs of listing_2_10, and what its tasks counted.
+fn check_listing_series(text: &str, n: f64) {
+    let dag_l = [("dag_id", "listing_2_10")];
+    let started = sample(text, "rocket_dag_dag_runs_started_total", &dag_l);
+    assert_eq!(started, Some(n), "{text}");
+    let success = [("dag_id", "listing_2_10"), ("state", "success")];
+    let finished = sample(text, "rocket_dag_dag_runs_finished_total", &success);
+    assert_eq!(finished, Some(n), "{text}");
+    let failed = sum(
+        text,
+        "rocket_dag_dag_runs_finished_total",
+        &[("state", "failed")],
+    );
+    assert_eq!(failed, 0.0);
+    for task in ["download_launches", "get_pictures", "notify"] {
+        let l = [("dag_id", "listing_2_10"), ("task_id", task)];
+        let with = |k, v| [l[0], l[1], (k, v)];
+        let finished = sample(
+            text,
+            "rocket_dag_task_instances_finished_total",
+            &with("state", "success"),
+        );
+        assert_eq!(finished, Some(n), "{task}");
+        let inf = sample(
+            text,
+            "rocket_dag_task_duration_seconds_bucket",
+            &with("le", "+Inf"),
+        );
+        assert_eq!(inf, Some(n), "{task}");
+        assert!(sample(text, "rocket_dag_task_duration_seconds_sum", &l).unwrap() > 0.0);
+    }
+    let buckets = text
+        .lines()
+        .filter(|l| l.starts_with("rocket_dag_task_duration_seconds_bucket{"))
+        .count();
+    assert!(buckets >= 3 * 10, "{text}");
+    // What the pipeline's own tasks counted.
+    let images = sample(text, "rocket_dag_images_downloaded_total", &dag_l);
+    assert!(images.unwrap() > 0.0, "{text}");
+    let bytes = sample(text, "rocket_dag_images_downloaded_bytes_total", &dag_l);
+    assert!(bytes.unwrap() > 0.0, "{text}");
+}
+
+/// The requests the test made, by route template, and the scheduler's series.
+fn check_server_series(text: &str) {
+    let l = [("route", "/metrics"), ("method", "GET"), ("status", "200")];
+    assert!(sample(text, "rocket_dag_http_requests_total", &l).unwrap() >= 1.0);
+    let l = [("route", "unmatched"), ("status", "404")];
+    assert_eq!(
+        sample(text, "rocket_dag_http_requests_total", &l),
+        Some(1.0)
+    );
+    assert!(
+        !text.contains("/no/such/page"),
+        "a raw path became a label:\n{text}"
+    );
+    let passes = sample(text, "rocket_dag_scheduler_loop_lag_seconds_count", &[]);
+    assert!(passes.unwrap() >= 1.0);
+    assert!(sample(text, "rocket_dag_scheduler_queued_runs", &[]).is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_run_shows_in_metrics_and_promtool_accepts_them() {
     let dag = dags::listing_2_10::listing_2_10();
@@ -137,19 +198,16 @@ async fn a_listing_run_shows_in_metrics_and_promtool_accepts_them() {
         .await
         .unwrap();
     // A route that does not exist counts under one label, not under its path.
-    let missing = client()
-        .get(web.url("/no/such/page/42"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
+    let missing = client().get(web.url("/no/such/page/42")).send();
+    assert_eq!(missing.await.unwrap().status(), 404);
     scrape(&web, None).await;
     // The scheduler may also have started the latest scheduled interval (catchup = false).
     let runs = wait_for_runs(&web.store, "listing_2_10", 1, Duration::from_secs(60)).await;
     assert!(runs.iter().any(|r| r.run_id == queued.run_id));
+    let states: Vec<_> = runs.iter().map(|r| r.state).collect();
     assert!(
-        runs.iter().all(|r| r.state == RunStateRecord::Success),
-        "{runs:?}"
+        states.iter().all(|s| *s == RunStateRecord::Success),
+        "{states:?}"
     );
     let n = runs.len() as f64;
 
@@ -158,67 +216,8 @@ async fn a_listing_run_shows_in_metrics_and_promtool_accepts_them() {
         content_type.starts_with("text/plain; version=0.0.4"),
         "{content_type}"
     );
-    let dag_l = [("dag_id", "listing_2_10")];
-    assert_eq!(
-        sample(&text, "rocket_dag_dag_runs_started_total", &dag_l),
-        Some(n)
-    );
-    let success = [("dag_id", "listing_2_10"), ("state", "success")];
-    assert_eq!(
-        sample(&text, "rocket_dag_dag_runs_finished_total", &success),
-        Some(n),
-        "{text}"
-    );
-    assert_eq!(
-        sum(
-            &text,
-            "rocket_dag_dag_runs_finished_total",
-            &[("state", "failed")]
-        ),
-        0.0
-    );
-    for task in ["download_launches", "get_pictures", "notify"] {
-        let l = [
-            ("dag_id", "listing_2_10"),
-            ("task_id", task),
-            ("state", "success"),
-        ];
-        let finished = sample(&text, "rocket_dag_task_instances_finished_total", &l);
-        assert_eq!(finished, Some(n), "{task}");
-        let l = [
-            ("dag_id", "listing_2_10"),
-            ("task_id", task),
-            ("le", "+Inf"),
-        ];
-        assert_eq!(
-            sample(&text, "rocket_dag_task_duration_seconds_bucket", &l),
-            Some(n)
-        );
-        let l = [("dag_id", "listing_2_10"), ("task_id", task)];
-        assert!(sample(&text, "rocket_dag_task_duration_seconds_sum", &l).unwrap() > 0.0);
-    }
-    let buckets = text
-        .lines()
-        .filter(|l| l.starts_with("rocket_dag_task_duration_seconds_bucket{"))
-        .count();
-    assert!(buckets >= 3 * 10, "{text}");
-    // What the pipeline's own tasks counted.
-    assert!(sample(&text, "rocket_dag_images_downloaded_total", &dag_l).unwrap() > 0.0);
-    assert!(sample(&text, "rocket_dag_images_downloaded_bytes_total", &dag_l).unwrap() > 0.0);
-    // The requests above, by route template.
-    let l = [("route", "/metrics"), ("method", "GET"), ("status", "200")];
-    assert!(sample(&text, "rocket_dag_http_requests_total", &l).unwrap() >= 1.0);
-    let l = [("route", "unmatched"), ("status", "404")];
-    assert_eq!(
-        sample(&text, "rocket_dag_http_requests_total", &l),
-        Some(1.0)
-    );
-    assert!(
-        !text.contains("/no/such/page"),
-        "a raw path became a label:\n{text}"
-    );
-    assert!(sample(&text, "rocket_dag_scheduler_loop_lag_seconds_count", &[]).unwrap() >= 1.0);
-    assert!(sample(&text, "rocket_dag_scheduler_queued_runs", &[]).is_some());
+    check_listing_series(&text, n);
+    check_server_series(&text);
     promtool_check(&text);
 
     // What Prometheus asks for: OpenMetrics, the same series.
@@ -227,10 +226,9 @@ async fn a_listing_run_shows_in_metrics_and_promtool_accepts_them() {
     let (content_type, om) = scrape(&web, Some(prometheus_accept)).await;
     assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"));
     assert!(om.ends_with("# EOF\n"));
-    assert_eq!(
-        sample(&om, "rocket_dag_dag_runs_finished_total", &success),
-        Some(n)
-    );
+    let success = [("dag_id", "listing_2_10"), ("state", "success")];
+    let finished = sample(&om, "rocket_dag_dag_runs_finished_total", &success);
+    assert_eq!(finished, Some(n));
     web.stop().await;
 }
 

@@ -23,7 +23,8 @@ pub trait RunObserver: Send + Sync + fmt::Debug {
         let _ = report;
     }
     /// A task instance (a task, or one element of a mapped task) reached a final state in
-    /// this execution of its run.
+    /// this execution of its run. Attempts cut short by an interrupted run (Ctrl-C, a lost
+    /// claim) are not told: [`RunObserver::run_finished`] says that the run failed.
     fn task_finished(&self, task: &TaskFinished<'_>) {
         let _ = task;
     }
