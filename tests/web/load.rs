@@ -11,9 +11,14 @@ use rocket_dag::store::{DagRunRecord, RunStateRecord, TaskStateRecord};
 use super::metrics::{sample, scrape, sum, wait_for_runs};
 use super::{Options, Web, client};
 
-/// What the clients ask for, round robin. Routes that exist whatever else the server grows;
-/// add API and page routes here as they land.
-const TARGETS: &[&str] = &["/metrics"];
+/// What the clients ask for, round robin: the metrics, the DAGs page, the DAG's Grid (which
+/// reads its runs as they change) and a static file. Add API routes as they land.
+const TARGETS: &[&str] = &[
+    "/metrics",
+    "/",
+    "/dags/load_small/grid",
+    "/static/style.css",
+];
 /// Concurrent clients, each with its own connection pool.
 const CLIENTS: usize = 200;
 /// How long they ask.
@@ -115,6 +120,10 @@ async fn check_counted(web: &Web, requests: usize) {
         &[("status", "200")],
     );
     assert_eq!(counted as usize, requests, "requests counted vs made");
+    // By route template, not by the path asked.
+    let grid = [("route", "/dags/{dag_id}/grid"), ("status", "200")];
+    assert!(sample(&text, "rocket_dag_http_requests_total", &grid).unwrap() > 0.0);
+    assert!(!text.contains("route=\"/dags/load_small"), "{text}");
     let dag_l = [("dag_id", "load_small")];
     let started = sample(&text, "rocket_dag_dag_runs_started_total", &dag_l);
     assert_eq!(started, Some(RUNS as f64));
