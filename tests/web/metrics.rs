@@ -332,3 +332,29 @@ async fn the_runner_tells_each_final_state_once() {
     assert_eq!(report.state, RunState::Failed);
     assert!(plain.observer().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_token_once_one_is_set() {
+    let auth = rocket_dag::web::Auth::new(None, Some("s3cret".into())).unwrap();
+    let web = Web::start(Options {
+        dags: vec![hooks::observed()],
+        auth,
+        scheduler: false,
+        ..Options::default()
+    })
+    .await;
+    let denied = client().get(web.url("/metrics")).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let wrong = client().get(web.url("/metrics")).bearer_auth("nope");
+    assert_eq!(wrong.send().await.unwrap().status(), 401);
+    let allowed = client().get(web.url("/metrics")).bearer_auth("s3cret");
+    let text = allowed.send().await.unwrap().text().await.unwrap();
+    // Refusals are counted too, under the route asked for.
+    let l = [("route", "/metrics"), ("status", "401")];
+    assert_eq!(
+        sample(&text, "rocket_dag_http_requests_total", &l),
+        Some(2.0),
+        "{text}"
+    );
+    web.stop().await;
+}
