@@ -135,6 +135,7 @@ async fn source_is_local(c: &Client, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_trigger_watch_and_download() {
+    let _heavy = crate::HEAVY.lock().await;
     let Some(path) = chromedriver() else {
         if std::env::var("ROCKET_DAG_SKIP_BROWSER").as_deref() == Ok("1") {
             eprintln!(

@@ -140,6 +140,7 @@ async fn check_counted(web: &Web, requests: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_clients_while_a_hundred_runs_run() {
+    let _heavy = crate::HEAVY.lock().await;
     let dag = load_small();
     let web = Web::start(Options {
         dags: vec![dag.clone()],

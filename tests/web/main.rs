@@ -17,6 +17,11 @@ use rocket_dag::store::Store;
 use rocket_dag::web::{Auth, Metrics, Server, WebConfig};
 use tokio_util::sync::CancellationToken;
 
+/// Held by the tests that load the machine (the load test) or time what they watch (the
+/// browser test), so the two never overlap: the load test's 200 clients would otherwise slow
+/// the browser's page below what it waits for.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A running web server (and, for `standalone`, a scheduler) over a temp home.
 pub struct Web {
     /// `http://127.0.0.1:PORT` (no trailing slash).
