@@ -11,6 +11,7 @@
 
 mod claims;
 mod error;
+mod listing;
 mod open;
 mod records;
 mod runs;
