@@ -2,16 +2,10 @@
 //! task instance with its run's logical date. The API filters, orders and pages these in
 //! memory, so one code path serves every filter Airflow's API accepts.
 
-use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
-use super::records::{RUN_COLUMNS, run_from_row, task_instance_from_row};
+use super::records::{RUN_COLUMNS, TASK_INSTANCE_COLUMNS, run_from_row, task_instance_from_row};
 use super::{DagRunRecord, Store, StoreError, TaskInstanceRecord};
-
-/// The task instance columns, qualified by the alias `t`.
-const LATEST_COLUMNS: &str = "t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number, \
-    t.state, t.start_us, t.end_us, t.duration_us, t.hostname, t.pid, t.log_path, t.error, \
-    r.logical_date_us";
 
 impl Store {
     /// Every run, of DAG `dag_id` only when given, oldest logical date first.
@@ -42,30 +36,26 @@ impl Store {
             .map_err(self.query_error(op()))
     }
 
-    /// The latest try of every task instance (one per task and map index), with the logical
-    /// date of its run; of DAG `dag_id` and run `run_id` only when given. Ordered by DAG,
-    /// logical date, run, task and map index.
+    /// The latest try of every task instance (one per task and map index); of DAG `dag_id`
+    /// and run `run_id` only when given. Ordered by DAG, run, task and map index.
     pub async fn latest_task_instances(
         &self,
         dag_id: Option<&str>,
         run_id: Option<&str>,
-    ) -> Result<Vec<(TaskInstanceRecord, DateTime<Utc>)>, StoreError> {
-        let mut sql = format!(
-            "SELECT {LATEST_COLUMNS} FROM task_instances t \
-             JOIN dag_runs r ON r.dag_id = t.dag_id AND r.run_id = t.run_id \
-             WHERE NOT EXISTS (SELECT 1 FROM task_instances l \
-                 WHERE l.dag_id = t.dag_id AND l.run_id = t.run_id AND l.task_id = t.task_id \
-                 AND l.map_index = t.map_index AND l.try_number > t.try_number)"
-        );
+    ) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+        // Every try in primary key order (an index scan, no sort), the latest kept here: a
+        // correlated "no later try" subquery per row cost more than reading the few retries.
+        let mut sql = format!("SELECT {TASK_INSTANCE_COLUMNS} FROM task_instances");
         let mut values = Vec::new();
-        for (column, value) in [("t.dag_id", dag_id), ("t.run_id", run_id)] {
+        for (column, value) in [("dag_id", dag_id), ("run_id", run_id)] {
             if let Some(value) = value {
                 values.push(value);
+                let keyword = if values.len() == 1 { "WHERE" } else { "AND" };
                 // Column names are constants of this fn; values are bound.
-                sql.push_str(&format!(" AND {column} = ${}", values.len()));
+                sql.push_str(&format!(" {keyword} {column} = ${}", values.len()));
             }
         }
-        sql.push_str(" ORDER BY t.dag_id, r.logical_date_us, t.run_id, t.task_id, t.map_index");
+        sql.push_str(" ORDER BY dag_id, run_id, task_id, map_index, try_number");
         let op = || "list the latest task instance tries".to_owned();
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for value in values {
@@ -75,18 +65,21 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(self.query_error(op()))?;
-        rows.iter()
-            .map(|row| {
-                let us: i64 = row.try_get("logical_date_us")?;
-                let logical = DateTime::from_timestamp_micros(us).ok_or_else(|| {
-                    sqlx::Error::ColumnDecode {
-                        index: "\"logical_date_us\"".into(),
-                        source: format!("{us} µs is out of range for a date").into(),
-                    }
-                })?;
-                Ok((task_instance_from_row(row)?, logical))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(self.query_error(op()))
+        let mut out: Vec<TaskInstanceRecord> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let t = task_instance_from_row(row).map_err(self.query_error(op()))?;
+            match out.last_mut() {
+                Some(last)
+                    if last.map_index == t.map_index
+                        && last.task_id == t.task_id
+                        && last.run_id == t.run_id
+                        && last.dag_id == t.dag_id =>
+                {
+                    *last = t;
+                }
+                _ => out.push(t),
+            }
+        }
+        Ok(out)
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{self, parse_date, within};
+use super::params::{self, DateRange, parse_date, within};
 use super::task_instances::{Instance, instances};
 use super::{ApiError, ApiResult, iso};
 use crate::control;
@@ -92,11 +92,8 @@ fn selected_tasks(dag: &Dag, body: &ClearBody) -> ApiResult<Vec<String>> {
         .collect())
 }
 
-/// A range of logical dates, open where `None`.
-type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 /// The logical date range of the runs to clear.
-fn date_range(body: &ClearBody, run: Option<DateTime<Utc>>) -> ApiResult<Range> {
+fn date_range(body: &ClearBody, run: Option<DateTime<Utc>>) -> ApiResult<DateRange> {
     let date = |v: &Option<String>, name| v.as_deref().map(|d| parse_date(name, d)).transpose();
     let (mut start, mut end) = (
         date(&body.start_date, "start_date")?,

@@ -233,7 +233,8 @@ pub(crate) fn time_delta(d: Duration) -> Value {
     })
 }
 
-/// Airflow's `Task` schema.
+/// Airflow's `Task` schema. `sub_dag` is left out, as Airflow leaves it out of a task that
+/// has none (its client refuses `null` there).
 fn task_json(dag: &Dag, task: &TaskNode) -> Value {
     let o = task.options();
     let tz = dag.options().timezone;
@@ -269,7 +270,6 @@ fn task_json(dag: &Dag, task: &TaskNode) -> Value {
         "ui_color": "#ffefeb",
         "ui_fgcolor": "#000",
         "template_fields": [],
-        "sub_dag": null,
         "downstream_task_ids": downstream,
         "params": {},
         "is_mapped": task.is_mapped(),

@@ -116,6 +116,9 @@ pub(crate) fn parse_date(name: &str, v: &str) -> ApiResult<DateTime<Utc>> {
         .map_err(|_| ApiError::BadRequest(format!("'{v}' is not a 'date-time' ({name})")))
 }
 
+/// A range of instants, `(gte, lte)`, open where `None`.
+pub(crate) type DateRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// One page of a listing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Page {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{self, Params, within};
+use super::params::{self, DateRange, Params, within};
 use super::{ApiError, ApiResult, iso, iso_opt};
 use crate::control;
 use crate::dag::Dag;
@@ -78,41 +78,54 @@ pub(crate) async fn instances(
     run_id: Option<&str>,
 ) -> ApiResult<Vec<Instance>> {
     let rows = state.store.latest_task_instances(dag_id, run_id).await?;
-    let mut by_run: HashMap<(&str, &str), Vec<&TaskInstanceRecord>> = HashMap::new();
-    for (t, _) in &rows {
-        by_run.entry((&t.dag_id, &t.run_id)).or_default().push(t);
+    let count = rows.len();
+    // Rows come grouped by DAG and run: one key per run.
+    let mut groups: Vec<Vec<TaskInstanceRecord>> = Vec::new();
+    for t in rows {
+        match groups.last_mut() {
+            Some(g) if g[0].run_id == t.run_id && g[0].dag_id == t.dag_id => g.push(t),
+            _ => groups.push(vec![t]),
+        }
     }
-    let mut out = Vec::with_capacity(rows.len());
+    let mut by_run: HashMap<(String, String), Vec<TaskInstanceRecord>> = groups
+        .into_iter()
+        .map(|g| ((g[0].dag_id.clone(), g[0].run_id.clone()), g))
+        .collect();
+    let mut orders: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut out = Vec::with_capacity(count);
     for run in runs {
-        let tries = by_run
-            .remove(&(run.dag_id.as_str(), run.run_id.as_str()))
-            .unwrap_or_default();
-        let instance = |task_id: &str, map_index, latest: Option<&TaskInstanceRecord>| Instance {
+        let key = (run.dag_id.clone(), run.run_id.clone());
+        let tries = by_run.remove(&key).unwrap_or_default();
+        let instance = |task_id: String, map_index, latest| Instance {
             dag_id: run.dag_id.clone(),
             run_id: run.run_id.clone(),
-            task_id: task_id.to_owned(),
+            task_id,
             map_index,
             logical_date: run.logical_date,
-            latest: latest.cloned(),
+            latest,
         };
-        let mut order: Vec<&str> = state
-            .dag(&run.dag_id)
-            .map(|d| d.topological_ids())
-            .unwrap_or_default();
-        for t in &tries {
-            if !order.contains(&t.task_id.as_str()) {
-                order.push(&t.task_id);
+        let order = orders.entry(&run.dag_id).or_insert_with(|| {
+            state
+                .dag(&run.dag_id)
+                .map(|d| d.topological_ids())
+                .unwrap_or_default()
+        });
+        let first = out.len();
+        for task in order.iter() {
+            if !tries.iter().any(|t| t.task_id == *task) {
+                out.push(instance((*task).to_owned(), NOT_MAPPED, None));
             }
         }
-        for task in order {
-            let mut found = tries.iter().filter(|t| t.task_id == task).peekable();
-            if found.peek().is_none() {
-                out.push(instance(task, NOT_MAPPED, None));
-            }
-            for t in found {
-                out.push(instance(task, t.map_index, Some(t)));
-            }
+        for t in tries {
+            out.push(instance(t.task_id.clone(), t.map_index, Some(t)));
         }
+        // Rows come by task id: show the run's instances in the DAG's task order (tasks it no
+        // longer has last), then by map index.
+        let rank = |i: &Instance| {
+            let at = order.iter().position(|o| *o == i.task_id);
+            (at.unwrap_or(usize::MAX), i.map_index)
+        };
+        out[first..].sort_by_key(rank);
     }
     Ok(out)
 }
@@ -185,53 +198,72 @@ fn reference(i: &Instance) -> Value {
 
 /// The filters of a task instance listing: `state` (`none` for no status), the
 /// `…_gte`/`…_lte` ranges of `execution_date`, `start_date`, `end_date` and `duration`,
-/// `pool`, `queue`.
-fn matches(q: &Params, i: &Instance) -> ApiResult<bool> {
-    let states = q.all("state");
-    let state = i.state().unwrap_or("none");
-    if !states.is_empty()
-        && !states
-            .iter()
-            .any(|s| *s == state || (*s == "null" && state == "none"))
-    {
-        return Ok(false);
-    }
-    let end = i.latest.as_ref().and_then(|t| t.end);
-    for (field, t) in [
-        ("execution_date", Some(i.logical_date)),
-        ("start_date", i.start_date()),
-        ("end_date", end),
-    ] {
-        let gte = q.date(&format!("{field}_gte"))?;
-        let lte = q.date(&format!("{field}_lte"))?;
-        if !within(t, gte, lte) {
-            return Ok(false);
-        }
-    }
-    let (dg, dl) = (q.int("duration_gte")?, q.int("duration_lte")?);
-    if dg.is_some() || dl.is_some() {
-        let Some(d) = i.duration() else {
-            return Ok(false);
+/// `pool`, `queue`; read once per request.
+struct Filter<'q> {
+    states: Vec<&'q str>,
+    /// `(gte, lte)` of `execution_date`, `start_date`, `end_date`.
+    dates: [DateRange; 3],
+    duration: (Option<i64>, Option<i64>),
+    /// Every instance is in `default_pool` and queue `default`: whether those are allowed.
+    pool_and_queue: bool,
+}
+
+impl<'q> Filter<'q> {
+    fn new(q: &'q Params) -> ApiResult<Filter<'q>> {
+        let range = |f: &str| -> ApiResult<_> {
+            Ok((q.date(&format!("{f}_gte"))?, q.date(&format!("{f}_lte"))?))
         };
-        if dg.is_some_and(|g| d < g as f64) || dl.is_some_and(|l| d > l as f64) {
-            return Ok(false);
-        }
+        let (pools, queues) = (q.all("pool"), q.all("queue"));
+        Ok(Filter {
+            states: q.all("state"),
+            dates: [
+                range("execution_date")?,
+                range("start_date")?,
+                range("end_date")?,
+            ],
+            duration: (q.int("duration_gte")?, q.int("duration_lte")?),
+            pool_and_queue: (pools.is_empty() || pools.contains(&"default_pool"))
+                && (queues.is_empty() || queues.contains(&"default")),
+        })
     }
-    let pools = q.all("pool");
-    let queues = q.all("queue");
-    Ok((pools.is_empty() || pools.contains(&"default_pool"))
-        && (queues.is_empty() || queues.contains(&"default")))
+
+    fn matches(&self, i: &Instance) -> bool {
+        let state = i.state().unwrap_or("none");
+        if !self.states.is_empty()
+            && !self
+                .states
+                .iter()
+                .any(|s| *s == state || (*s == "null" && state == "none"))
+        {
+            return false;
+        }
+        let end = i.latest.as_ref().and_then(|t| t.end);
+        let times = [Some(i.logical_date), i.start_date(), end];
+        if !times
+            .iter()
+            .zip(&self.dates)
+            .all(|(t, (g, l))| within(*t, *g, *l))
+        {
+            return false;
+        }
+        let (dg, dl) = self.duration;
+        if dg.is_some() || dl.is_some() {
+            let Some(d) = i.duration() else {
+                return false;
+            };
+            if dg.is_some_and(|g| d < g as f64) || dl.is_some_and(|l| d > l as f64) {
+                return false;
+            }
+        }
+        self.pool_and_queue
+    }
 }
 
 /// The instances `q` selects, as `{"task_instances": […], "total_entries": n}`.
 fn listing(state: &Shared, q: &Params, all: Vec<Instance>) -> ApiResult<Value> {
     let page = q.page()?;
-    let mut kept = Vec::new();
-    for i in all {
-        if matches(q, &i)? {
-            kept.push(i);
-        }
-    }
+    let filter = Filter::new(q)?;
+    let kept: Vec<Instance> = all.into_iter().filter(|i| filter.matches(i)).collect();
     let total = kept.len();
     let tis: Vec<Value> = page
         .of(kept)
