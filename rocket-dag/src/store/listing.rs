@@ -2,7 +2,7 @@
 //! task instance with its run's logical date. The API filters, orders and pages these in
 //! memory, so one code path serves every filter Airflow's API accepts.
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::records::{RUN_COLUMNS, TASK_INSTANCE_COLUMNS, run_from_row, task_instance_from_row};
 use super::{DagRunRecord, Store, StoreError, TaskInstanceRecord};
@@ -81,5 +81,74 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// What [`Store::instance_counts`] gives per run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceCount {
+    /// Task instances (task and map index pairs) with at least one try.
+    pub instances: u64,
+    /// How many of the tasks asked about have at least one try.
+    pub known_tasks: u64,
+}
+
+impl Store {
+    /// Per run of DAG `dag_id` (run `run_id` only, when given): how many task instances have
+    /// tries, and how many of the tasks `known` do. Lets the REST API count a listing and find
+    /// the runs a page covers without reading every try.
+    pub async fn instance_counts(
+        &self,
+        dag_id: &str,
+        run_id: Option<&str>,
+        known: &[&str],
+    ) -> Result<std::collections::HashMap<String, InstanceCount>, StoreError> {
+        // Placeholders for `known` only; the ids are bound.
+        let first = if run_id.is_some() { 3 } else { 2 };
+        let list: Vec<String> = (0..known.len())
+            .map(|i| format!("${}", first + i))
+            .collect();
+        let known_case = if list.is_empty() {
+            "NULL".to_owned()
+        } else {
+            format!(
+                "CASE WHEN task_id IN ({}) THEN task_id END",
+                list.join(", ")
+            )
+        };
+        let run_filter = if run_id.is_some() {
+            " AND run_id = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT run_id, COUNT(DISTINCT task_id || ':' || CAST(map_index AS TEXT)) AS n, \
+             COUNT(DISTINCT {known_case}) AS k FROM task_instances \
+             WHERE dag_id = $1{run_filter} GROUP BY run_id"
+        );
+        let op = || format!("count the task instances of DAG `{dag_id}`");
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(dag_id);
+        if let Some(run) = run_id {
+            query = query.bind(run);
+        }
+        for task in known {
+            query = query.bind(*task);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error(op()))?;
+        let read = |row: &sqlx::any::AnyRow| -> Result<(String, InstanceCount), sqlx::Error> {
+            let (n, k): (i64, i64) = (row.try_get("n")?, row.try_get("k")?);
+            let count = InstanceCount {
+                instances: n.unsigned_abs(),
+                known_tasks: k.unsigned_abs(),
+            };
+            Ok((row.try_get("run_id")?, count))
+        };
+        rows.iter()
+            .map(read)
+            .collect::<Result<_, _>>()
+            .map_err(self.query_error(op()))
     }
 }

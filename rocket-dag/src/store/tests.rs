@@ -1040,6 +1040,26 @@ async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
         store.latest_task_instances(None, None).await.unwrap().len(),
         4
     );
+    let counts = store
+        .instance_counts("d", None, &["x", "gone"])
+        .await
+        .unwrap();
+    assert_eq!(
+        counts["a"],
+        InstanceCount {
+            instances: 2,
+            known_tasks: 1
+        }
+    );
+    assert_eq!(counts["b"].instances, 1);
+    assert_eq!(
+        store
+            .instance_counts("d", Some("b"), &[])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let one = store
         .latest_task_instances(Some("d"), Some("a"))
         .await
