@@ -109,7 +109,7 @@ impl Store {
             .map(|i| format!("${}", first + i))
             .collect();
         let known_case = if list.is_empty() {
-            "NULL".to_owned()
+            "CAST(NULL AS TEXT)".to_owned()
         } else {
             format!(
                 "CASE WHEN task_id IN ({}) THEN task_id END",
