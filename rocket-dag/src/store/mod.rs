@@ -11,6 +11,7 @@
 
 mod claims;
 mod error;
+mod listing;
 mod open;
 mod records;
 mod runs;
@@ -25,6 +26,7 @@ use sqlx::{AnyConnection, AnyPool, Connection};
 
 pub use claims::{Claim, HEARTBEAT_EVERY, RunOwner, STALE_AFTER, owner_gone};
 pub use error::StoreError;
+pub use listing::InstanceCount;
 pub use records::{
     DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, TaskInstanceRecord, TaskStateRecord,
     UnknownName, latest_tries, mapped_state,

@@ -999,3 +999,70 @@ async fn what_is_no_database_is_reported_not_opened() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+#[tokio::test]
+async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
+    let (_dir, store) = temp_store().await;
+    let a = run("d", "a", "2024-01-02T00:00:00Z", RunStateRecord::Success);
+    let b = run("d", "b", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    let other = run("e", "c", "2024-01-03T00:00:00Z", RunStateRecord::Queued);
+    for r in [&a, &b, &other] {
+        store.upsert_run(r).await.unwrap();
+    }
+    let ids = |runs: Vec<DagRunRecord>| runs.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.all_runs(Some("d")).await.unwrap()), ["b", "a"]);
+    assert_eq!(ids(store.all_runs(None).await.unwrap()), ["b", "a", "c"]);
+    let mut mapped = ti(&a, "m", 1, TaskStateRecord::Success);
+    mapped.map_index = 0;
+    for t in [
+        ti(&a, "x", 1, TaskStateRecord::Failed),
+        ti(&a, "x", 2, TaskStateRecord::Success),
+        ti(&b, "x", 1, TaskStateRecord::Running),
+        ti(&other, "y", 1, TaskStateRecord::Queued),
+        mapped,
+    ] {
+        store.upsert_task_instance(&t).await.unwrap();
+    }
+    let latest = store.latest_task_instances(Some("d"), None).await.unwrap();
+    let got: Vec<_> = latest
+        .iter()
+        .map(|t| (t.run_id.as_str(), t.label(), t.try_number))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "m[0]".to_owned(), 1),
+            ("a", "x".to_owned(), 2),
+            ("b", "x".to_owned(), 1),
+        ]
+    );
+    assert_eq!(
+        store.latest_task_instances(None, None).await.unwrap().len(),
+        4
+    );
+    let counts = store
+        .instance_counts("d", None, &["x", "gone"])
+        .await
+        .unwrap();
+    assert_eq!(
+        counts["a"],
+        InstanceCount {
+            instances: 2,
+            known_tasks: 1
+        }
+    );
+    assert_eq!(counts["b"].instances, 1);
+    assert_eq!(
+        store
+            .instance_counts("d", Some("b"), &[])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let one = store
+        .latest_task_instances(Some("d"), Some("a"))
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 2);
+}
