@@ -237,6 +237,7 @@ async fn round_trip_postgres() {
     round_trip(&store, &dag).await;
     list_filters_and_order_on(&store, &format!("{dag}_list")).await;
     claims_on(&store, &format!("{dag}_claims")).await;
+    api_listings_on(&store, &format!("{dag}_d"), &format!("{dag}_e"), false).await;
 }
 
 #[tokio::test]
@@ -1003,15 +1004,23 @@ async fn what_is_no_database_is_reported_not_opened() {
 #[tokio::test]
 async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
     let (_dir, store) = temp_store().await;
-    let a = run("d", "a", "2024-01-02T00:00:00Z", RunStateRecord::Success);
-    let b = run("d", "b", "2024-01-01T00:00:00Z", RunStateRecord::Running);
-    let other = run("e", "c", "2024-01-03T00:00:00Z", RunStateRecord::Queued);
+    api_listings_on(&store, "d", "e", true).await;
+}
+
+/// The API's and the pages' listings over DAGs `d` and `e`; `alone`: no other DAG's runs are
+/// in the store (so listings over every DAG can be checked too).
+async fn api_listings_on(store: &Store, d: &str, e: &str, alone: bool) {
+    let a = run(d, "a", "2024-01-02T00:00:00Z", RunStateRecord::Success);
+    let b = run(d, "b", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    let other = run(e, "c", "2024-01-03T00:00:00Z", RunStateRecord::Queued);
     for r in [&a, &b, &other] {
         store.upsert_run(r).await.unwrap();
     }
     let ids = |runs: Vec<DagRunRecord>| runs.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
-    assert_eq!(ids(store.all_runs(Some("d")).await.unwrap()), ["b", "a"]);
-    assert_eq!(ids(store.all_runs(None).await.unwrap()), ["b", "a", "c"]);
+    assert_eq!(ids(store.all_runs(Some(d)).await.unwrap()), ["b", "a"]);
+    if alone {
+        assert_eq!(ids(store.all_runs(None).await.unwrap()), ["b", "a", "c"]);
+    }
     let mut mapped = ti(&a, "m", 1, TaskStateRecord::Success);
     mapped.map_index = 0;
     for t in [
@@ -1023,7 +1032,7 @@ async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
     ] {
         store.upsert_task_instance(&t).await.unwrap();
     }
-    let latest = store.latest_task_instances(Some("d"), None).await.unwrap();
+    let latest = store.latest_task_instances(Some(d), None).await.unwrap();
     let got: Vec<_> = latest
         .iter()
         .map(|t| (t.run_id.as_str(), t.label(), t.try_number))
@@ -1036,12 +1045,14 @@ async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
             ("b", "x".to_owned(), 1),
         ]
     );
-    assert_eq!(
-        store.latest_task_instances(None, None).await.unwrap().len(),
-        4
-    );
+    if alone {
+        assert_eq!(
+            store.latest_task_instances(None, None).await.unwrap().len(),
+            4
+        );
+    }
     let counts = store
-        .instance_counts("d", None, &["x", "gone"])
+        .instance_counts(d, None, &["x", "gone"])
         .await
         .unwrap();
     assert_eq!(
@@ -1054,15 +1065,18 @@ async fn api_listings_give_every_run_and_the_latest_try_of_each_instance() {
     assert_eq!(counts["b"].instances, 1);
     assert_eq!(
         store
-            .instance_counts("d", Some("b"), &[])
+            .instance_counts(d, Some("b"), &[])
             .await
             .unwrap()
             .len(),
         1
     );
     let one = store
-        .latest_task_instances(Some("d"), Some("a"))
+        .latest_task_instances(Some(d), Some("a"))
         .await
         .unwrap();
     assert_eq!(one.len(), 2);
+    // The Grid's query: the tries of the DAG's last runs.
+    let recent = store.recent_task_instances(d, 10).await.unwrap();
+    assert_eq!(recent.len(), 4, "{recent:?}");
 }
