@@ -220,21 +220,30 @@ async fn standalone_serves_runs_the_dag_and_stops_on_ctrl_c() {
         .env_remove("ROCKET_DAG_HOME")
         .env_remove("ROCKET_DAG_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .expect("the example starts");
     let stdout = child.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        lines.find_map(|l| {
-            let l = l.ok()?;
-            let at = l.find("http://")?;
-            Some(l[at..].split_whitespace().next()?.to_owned())
-        })
-    })
-    .await
-    .unwrap()
-    .expect("standalone prints its URL");
+    // Read on to the end, as a terminal would: a closed pipe would fail the DAG's own prints.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(at) = line.find("http://")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(
+                    line[at..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                );
+            }
+        }
+    });
+    let url = rx.await.expect("standalone prints its URL");
     assert!(url.starts_with("http://localhost:"), "{url}");
     let client = rocket_dag::http::builder().no_proxy().build().unwrap();
     let page = client.get(&url).send().await.unwrap();
@@ -261,7 +270,9 @@ async fn standalone_serves_runs_the_dag_and_stops_on_ctrl_c() {
         if states.contains(&"success") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "{body}");
+        let log = || std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+        assert!(!states.contains(&"failed"), "{body}\n{}", log());
+        assert!(std::time::Instant::now() < deadline, "{body}\n{}", log());
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let pid = child.id().to_string();

@@ -11,13 +11,17 @@ use rocket_dag::store::{DagRunRecord, RunStateRecord, TaskStateRecord};
 use super::metrics::{sample, scrape, sum, wait_for_runs};
 use super::{Options, Web, client};
 
-/// What the clients ask for, round robin: the metrics, the DAGs page, the DAG's Grid (which
-/// reads its runs as they change) and a static file. Add API routes as they land.
+/// What the clients ask for, round robin: Airflow's REST API (the DAGs, the DAG's runs and
+/// task instances as they change, one run's instances, health), the metrics, and the pages a
+/// person watching would load (the DAGs page, the Grid).
 const TARGETS: &[&str] = &[
+    "/api/v1/dags",
+    "/api/v1/dags/load_small/dagRuns?limit=20&order_by=-execution_date",
+    "/api/v1/dags/load_small/dagRuns/~/taskInstances?limit=50",
+    "/api/v1/health",
     "/metrics",
     "/",
     "/dags/load_small/grid",
-    "/static/style.css",
 ];
 /// Concurrent clients, each with its own connection pool.
 const CLIENTS: usize = 200;
