@@ -38,6 +38,16 @@ pub enum ControlError {
         /// The run.
         run: String,
     },
+    /// A run with this logical date exists already (Airflow allows one per date).
+    #[error("a run `{run}` of DAG `{dag}` at logical date {logical_date} already exists")]
+    LogicalDateTaken {
+        /// The DAG.
+        dag: String,
+        /// The run at that date.
+        run: String,
+        /// The date.
+        logical_date: DateTime<Utc>,
+    },
     /// `--map-index` on a task that is not mapped.
     #[error("task `{task}` of DAG `{dag}` is not mapped: leave out the map index")]
     NotMapped {
@@ -118,6 +128,13 @@ pub async fn trigger(
         return Err(ControlError::RunExists {
             dag: dag.id().to_owned(),
             run: run_id,
+        });
+    }
+    if let Some(other) = store.run_at(dag.id(), logical).await? {
+        return Err(ControlError::LogicalDateTaken {
+            dag: dag.id().to_owned(),
+            run: other.run_id,
+            logical_date: logical,
         });
     }
     let (start, end) = dag

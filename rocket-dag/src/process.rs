@@ -4,6 +4,11 @@
 
 use std::sync::OnceLock;
 
+/// The variable holding the web server's API token (the web module's `TOKEN_ENV`). Children
+/// (shell tasks, notification commands, the browser) never get it: a task that prints its
+/// environment would put it in a log the web UI serves.
+pub(crate) const API_TOKEN_ENV: &str = "ROCKET_DAG_API_TOKEN";
+
 /// Kills a process group (SIGKILL) when dropped while armed: at a timeout, on cancellation,
 /// or when the caller gives up waiting. [`GroupGuard::disarm`] once the process has ended.
 #[derive(Debug)]

@@ -130,6 +130,7 @@ pub(crate) async fn run(ctx: &TaskContext, template: &str) -> Result<String, Tas
     let rendered = render(template, ctx)?;
     tracing::info!("running command: {}", rendered.script);
     let mut child = Command::new("bash")
+        .env_remove(crate::process::API_TOKEN_ENV)
         .arg("-c")
         .arg(&rendered.script)
         .envs(rendered.env.iter().map(|(k, v)| (k, v)))

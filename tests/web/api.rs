@@ -180,6 +180,26 @@ async fn a_run_triggered_through_the_api_runs_to_success() {
         again.body["detail"],
         "DAGRun with DAG ID: 'listing_2_10' and DAGRun ID: 'api_run_1' already exists"
     );
+    // Another id at the same logical date: Airflow's 409 too (one run per date).
+    let same_date = call(
+        &web,
+        Method::POST,
+        "/api/v1/dags/listing_2_10/dagRuns",
+        Some(json!({
+            "dag_run_id": "api_run_2",
+            "logical_date": r.body["logical_date"].clone(),
+        })),
+    )
+    .await;
+    assert_problem(&same_date, 409, "Conflict");
+    assert!(
+        same_date.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("DAGRun logical date"),
+        "{}",
+        same_date.text
+    );
     let path = "/api/v1/dags/listing_2_10/dagRuns/api_run_1";
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     let run = loop {
@@ -689,6 +709,49 @@ async fn auth_basic_bearer_and_cross_origin() {
     .await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
     assert!(web.store.all_runs(None).await.unwrap().is_empty());
+    // Another site's page may not embed what is served (an <img> of a download).
+    let embedded = answer(
+        client()
+            .get(web.url("/"))
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-dest", "image"),
+    )
+    .await;
+    assert_eq!(embedded.status, StatusCode::FORBIDDEN);
+    web.stop().await;
+}
+
+/// Without a login, only loopback names are answered: a site whose name is re-pointed at
+/// 127.0.0.1 (DNS rebinding) is "same origin" to itself, and must get nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_login_only_loopback_host_names_are_answered() {
+    let web = Web::start(Options {
+        scheduler: false,
+        ..Options::default()
+    })
+    .await;
+    for host in [
+        "evil.example:8080",
+        "evil.example",
+        "localhost.evil.example",
+    ] {
+        let r = answer(client().get(web.url("/api/v1/dags")).header("host", host)).await;
+        assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        let post = answer(
+            client()
+                .post(web.url("/api/v1/dags/listing_2_10/dagRuns"))
+                .header("host", host)
+                .header("origin", format!("http://{host}"))
+                .json(&json!({})),
+        )
+        .await;
+        assert_eq!(post.status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+    }
+    assert!(web.store.all_runs(None).await.unwrap().is_empty());
+    for host in ["localhost:8080", "127.0.0.1", "[::1]:9"] {
+        let r = answer(client().get(web.url("/api/v1/dags")).header("host", host)).await;
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+    }
     web.stop().await;
 }
 

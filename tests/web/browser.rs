@@ -184,8 +184,9 @@ async fn watch(c: &Client, web: &Web) -> Result<(), String> {
         .click()
         .await
         .map_err(e)?;
-    // The trigger redirects to the Grid with the new run selected.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The trigger redirects to the Grid with the new run selected (a loaded CI machine may
+    // take a while to build the pages).
+    let deadline = Instant::now() + Duration::from_secs(60);
     let run = loop {
         let u = c.current_url().await.map_err(e)?;
         if let Some((_, q)) = u.as_str().split_once("run_id=") {

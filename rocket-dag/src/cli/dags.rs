@@ -117,7 +117,10 @@ pub(super) async fn trigger(
         ..Default::default()
     };
     match crate::control::trigger(&store, &global.home(), d, trigger).await {
-        Err(e @ crate::control::ControlError::RunExists { .. }) => usage(e),
+        Err(
+            e @ (crate::control::ControlError::RunExists { .. }
+            | crate::control::ControlError::LogicalDateTaken { .. }),
+        ) => usage(e),
         Err(e) => fail(e),
         Ok(record) => {
             if json {

@@ -33,6 +33,7 @@ impl CommandNotifier {
         };
         let json = serde_json::to_vec(event).map_err(|e| fail(e.to_string()))?;
         let mut child = tokio::process::Command::new(&self.config.program)
+            .env_remove(crate::process::API_TOKEN_ENV)
             .args(&self.config.args)
             .env("ROCKET_DAG_EVENT_KIND", event.kind.as_str())
             .env("ROCKET_DAG_EVENT_TEXT", event.text())

@@ -174,6 +174,30 @@ impl Store {
         Ok(runs.into_iter().next())
     }
 
+    /// The run of a DAG at logical date `logical`, if any (Airflow allows one run per logical
+    /// date and DAG, whatever its type).
+    pub async fn run_at(
+        &self,
+        dag_id: &str,
+        logical: DateTime<Utc>,
+    ) -> Result<Option<DagRunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 AND logical_date_us = $2 \
+             ORDER BY run_id LIMIT 1"
+        );
+        let op = || format!("read the run of DAG `{dag_id}` at {logical}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(dag_id)
+            .bind(to_us(logical))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.query_error(op()))?;
+        row.as_ref()
+            .map(run_from_row)
+            .transpose()
+            .map_err(self.query_error(op()))
+    }
+
     /// The run of a DAG that started last (a resumed run counts from when it was resumed): what
     /// `--run latest` means.
     pub async fn last_started_run(&self, dag_id: &str) -> Result<Option<DagRunRecord>, StoreError> {

@@ -102,6 +102,7 @@ pub fn run_with_timeout(
 ) -> std::io::Result<(Option<std::process::ExitStatus>, Vec<u8>, Vec<u8>)> {
     use std::os::unix::process::CommandExt as _;
     let mut child = Command::new(program)
+        .env_remove(crate::process::API_TOKEN_ENV)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -26,7 +26,7 @@ use base64::Engine as _;
 use super::AppState;
 
 /// The variable holding the API's bearer token.
-pub const TOKEN_ENV: &str = "ROCKET_DAG_API_TOKEN";
+pub const TOKEN_ENV: &str = crate::process::API_TOKEN_ENV;
 
 /// The users file `users add` writes and the web server reads by default: `<home>/web-users`.
 pub fn default_users_file(home: &Path) -> PathBuf {
@@ -197,10 +197,8 @@ pub fn add_user(path: &Path, name: &str, password: &str) -> Result<(), AuthError
         path: path.to_owned(),
         source,
     };
-    crate::fs::write_atomically(path, out.as_bytes()).map_err(write)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(write)?;
-    Ok(())
+    // Private from the first byte: the hashes are secrets too.
+    crate::fs::write_atomically_with_mode(path, out.as_bytes(), 0o600).map_err(write)
 }
 
 /// A random token: 32 bytes, URL-safe base64.
@@ -214,8 +212,15 @@ pub(crate) fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How many argon2 checks run at once: each takes tens of milliseconds and 19 MiB, so a flood
+/// of wrong passwords waits its turn instead of taking every thread and the memory.
+const HASHING_AT_ONCE: usize = 2;
+
+/// How long a session lasts after logging in.
+const SESSION_FOR: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// Who may use the server, and the sessions of those who logged in.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Auth {
     users: Option<Arc<Users>>,
     token: Option<Arc<str>>,
@@ -226,6 +231,8 @@ pub struct Auth {
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
     /// The CSRF token of forms when nobody needs to log in.
     anonymous_csrf: Arc<str>,
+    /// Permits for argon2 checks ([`HASHING_AT_ONCE`]).
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Auth {
@@ -239,6 +246,8 @@ impl fmt::Debug for Auth {
 struct Session {
     user: String,
     csrf: String,
+    /// When it stops being valid.
+    until: std::time::Instant,
 }
 
 /// Who is asking, as the auth layer found out: handed to handlers as a request extension.
@@ -254,8 +263,12 @@ impl Auth {
     /// Nobody needs to log in (loopback only).
     pub fn none() -> Auth {
         Auth {
+            users: None,
+            token: None,
+            sessions: Arc::default(),
+            verified: Arc::default(),
             anonymous_csrf: random_token().into(),
-            ..Auth::default()
+            hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
         }
     }
 
@@ -301,11 +314,23 @@ impl Auth {
         }
     }
 
-    /// Checks `user:password`, remembering what verified.
-    fn check_basic(&self, user: &str, password: &str) -> bool {
-        let Some(users) = &self.users else {
+    /// Whether `password` is `user`'s: argon2 on a blocking thread, at most
+    /// [`HASHING_AT_ONCE`] at a time.
+    async fn verify(&self, user: &str, password: &str) -> bool {
+        let Some(users) = self.users.clone() else {
             return false;
         };
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        let (user, password) = (user.to_owned(), password.to_owned());
+        tokio::task::spawn_blocking(move || users.verify(&user, &password))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Checks `user:password`, remembering what verified.
+    async fn check_basic(&self, user: &str, password: &str) -> bool {
         let digest = digest(&[user.as_bytes(), b":", password.as_bytes()]);
         if self
             .verified
@@ -315,7 +340,7 @@ impl Auth {
         {
             return true;
         }
-        let ok = users.verify(user, password);
+        let ok = self.verify(user, password).await;
         if ok {
             self.verified.lock().expect("not poisoned").insert(digest);
         }
@@ -329,18 +354,15 @@ impl Auth {
     }
 
     /// Logs `user` in if `password` is theirs: the new session id.
-    pub(crate) fn login(&self, user: &str, password: &str) -> Option<String> {
-        if !self
-            .users
-            .as_ref()
-            .is_some_and(|u| u.verify(user, password))
-        {
+    pub(crate) async fn login(&self, user: &str, password: &str) -> Option<String> {
+        if !self.verify(user, password).await {
             return None;
         }
         let id = random_token();
         let session = Session {
             user: user.to_owned(),
             csrf: random_token(),
+            until: std::time::Instant::now() + SESSION_FOR,
         };
         self.sessions
             .lock()
@@ -354,12 +376,16 @@ impl Auth {
         self.sessions.lock().expect("not poisoned").remove(session);
     }
 
+    /// The session `id`, unless it has expired (expired ones are dropped on the way).
     fn session(&self, id: &str) -> Option<Session> {
-        self.sessions.lock().expect("not poisoned").get(id).cloned()
+        let mut sessions = self.sessions.lock().expect("not poisoned");
+        let now = std::time::Instant::now();
+        sessions.retain(|_, s| s.until > now);
+        sessions.get(id).cloned()
     }
 
     /// Who asks with these headers, if they may.
-    fn caller(&self, headers: &HeaderMap, api: bool) -> Option<Caller> {
+    async fn caller(&self, headers: &HeaderMap, api: bool) -> Option<Caller> {
         if !self.is_configured() {
             return Some(Caller {
                 user: None,
@@ -391,7 +417,7 @@ impl Auth {
                 .ok()?;
             let decoded = String::from_utf8(decoded).ok()?;
             let (user, password) = decoded.split_once(':')?;
-            if self.check_basic(user, password) {
+            if self.check_basic(user, password).await {
                 return Some(Caller {
                     user: Some(user.to_owned()),
                     csrf: String::new(),
@@ -446,7 +472,7 @@ pub(crate) async fn require(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let api = is_api(&path);
-    match state.auth.caller(request.headers(), api) {
+    match state.auth.caller(request.headers(), api).await {
         Some(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -498,7 +524,15 @@ pub(crate) fn percent_encode(s: &str) -> String {
 /// Where to go after logging in: a path on this server only (never `//host` or a URL).
 pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        // Browsers drop tabs and newlines from URLs (`/\t/evil.example` is `//evil.example`).
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control()) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -532,8 +566,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn basic_and_bearer_are_checked_and_sessions_give_csrf_tokens() {
+    #[tokio::test]
+    async fn basic_and_bearer_are_checked_and_sessions_give_csrf_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users");
         add_user(&path, "ada", "pw").unwrap();
@@ -544,32 +578,37 @@ mod tests {
             h
         };
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        assert!(auth.caller(&headers("Bearer tok"), true).is_some());
-        assert!(auth.caller(&headers("Bearer tok"), false).is_none());
-        assert!(auth.caller(&headers("Bearer nope"), true).is_none());
+        assert!(auth.caller(&headers("Bearer tok"), true).await.is_some());
+        assert!(auth.caller(&headers("Bearer tok"), false).await.is_none());
+        assert!(auth.caller(&headers("Bearer nope"), true).await.is_none());
         let basic = format!("Basic {}", b64("ada:pw"));
         assert_eq!(
-            auth.caller(&headers(&basic), true).unwrap().user.as_deref(),
+            auth.caller(&headers(&basic), true)
+                .await
+                .unwrap()
+                .user
+                .as_deref(),
             Some("ada")
         );
         // Twice: the second from the verified set.
-        assert!(auth.caller(&headers(&basic), true).is_some());
+        assert!(auth.caller(&headers(&basic), true).await.is_some());
         let wrong = format!("Basic {}", b64("ada:px"));
-        assert!(auth.caller(&headers(&wrong), true).is_none());
-        assert!(auth.login("ada", "px").is_none());
-        let id = auth.login("ada", "pw").unwrap();
+        assert!(auth.caller(&headers(&wrong), true).await.is_none());
+        assert!(auth.login("ada", "px").await.is_none());
+        let id = auth.login("ada", "pw").await.unwrap();
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
             format!("x=1; {SESSION_COOKIE}={id}").parse().unwrap(),
         );
-        let caller = auth.caller(&h, false).unwrap();
+        let caller = auth.caller(&h, false).await.unwrap();
         assert_eq!(caller.user.as_deref(), Some("ada"));
         assert!(caller.csrf.len() >= 40);
         auth.logout(&id);
-        assert!(auth.caller(&h, false).is_none());
+        assert!(auth.caller(&h, false).await.is_none());
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
         assert_eq!(safe_next(Some("/dags/x")), "/dags/x");
     }
 }

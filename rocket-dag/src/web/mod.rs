@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     /// Whether a scheduler runs in this process (`standalone`).
     pub(crate) with_scheduler: bool,
+    /// Cancelled when the server stops: endless responses (a log tail) end then.
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl Shared {
@@ -145,6 +147,7 @@ impl Server {
             metrics,
             started: Instant::now(),
             with_scheduler: false,
+            shutdown: CancellationToken::new(),
         });
         Ok(Server { listener, state })
     }
@@ -190,9 +193,13 @@ impl Server {
 
     /// Serves until `stop` is cancelled; requests in flight finish.
     pub async fn run(self, stop: CancellationToken) -> Result<(), WebError> {
+        let shutdown = self.state.shutdown.clone();
         let app = router(self.state);
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .with_graceful_shutdown(async move {
+                stop.cancelled().await;
+                shutdown.cancel();
+            })
             .await
             .map_err(WebError::Serve)
     }

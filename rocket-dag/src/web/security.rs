@@ -20,16 +20,30 @@ pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src '
      img-src 'self' data:; connect-src 'self'; font-src 'none'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// The security layer: refuses cross-origin state changes, adds the headers.
-pub(crate) async fn guard(
-    State(_state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if changes_state(request.method()) && cross_origin(request.headers()) {
+/// The security layer: refuses cross-origin state changes, other sites' embedding (an
+/// `<img>` of a PDF download), and, with nobody logged in, any host name but loopback's (a
+/// site whose name is re-pointed at 127.0.0.1 — DNS rebinding — would otherwise be "same
+/// origin"); adds the headers.
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if !state.auth.is_configured() && !loopback_host(headers) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "refused: without a login this server answers only to localhost, 127.0.0.1 or [::1]",
+        )
+            .into_response();
+    }
+    if changes_state(request.method()) && cross_origin(headers) {
         return (
             StatusCode::FORBIDDEN,
             "refused: a state-changing request from another origin",
+        )
+            .into_response();
+    }
+    if embedded_by_another_site(headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "refused: another site's page may link here, not embed or fetch this",
         )
             .into_response();
     }
@@ -49,6 +63,34 @@ pub(crate) async fn guard(
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+/// Whether the `Host` asked for is this machine's loopback (any port), or absent (not a
+/// browser).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "localhost" | "[::1]")
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a browser fetches this for another site's page (an image, a script, a `fetch`),
+/// rather than navigating to it: `Sec-Fetch-Site` other than same-origin, and a
+/// `Sec-Fetch-Dest` other than a document.
+fn embedded_by_another_site(headers: &HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    matches!(value("sec-fetch-site"), Some("cross-site" | "same-site"))
+        && value("sec-fetch-dest").is_some_and(|d| d != "document")
 }
 
 fn changes_state(m: &Method) -> bool {
@@ -81,7 +123,9 @@ fn cross_origin(headers: &HeaderMap) -> bool {
 
 /// Whether a form's `token` is the caller's CSRF token.
 pub(crate) fn check_csrf(caller: &Caller, token: &str) -> bool {
-    !caller.csrf.is_empty() && caller.csrf.as_bytes() == token.as_bytes()
+    // Digests compared, so the time taken says nothing about how much of the token matched.
+    use sha2::Digest;
+    !caller.csrf.is_empty() && sha2::Sha256::digest(&caller.csrf) == sha2::Sha256::digest(token)
 }
 
 #[cfg(test)]
@@ -114,6 +158,27 @@ mod tests {
         assert!(cross_origin(&headers(&[
             ("host", "localhost:8080"),
             ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(loopback_host(&headers(&[("host", "localhost:8080")])));
+        assert!(loopback_host(&headers(&[("host", "127.0.0.1:1234")])));
+        assert!(loopback_host(&headers(&[("host", "[::1]:8080")])));
+        assert!(loopback_host(&headers(&[("host", "localhost")])));
+        assert!(!loopback_host(&headers(&[("host", "evil.example:8080")])));
+        assert!(!loopback_host(&headers(&[(
+            "host",
+            "localhost.evil.example"
+        )])));
+        assert!(embedded_by_another_site(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-dest", "image")
+        ])));
+        assert!(!embedded_by_another_site(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-dest", "document")
+        ])));
+        assert!(!embedded_by_another_site(&headers(&[
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-dest", "empty")
         ])));
         let caller = Caller {
             user: None,

@@ -169,6 +169,12 @@ impl From<ControlError> for ApiError {
             ControlError::RunExists { dag, run } => ApiError::Conflict(format!(
                 "DAGRun with DAG ID: '{dag}' and DAGRun ID: '{run}' already exists"
             )),
+            ControlError::LogicalDateTaken {
+                dag, logical_date, ..
+            } => ApiError::Conflict(format!(
+                "DAGRun with DAG ID: '{dag}' and DAGRun logical date: '{}' already exists",
+                logical_date.format("%Y-%m-%d %H:%M:%S%:z")
+            )),
             ControlError::InvalidId(e) => ApiError::InvalidId(e),
             ControlError::Store(e) => ApiError::Store(e),
             other => ApiError::BadRequest(other.to_string()),

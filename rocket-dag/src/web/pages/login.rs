@@ -55,12 +55,7 @@ struct LoginForm {
 /// cross-origin POSTs, and a login cannot change anything else.
 async fn submit(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     let next = safe_next(f.next.as_deref()).to_owned();
-    let auth = state.auth.clone();
-    let (user, password) = (f.username, f.password);
-    let session = tokio::task::spawn_blocking(move || auth.login(&user, &password))
-        .await
-        .ok()
-        .flatten();
+    let session = state.auth.login(&f.username, &f.password).await;
     let Some(id) = session else {
         let mut response = render(&LoginPage { next, failed: true });
         *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;

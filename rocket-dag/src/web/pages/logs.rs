@@ -191,6 +191,8 @@ async fn tail(
         .and_then(|v| v.parse().ok())
         .or(q.offset)
         .unwrap_or(0);
+    // Ends when the server stops, or graceful shutdown would wait for the attempt to finish.
+    let stop = state.shutdown.clone().cancelled_owned();
     let tail = Tail {
         state,
         attempt: a,
@@ -202,7 +204,7 @@ async fn tail(
         draining: false,
         finished: false,
     };
-    let stream = futures::stream::unfold(tail, |t| t.next());
+    let stream = futures::StreamExt::take_until(futures::stream::unfold(tail, |t| t.next()), stop);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 

@@ -51,6 +51,10 @@ impl DagNav {
         tab: &'static str,
         run: Option<&str>,
     ) -> Result<DagNav, PageError> {
+        // Every tab's `?run_id=` is checked here, once.
+        if let Some(r) = run {
+            crate::ids::run(r)?;
+        }
         let recent = state
             .store
             .list_runs(Some(dag.id()), None, SELECTABLE_RUNS)

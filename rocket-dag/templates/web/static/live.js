@@ -9,7 +9,8 @@
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
     var fresh = tpl.content.firstElementChild;
-    if (!fresh) { return; }
+    // Only a live fragment replaces one (a login page after a restart would blank the view).
+    if (!fresh || !fresh.hasAttribute("data-live")) { return; }
     if (fresh.innerHTML !== el.innerHTML) { el.innerHTML = fresh.innerHTML; }
     el.setAttribute("data-active", fresh.getAttribute("data-active") || "false");
   }
