@@ -43,7 +43,7 @@ pub(super) async fn webserver(dags: &[Dag], global: &GlobalArgs, args: WebArgs) 
         Ok(s) => s,
         Err(code) => return code,
     };
-    tracing::info!("{}", server.startup_line());
+    println!("{}", server.startup_line());
     let stop = tokio_util::sync::CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
