@@ -50,6 +50,8 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
+pub mod airflow;
 pub mod asset;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -33,8 +33,20 @@ pub fn set_progress_bar(bar: Option<indicatif::ProgressBar>) {
     }
 }
 
+static CONSOLE_ON_STDOUT: AtomicBool = AtomicBool::new(false);
+
+/// Sends console lines to standard output instead of standard error: a worker of another
+/// engine (`tasks run` under Airflow) prints its attempt's log where that engine reads it.
+pub fn console_on_stdout(on: bool) {
+    CONSOLE_ON_STDOUT.store(on, Ordering::Relaxed);
+}
+
 /// Writes a console line, around the command line's progress bar if one is drawn.
 fn console_line(line: &str) {
+    if CONSOLE_ON_STDOUT.load(Ordering::Relaxed) {
+        println!("{line}");
+        return;
+    }
     // eprintln! (not a raw stderr handle) so the test harness captures it.
     #[cfg(feature = "cli")]
     if let Some(bar) = PROGRESS_BAR.lock().ok().and_then(|b| b.clone()) {

@@ -340,6 +340,20 @@ pub enum RunError {
         /// Who executes it.
         owner: crate::store::RunOwner,
     },
+    /// Another engine schedules this run (Airflow, through `tasks run`): rocket-dag records it
+    /// but does not execute it. Nothing ran.
+    #[error(
+        "run `{run_id}` of DAG `{dag_id}` is scheduled by {executor}: rocket-dag records its \
+         tries but does not execute it (run or clear it there, or choose another run id)"
+    )]
+    External {
+        /// The DAG.
+        dag_id: String,
+        /// The run.
+        run_id: String,
+        /// The engine, e.g. `airflow`.
+        executor: String,
+    },
     /// Ctrl-C or SIGTERM came before the run started: nothing ran, nothing was recorded.
     #[error("interrupted before it started")]
     NotStarted,

@@ -8,7 +8,7 @@
 //! | 0 foundations | `duration`, `escape`, `ids`, `error`, `fs`, `http`, `process`, `signal` | rules and helpers with no notion of a DAG |
 //! | 1 model | `home`, `run`, `task`, `asset`, `schedule`, `timetable`, `dag`, `retry`, `context` | what a DAG, a task and a run are |
 //! | 2 execution | `store`, `logging`, `shell`, `report`, `notify`, `runner`, `control` | running DAGs, recording them, acting on them |
-//! | 3 surfaces | `scheduler`, `viz`, `export`, `cli`, `web` | what users run and look at |
+//! | 3 surfaces | `scheduler`, `viz`, `export`, `cli`, `web`, `airflow` | what users run and look at |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -45,6 +45,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("export", 3),
     ("cli", 3),
     ("web", 3),
+    ("airflow", 3),
 ];
 
 /// Every `crate::<module>` a file names, in `use` items and in paths.

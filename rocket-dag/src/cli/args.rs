@@ -437,9 +437,61 @@ pub enum TasksCommand {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// One try of one task instance, as Airflow's worker runs it (see `airflow export`): its
+    /// inputs read from the history, its state and output recorded there, its log on stdout;
+    /// exit 0 success, 99 skipped, 98 failed for good (no retry), 1 failed
+    Run(TaskRunArgs),
     /// Set the state of a task of a recorded run (Airflow's "mark success/failed"): marked
     /// success, it is not run again when the run resumes; marked failed, it is
     Mark(MarkArgs),
+}
+
+/// `tasks run DAG TASK --run-id ID --logical-date TS [--map-index I] [--try N]`: one try, as
+/// Airflow's worker calls it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TaskRunArgs {
+    /// DAG id
+    #[arg(value_parser = crate::ids::parse_dag)]
+    pub dag: String,
+    /// Task id
+    #[arg(value_parser = crate::ids::parse_task)]
+    pub task: String,
+    /// The run, as Airflow names it
+    #[arg(long, value_parser = crate::ids::parse_run)]
+    pub run_id: String,
+    /// The run's logical date (RFC 3339)
+    #[arg(long, value_parser = parse_date_arg)]
+    pub logical_date: DateTime<Utc>,
+    /// The element of a mapped task (Airflow's map index; -1 means not mapped)
+    #[arg(long, value_parser = airflow_map_index, allow_negative_numbers = true)]
+    pub map_index: Option<MapIndexArg>,
+    /// The try, from 1 (Airflow's try number)
+    #[arg(long = "try", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub try_number: u32,
+    /// Start of the run's data interval [default: from the DAG's schedule]
+    #[arg(long, value_parser = parse_date_arg, requires = "data_interval_end")]
+    pub data_interval_start: Option<DateTime<Utc>>,
+    /// End of the run's data interval
+    #[arg(long, value_parser = parse_date_arg, requires = "data_interval_start")]
+    pub data_interval_end: Option<DateTime<Utc>>,
+    /// The run's params as one JSON object (Airflow's `dag_run.conf`; `null` is none)
+    #[arg(long, value_name = "JSON")]
+    pub conf: Option<String>,
+}
+
+/// A map index as Airflow passes it: `-1` for a task that is not mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapIndexArg(pub Option<u32>);
+
+fn airflow_map_index(s: &str) -> Result<MapIndexArg, String> {
+    if s == "-1" {
+        return Ok(MapIndexArg(None));
+    }
+    map_index(s).map(|i| MapIndexArg(Some(i)))
+}
+
+fn parse_date_arg(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_date(s).map_err(|e| e.to_string())
 }
 
 /// `logs DAG --run RUN TASK [--attempt N]`

@@ -237,6 +237,7 @@ async fn tasks_command(dags: &[Dag], command: TasksCommand, global: &GlobalArgs)
             map_index,
         } => tasks::state(global, dag, run, task, map_index).await,
         TasksCommand::Mark(args) => tasks::mark(dags, global, args).await,
+        TasksCommand::Run(args) => tasks::run(dags, global, args).await,
         TasksCommand::Clear {
             dag,
             run,

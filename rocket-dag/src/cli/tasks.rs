@@ -303,3 +303,65 @@ fn control_error(e: crate::control::ControlError) -> ExitCode {
         e => usage(e),
     }
 }
+
+/// `tasks run`: one try for Airflow's worker (see [`crate::airflow`]). Its log goes to stdout
+/// (Airflow shows the BashOperator's output as the try's log) and to the usual attempt file;
+/// the exit code says how it ended ([`crate::airflow::worker::exit_code`]); a task that a
+/// downstream task maps over prints the indexes of its output as the last line.
+pub(super) async fn run(dags: &[Dag], global: &GlobalArgs, args: TaskRunArgs) -> ExitCode {
+    use crate::airflow::worker;
+    use crate::runner::{TryError, TryRequest};
+    let (d, index) = match find_task(dags, &args.dag, &args.task) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let params = match args.conf.as_deref().map(str::trim) {
+        None | Some("" | "null") => serde_json::Map::new(),
+        Some(json) => match serde_json::from_str::<Value>(json) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return usage("--conf must be a JSON object"),
+            Err(e) => return usage(format!("--conf is not valid JSON: {e}")),
+        },
+    };
+    crate::logging::console_on_stdout(true);
+    crate::logging::init();
+    let store = match open_store(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let runner = Runner::new(global.home())
+        .default_params(global.params.clone())
+        .with_store(store.clone());
+    runner.cancel_on_signals();
+    let mut request = TryRequest::new(&args.run_id, args.logical_date, args.try_number, "airflow")
+        .params(params)
+        .map_index(args.map_index.and_then(|m| m.0));
+    if let (Some(start), Some(end)) = (args.data_interval_start, args.data_interval_end) {
+        request = request.data_interval(start, end);
+    }
+    let result = runner.run_try(d, &args.task, request).await;
+    crate::logging::flush().await;
+    store.close().await;
+    match result {
+        Err(e @ TryError::Dag(_)) => usage(e),
+        Err(e) => fail(e),
+        Ok(outcome) => {
+            println!(
+                "{}: try {} {} in {:.3}s{}",
+                args.task,
+                args.try_number,
+                outcome.state,
+                outcome.duration.as_secs_f64(),
+                outcome
+                    .error
+                    .as_deref()
+                    .map(|r| format!(": {}", escaped(r)))
+                    .unwrap_or_default()
+            );
+            if let Some(line) = worker::published_indexes(d, index, &outcome) {
+                println!("{line}");
+            }
+            ExitCode::from(worker::exit_code(&outcome))
+        }
+    }
+}

@@ -33,6 +33,7 @@ mod events;
 mod mapping;
 mod observe;
 mod one_task;
+mod one_try;
 mod resume;
 mod rules;
 
@@ -40,6 +41,7 @@ use attempt::{attempt, record_of, state_of};
 use claim::Executing;
 use mapping::Mapping;
 pub use observe::{RunObserver, RunStarted, SchedulerPass, TaskFinished};
+pub use one_try::{TryError, TryOutcome, TryRequest};
 
 /// What to run: a logical date, params and optionally a run id.
 #[derive(Debug, Clone)]
@@ -377,6 +379,11 @@ impl Runner {
         match store.claim_execution(&record, me).await {
             Ok(Claim::Claimed) => Ok(Some(executing)),
             Ok(Claim::Busy { owner, .. }) => Err(busy(owner)),
+            Ok(Claim::External { executor }) => Err(RunError::External {
+                dag_id: dag.id().to_owned(),
+                run_id: run_id.to_owned(),
+                executor,
+            }),
             Err(e) => Err(RunError::History {
                 message: e.to_string(),
             }),

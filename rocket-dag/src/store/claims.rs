@@ -94,12 +94,19 @@ pub enum Claim {
         /// Its last heartbeat.
         heartbeat: Option<DateTime<Utc>>,
     },
+    /// Another engine schedules it (see [`Store::record_external_run`]): rocket-dag records
+    /// its tries but never executes the run itself.
+    External {
+        /// The engine, e.g. `airflow`.
+        executor: String,
+    },
 }
 
 /// The owner columns of a run, as read.
 struct Owned {
     owner: Option<RunOwner>,
     heartbeat: Option<DateTime<Utc>>,
+    executor: Option<String>,
 }
 
 impl Store {
@@ -111,7 +118,7 @@ impl Store {
         me: &RunOwner,
     ) -> Result<Claim, StoreError> {
         if self
-            .insert_run(run, "DO NOTHING", "claim", Some(me))
+            .insert_run(run, "DO NOTHING", "claim", Some(me), None)
             .await?
             == 1
         {
@@ -123,7 +130,7 @@ impl Store {
             let Some(current) = self.owned(&run.dag_id, &run.run_id).await? else {
                 // Deleted in between: create it.
                 if self
-                    .insert_run(run, "DO NOTHING", "claim", Some(me))
+                    .insert_run(run, "DO NOTHING", "claim", Some(me), None)
                     .await?
                     == 1
                 {
@@ -131,6 +138,9 @@ impl Store {
                 }
                 continue;
             };
+            if let Some(executor) = current.executor {
+                return Ok(Claim::External { executor });
+            }
             let mine = current.owner.as_ref() == Some(me);
             if !mine && !owner_gone(current.owner.as_ref(), current.heartbeat, Utc::now()) {
                 return Ok(Claim::Busy {
@@ -233,8 +243,8 @@ impl Store {
     /// process that executed them was killed. Oldest logical date first.
     pub async fn orphaned_runs(&self, dag_ids: &[&str]) -> Result<Vec<DagRunRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS}, owner_host, owner_pid, heartbeat_us FROM dag_runs \
-             WHERE state = $1 ORDER BY logical_date_us, run_id"
+            "SELECT {RUN_COLUMNS}, owner_host, owner_pid, heartbeat_us, executor FROM dag_runs \
+             WHERE state = $1 AND executor IS NULL ORDER BY logical_date_us, run_id"
         );
         let op = || "list the running runs".to_owned();
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -259,7 +269,7 @@ impl Store {
 
     async fn owned(&self, dag_id: &str, run_id: &str) -> Result<Option<Owned>, StoreError> {
         let row = sqlx::query(
-            "SELECT owner_host, owner_pid, heartbeat_us FROM dag_runs \
+            "SELECT owner_host, owner_pid, heartbeat_us, executor FROM dag_runs \
              WHERE dag_id = $1 AND run_id = $2",
         )
         .bind(dag_id)
@@ -292,5 +302,6 @@ fn owned_from_row(row: &sqlx::any::AnyRow) -> Result<Owned, sqlx::Error> {
             _ => None,
         },
         heartbeat: heartbeat.and_then(DateTime::from_timestamp_micros),
+        executor: row.try_get("executor")?,
     })
 }

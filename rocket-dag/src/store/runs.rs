@@ -14,7 +14,7 @@ impl Store {
     pub async fn claim_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
         let me = RunOwner::this_process();
         let inserted = self
-            .insert_run(run, "DO NOTHING", "claim", Some(&me))
+            .insert_run(run, "DO NOTHING", "claim", Some(&me), None)
             .await?;
         Ok(inserted == 1)
     }
@@ -23,7 +23,38 @@ impl Store {
     /// same ids exists; `true` if this call created it. Nobody owns it until a scheduler
     /// claims it ([`Store::claim_queued_run`]).
     pub async fn queue_run(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
-        Ok(self.insert_run(run, "DO NOTHING", "queue", None).await? == 1)
+        Ok(self
+            .insert_run(run, "DO NOTHING", "queue", None, None)
+            .await?
+            == 1)
+    }
+
+    /// Records a run that another engine (`executor`, e.g. `airflow`) schedules, unless it is
+    /// recorded already, and returns the run as recorded with the engine that schedules it
+    /// (`None`: rocket-dag itself). Workers of that engine call this before each try, any
+    /// number of them at once: the first creates the run, the others read it.
+    pub async fn record_external_run(
+        &self,
+        run: &DagRunRecord,
+        executor: &str,
+    ) -> Result<(DagRunRecord, Option<String>), StoreError> {
+        let op = || format!("record run `{}` of DAG `{}`", run.run_id, run.dag_id);
+        self.insert_run(run, "DO NOTHING", "record", None, Some(executor))
+            .await?;
+        let sql = format!(
+            "SELECT {RUN_COLUMNS}, executor FROM dag_runs WHERE dag_id = $1 AND run_id = $2"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(run.dag_id.as_str())
+            .bind(run.run_id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.query_error(op()))?;
+        let read = || -> Result<_, sqlx::Error> {
+            use sqlx::Row;
+            Ok((run_from_row(&row)?, row.try_get("executor")?))
+        };
+        read().map_err(self.query_error(op()))
     }
 
     /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several
@@ -53,26 +84,27 @@ impl Store {
              data_interval_start_us = excluded.data_interval_start_us, \
              data_interval_end_us = excluded.data_interval_end_us, state = excluded.state, \
              start_us = excluded.start_us, end_us = excluded.end_us, conf = excluded.conf";
-        self.insert_run(run, update, "save", None).await?;
+        self.insert_run(run, update, "save", None, None).await?;
         Ok(())
     }
 
-    /// `INSERT`s `run` (owned by `owner`, heartbeat now) with
-    /// `ON CONFLICT (dag_id, run_id) <on_conflict>`; the rows affected.
+    /// `INSERT`s `run` (owned by `owner`, heartbeat now; scheduled by `executor`, `None` for
+    /// rocket-dag) with `ON CONFLICT (dag_id, run_id) <on_conflict>`; the rows affected.
     pub(super) async fn insert_run(
         &self,
         run: &DagRunRecord,
         on_conflict: &'static str,
         verb: &str,
         owner: Option<&RunOwner>,
+        executor: Option<&str>,
     ) -> Result<u64, StoreError> {
         crate::ids::dag(&run.dag_id)?;
         crate::ids::run(&run.run_id)?;
         let sql = format!(
             "INSERT INTO dag_runs (dag_id, run_id, run_type, logical_date_us, \
                  data_interval_start_us, data_interval_end_us, state, start_us, end_us, conf, \
-                 owner_host, owner_pid, heartbeat_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 owner_host, owner_pid, heartbeat_us, executor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (dag_id, run_id) {on_conflict}"
         );
         let done = sqlx::query(AssertSqlSafe(sql))
@@ -89,6 +121,7 @@ impl Store {
             .bind(owner.map(|o| o.hostname.as_str()))
             .bind(owner.map(|o| i64::from(o.pid)))
             .bind(owner.map(|_| to_us(Utc::now())))
+            .bind(executor)
             .execute(&self.pool)
             .await
             .map_err(self.query_error(format!(

@@ -107,6 +107,16 @@ ALTER TABLE dag_runs ADD COLUMN owner_pid BIGINT;
 ALTER TABLE dag_runs ADD COLUMN heartbeat_us BIGINT;
 "#,
     ),
+    (
+        4,
+        "run executors",
+        // Which engine schedules a run: NULL for rocket-dag itself, `airflow` for a run whose
+        // tasks Airflow's workers execute one by one (`tasks run`). Such a run is recorded here
+        // but never claimed, resumed or adopted by a rocket-dag process.
+        r#"
+ALTER TABLE dag_runs ADD COLUMN executor TEXT;
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
