@@ -30,6 +30,19 @@ pub enum ControlError {
         /// The run.
         run: String,
     },
+    /// Another engine schedules the run: clear it there.
+    #[error(
+        "run `{run}` of DAG `{dag}` is scheduled by {executor}: clear it there (its workers \
+         record the new tries here)"
+    )]
+    External {
+        /// The DAG.
+        dag: String,
+        /// The run.
+        run: String,
+        /// The engine, e.g. `airflow`.
+        executor: String,
+    },
     /// A run with this id exists already.
     #[error("a run `{run}` of DAG `{dag}` already exists")]
     RunExists {
@@ -219,6 +232,13 @@ pub async fn clear(
     by: &str,
 ) -> Result<Vec<String>, ControlError> {
     recorded_run(store, dag, run).await?;
+    if let Some(executor) = store.run_executor(dag, run).await? {
+        return Err(ControlError::External {
+            dag: dag.to_owned(),
+            run: run.to_owned(),
+            executor,
+        });
+    }
     let cleared = forget(store, dag, run, tasks, by).await?;
     store
         .set_run_state(dag, run, RunStateRecord::Queued, None)

@@ -204,6 +204,15 @@ async fn a_mapped_run_spread_over_processes_agrees_with_itself() {
         stdout(&out),
         String::from_utf8_lossy(&out.stderr)
     );
+    // Nor clears it: a rocket-dag scheduler would then run it. Airflow clears it.
+    let out = Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+        .args(["tasks", "clear", dag, "--run", RUN, "notify_mapped"])
+        .env("ROCKET_DAG_HOME", &h)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("clear it there"));
+    assert_eq!(run_state(&h, dag).await, RunStateRecord::Success);
 }
 
 #[tokio::test(flavor = "multi_thread")]

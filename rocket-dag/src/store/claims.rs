@@ -239,6 +239,15 @@ impl Store {
             .map(|o| (o.owner, o.heartbeat)))
     }
 
+    /// The engine that schedules a run (`None`: rocket-dag itself, or no such run).
+    pub async fn run_executor(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self.owned(dag_id, run_id).await?.and_then(|o| o.executor))
+    }
+
     /// The runs of these DAGs recorded `running` whose owner is gone (see [`owner_gone`]): a
     /// process that executed them was killed. Oldest logical date first.
     pub async fn orphaned_runs(&self, dag_ids: &[&str]) -> Result<Vec<DagRunRecord>, StoreError> {

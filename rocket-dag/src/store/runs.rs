@@ -62,7 +62,7 @@ impl Store {
     pub async fn claim_queued_run(&self, dag_id: &str, run_id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE dag_runs SET state = $3, start_us = $4 \
-             WHERE dag_id = $1 AND run_id = $2 AND state = $5",
+             WHERE dag_id = $1 AND run_id = $2 AND state = $5 AND executor IS NULL",
         )
         .bind(dag_id)
         .bind(run_id)

@@ -175,6 +175,7 @@ impl From<ControlError> for ApiError {
                 "DAGRun with DAG ID: '{dag}' and DAGRun logical date: '{}' already exists",
                 logical_date.format("%Y-%m-%d %H:%M:%S%:z")
             )),
+            e @ ControlError::External { .. } => ApiError::Conflict(e.to_string()),
             ControlError::InvalidId(e) => ApiError::InvalidId(e),
             ControlError::Store(e) => ApiError::Store(e),
             other => ApiError::BadRequest(other.to_string()),

@@ -97,9 +97,9 @@ impl PageError {
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::Control(e) => match e {
                 ControlError::NoRun { .. } => StatusCode::NOT_FOUND,
-                ControlError::RunExists { .. } | ControlError::LogicalDateTaken { .. } => {
-                    StatusCode::CONFLICT
-                }
+                ControlError::RunExists { .. }
+                | ControlError::LogicalDateTaken { .. }
+                | ControlError::External { .. } => StatusCode::CONFLICT,
                 ControlError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             },
