@@ -1,6 +1,8 @@
 //! What can go wrong in the store, and what SQLite's result codes mean for the user.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sqlx::migrate::MigrateError;
 
@@ -44,7 +46,7 @@ pub enum StoreError {
         /// Why.
         cause: sqlx::Error,
         /// What the cause means for the user, if the code tells.
-        hint: &'static str,
+        hint: Cow<'static, str>,
     },
     /// The schema could not be created or upgraded.
     #[error("cannot migrate the metadata store at {url}: {cause}")]
@@ -75,7 +77,7 @@ pub enum StoreError {
         /// Why.
         cause: sqlx::Error,
         /// What the cause means for the user, if the code tells (` (no space left …)`).
-        hint: &'static str,
+        hint: Cow<'static, str>,
     },
     /// The home directory is not a directory.
     #[error("the home {} is not a directory: point --home (or ROCKET_DAG_HOME) at a directory", path.display())]
@@ -115,19 +117,28 @@ pub enum StoreError {
 }
 
 /// What a database error means for the user, by SQLite's result code (PostgreSQL errors say it
-/// themselves); `dir` is the database's folder, looked at when the error is an I/O one.
-pub(super) fn hint(cause: &sqlx::Error, dir: Option<&Path>) -> &'static str {
+/// themselves); `dir` is the database's folder, looked at when the error is an I/O one, and
+/// `busy_timeout` how long SQLite waited for a lock before giving up.
+pub(super) fn hint(
+    cause: &sqlx::Error,
+    dir: Option<&Path>,
+    busy_timeout: Duration,
+) -> Cow<'static, str> {
     let Some(code) = cause
         .as_database_error()
+        // PostgreSQL's codes (SQLSTATEs such as 22021) are not SQLite's.
+        .filter(|e| e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some())
         .and_then(|e| e.code())
         .and_then(|c| c.parse::<i64>().ok())
     else {
-        return "";
+        return Cow::Borrowed("");
     };
     // Extended result codes carry the primary one in their low byte.
-    match code & 0xff {
+    Cow::Borrowed(match code & 0xff {
         10 | 13 if dir.is_some_and(disk_full) => " (no space left on the device: free some space)",
-        5 | 6 => " (another process holds the database locked)",
+        // SQLITE_BUSY: the busy handler waited `busy_timeout` for the other writer to finish.
+        5 => return Cow::Owned(busy_hint(busy_timeout)),
+        6 => " (another process holds the database locked)",
         8 => " (the database file or its folder is read-only: check its permissions)",
         10 => " (an I/O error: the disk may be failing or the file system unmounted)",
         11 | 26 => {
@@ -137,7 +148,24 @@ pub(super) fn hint(cause: &sqlx::Error, dir: Option<&Path>) -> &'static str {
         13 => " (no space left on the device: free some space)",
         14 => " (the file cannot be opened: check that its folder exists and is writable)",
         _ => "",
-    }
+    })
+}
+
+/// What `SQLITE_BUSY` means once SQLite has waited `busy_timeout` for the lock.
+pub(super) fn busy_hint(busy_timeout: Duration) -> String {
+    let ms = busy_timeout.as_millis();
+    let waited = if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    };
+    format!(
+        " (the database stayed locked by another process for more than {waited}: another \
+         rocket-dag process or a tool holds a write transaction; try again, raise \
+         {}, or move the history to PostgreSQL with {})",
+        super::SQLITE_BUSY_TIMEOUT_ENV,
+        super::DATABASE_URL_ENV
+    )
 }
 
 /// Whether SQLite said another connection holds the lock (`SQLITE_BUSY`, `SQLITE_LOCKED`).

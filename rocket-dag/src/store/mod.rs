@@ -43,6 +43,18 @@ pub use crate::home::DATABASE_FILE;
 /// `FULL`.
 pub const SQLITE_SYNCHRONOUS_ENV: &str = "ROCKET_DAG_SQLITE_SYNCHRONOUS";
 
+/// Environment variable setting how long, in milliseconds, a SQLite write waits for another
+/// process's write transaction to end before failing (SQLite's `busy_timeout`); default
+/// [`DEFAULT_SQLITE_BUSY_TIMEOUT`]. Several processes sharing the file (Airflow's
+/// LocalExecutor starting one worker per task) take turns writing: each commit holds the lock
+/// for well under a millisecond, so the wait only runs out when something holds a transaction
+/// open (a tool, a stuck process) or the disk stalls. Past it, the write fails with an error
+/// saying so.
+pub const SQLITE_BUSY_TIMEOUT_ENV: &str = "ROCKET_DAG_SQLITE_BUSY_TIMEOUT_MS";
+
+/// How long a SQLite write waits for the lock unless [`SQLITE_BUSY_TIMEOUT_ENV`] says otherwise.
+pub const DEFAULT_SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -82,6 +94,8 @@ pub struct Store {
     opened: u64,
     /// The folder of a SQLite file, looked at to tell what an I/O error means.
     dir: Option<PathBuf>,
+    /// SQLite's busy timeout on every connection, named when it ran out.
+    busy_timeout: std::time::Duration,
 }
 
 impl Store {
@@ -90,7 +104,7 @@ impl Store {
     pub(super) fn query_error(&self, op: String) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
         move |cause| StoreError::Query {
             op,
-            hint: hint(&cause, self.dir.as_deref()),
+            hint: hint(&cause, self.dir.as_deref(), self.busy_timeout),
             cause,
         }
     }

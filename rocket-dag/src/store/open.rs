@@ -2,6 +2,7 @@
 //! schema migrated.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -10,7 +11,8 @@ use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 
 use super::error::{hint, is_busy};
 use super::{
-    Backend, DATABASE_FILE, DATABASE_URL_ENV, SQLITE_SYNCHRONOUS_ENV, Store, StoreError, schema,
+    Backend, DATABASE_FILE, DATABASE_URL_ENV, DEFAULT_SQLITE_BUSY_TIMEOUT, SQLITE_BUSY_TIMEOUT_ENV,
+    SQLITE_SYNCHRONOUS_ENV, Store, StoreError, schema,
 };
 
 impl Store {
@@ -19,7 +21,10 @@ impl Store {
     ///
     /// `sqlite::memory:` works too, on a single connection (each SQLite in-memory connection
     /// would otherwise get its own empty database).
+    ///
+    /// SQLite waits for another process's write as long as [`SQLITE_BUSY_TIMEOUT_ENV`] says.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let busy_timeout = busy_timeout_from_env();
         let shown = redact(url);
         let backend = Backend::from_url(url)
             .ok_or_else(|| StoreError::UnsupportedUrl { url: shown.clone() })?;
@@ -31,7 +36,10 @@ impl Store {
 
         let mut options = AnyPoolOptions::new();
         if backend == Backend::Sqlite {
-            let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
+            let pragmas = sqlite_pragmas(
+                std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref(),
+                busy_timeout,
+            );
             options = options.after_connect(move |conn, _meta| {
                 let pragmas = pragmas.clone();
                 Box::pin(async move {
@@ -56,13 +64,16 @@ impl Store {
         let dir = sqlite_dir(url);
         let open_error = |cause: sqlx::Error| StoreError::Open {
             url: shown.clone(),
-            hint: hint(&cause, dir.as_deref()),
+            hint: hint(&cause, dir.as_deref(), busy_timeout),
             cause,
         };
-        check_first_connection(url, backend)
+        check_first_connection(url, backend, busy_timeout)
             .await
             .map_err(open_error)?;
-        options = options.acquire_timeout(std::time::Duration::from_secs(10));
+        // A connection may be held while its statement waits out the busy timeout: waiting for
+        // one must not give up first (with a bare "pool timed out").
+        options = options
+            .acquire_timeout(Duration::from_secs(10).max(busy_timeout + Duration::from_secs(5)));
         let pool = options.connect(url).await.map_err(open_error)?;
 
         if let Err(e) = migrate(&pool, backend, &shown).await {
@@ -78,6 +89,7 @@ impl Store {
             writer: (!in_memory).then(Default::default),
             opened: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dir,
+            busy_timeout,
         })
     }
 
@@ -128,6 +140,30 @@ impl Store {
     }
 }
 
+/// [`SQLITE_BUSY_TIMEOUT_ENV`] in milliseconds, or [`DEFAULT_SQLITE_BUSY_TIMEOUT`] when unset
+/// (or not a number, with a warning).
+pub(super) fn busy_timeout_from_env() -> Duration {
+    parse_busy_timeout(std::env::var(SQLITE_BUSY_TIMEOUT_ENV).ok().as_deref())
+}
+
+/// A busy timeout in milliseconds, as [`SQLITE_BUSY_TIMEOUT_ENV`] gives it.
+pub(super) fn parse_busy_timeout(value: Option<&str>) -> Duration {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return DEFAULT_SQLITE_BUSY_TIMEOUT;
+    };
+    // SQLite takes an `int` of milliseconds.
+    match value.parse::<u32>() {
+        Ok(ms) if i32::try_from(ms).is_ok() => Duration::from_millis(u64::from(ms)),
+        _ => {
+            tracing::warn!(
+                "{SQLITE_BUSY_TIMEOUT_ENV}={value} is not a number of milliseconds: using {}",
+                DEFAULT_SQLITE_BUSY_TIMEOUT.as_millis()
+            );
+            DEFAULT_SQLITE_BUSY_TIMEOUT
+        }
+    }
+}
+
 /// Run on every new SQLite connection (these settings are per connection, except WAL which
 /// sticks to the file). The busy timeout comes first, so switching to WAL waits for other
 /// processes; WAL lets readers and a writer work at once; foreign keys keep task instances tied
@@ -138,7 +174,7 @@ impl Store {
 /// the next process replays — but a power cut or kernel crash may lose the last commits (never
 /// corrupt the file); the run then repeats those tasks. That costs ~10× less per state change
 /// than an fsync per commit. `FULL` (see [`SQLITE_SYNCHRONOUS_ENV`]) fsyncs every commit.
-pub(super) fn sqlite_pragmas(synchronous: Option<&str>) -> String {
+pub(super) fn sqlite_pragmas(synchronous: Option<&str>, busy_timeout: Duration) -> String {
     let sync = match synchronous.map(|s| s.trim().to_ascii_uppercase()) {
         Some(s) if s == "FULL" || s == "EXTRA" || s == "NORMAL" => s,
         Some(other) => {
@@ -150,8 +186,9 @@ pub(super) fn sqlite_pragmas(synchronous: Option<&str>) -> String {
         None => "NORMAL".to_owned(),
     };
     format!(
-        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;",
+        busy_timeout.as_millis()
     )
 }
 
@@ -323,7 +360,7 @@ pub(super) async fn create_database(file: &Path) -> Result<(), StoreError> {
     let shown = redact(&url);
     let open_error = |cause: sqlx::Error| StoreError::Open {
         url: shown.clone(),
-        hint: hint(&cause, file.parent()),
+        hint: hint(&cause, file.parent(), busy_timeout_from_env()),
         cause,
     };
     // A rollback journal, not WAL: the file must be whole on its own when it is moved.
@@ -385,10 +422,17 @@ pub(super) fn redact(url: &str) -> String {
 /// retries a connection that fails to open or to set up until its acquire timeout and then
 /// reports only "pool timed out"; this reports the real cause (a corrupt or non-database file,
 /// a read-only folder, a full disk) at once.
-async fn check_first_connection(url: &str, backend: Backend) -> Result<(), sqlx::Error> {
+async fn check_first_connection(
+    url: &str,
+    backend: Backend,
+    busy_timeout: Duration,
+) -> Result<(), sqlx::Error> {
     let mut first = AnyConnection::connect(url).await?;
     if backend == Backend::Sqlite {
-        let pragmas = sqlite_pragmas(std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref());
+        let pragmas = sqlite_pragmas(
+            std::env::var(SQLITE_SYNCHRONOUS_ENV).ok().as_deref(),
+            busy_timeout,
+        );
         // Switching to WAL waits for no busy handler when another connection is mid-way
         // through the same: a locked database is asked again, briefly.
         let mut tries = 0;

@@ -57,6 +57,15 @@ impl Store {
         read().map_err(self.query_error(op()))
     }
 
+    /// Makes sure a run exists: inserts `run` as it is unless a run with the same ids exists,
+    /// which is then left untouched (owner, state and all); `true` if this call inserted it.
+    /// Worker processes started at once for tasks of one run (`tasks run`) each call it, and
+    /// exactly one of them inserts the row. One `INSERT … ON CONFLICT DO NOTHING`, so it never
+    /// fails because another process inserted the run first.
+    pub async fn insert_run_if_absent(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
+        Ok(self.insert_run(run, "DO NOTHING", "create", None).await? == 1)
+    }
+
     /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several
     /// schedulers exactly one starts it.
     pub async fn claim_queued_run(&self, dag_id: &str, run_id: &str) -> Result<bool, StoreError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tempfile::TempDir;
 
-use super::open::{env_url, redact, sqlite_pragmas, sqlite_url};
+use super::open::{env_url, parse_busy_timeout, redact, sqlite_pragmas, sqlite_url};
 use super::*;
 use sqlx::AssertSqlSafe;
 
@@ -235,6 +235,7 @@ async fn round_trip_postgres() {
         Utc::now().timestamp_micros()
     );
     round_trip(&store, &dag).await;
+    insert_run_if_absent_on(&store, &format!("{dag}_absent")).await;
     list_filters_and_order_on(&store, &format!("{dag}_list")).await;
     claims_on(&store, &format!("{dag}_claims")).await;
     api_listings_on(&store, &format!("{dag}_d"), &format!("{dag}_e"), false).await;
@@ -533,9 +534,10 @@ async fn writes_are_durable_when_the_method_returns() {
         synchronous, 1,
         "synchronous=NORMAL (WAL: durable when the process dies)"
     );
-    assert!(sqlite_pragmas(Some("full")).contains("synchronous = FULL"));
-    assert!(sqlite_pragmas(Some("off")).contains("synchronous = NORMAL"));
-    assert!(sqlite_pragmas(None).contains("synchronous = NORMAL"));
+    let ten_s = DEFAULT_SQLITE_BUSY_TIMEOUT;
+    assert!(sqlite_pragmas(Some("full"), ten_s).contains("synchronous = FULL"));
+    assert!(sqlite_pragmas(Some("off"), ten_s).contains("synchronous = NORMAL"));
+    assert!(sqlite_pragmas(None, ten_s).contains("synchronous = NORMAL"));
     let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
         .fetch_one(&store.pool)
         .await
@@ -1079,4 +1081,459 @@ async fn api_listings_on(store: &Store, d: &str, e: &str, alone: bool) {
     // The Grid's query: the tries of the DAG's last runs.
     let recent = store.recent_task_instances(d, 10).await.unwrap();
     assert_eq!(recent.len(), 4, "{recent:?}");
+}
+
+/// `insert_run_if_absent` inserts once and then leaves the run alone, on `store`.
+async fn insert_run_if_absent_on(store: &Store, dag: &str) {
+    let r = run(
+        dag,
+        "manual__1",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Queued,
+    );
+    assert!(store.insert_run_if_absent(&r).await.unwrap());
+    let mut other = r.clone();
+    other.state = RunStateRecord::Running;
+    other.conf = json!({"changed": true});
+    assert!(!store.insert_run_if_absent(&other).await.unwrap());
+    assert_eq!(
+        store.get_run(dag, "manual__1").await.unwrap(),
+        Some(r.clone())
+    );
+    // A claimed run keeps its owner.
+    let me = RunOwner::this_process();
+    store
+        .set_run_state(dag, "manual__1", RunStateRecord::Running, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_execution(&r, &me).await.unwrap(),
+        Claim::Claimed
+    );
+    assert!(!store.insert_run_if_absent(&r).await.unwrap());
+    assert_eq!(
+        store.run_owner(dag, "manual__1").await.unwrap().unwrap().0,
+        Some(me)
+    );
+    assert_eq!(store.list_runs(Some(dag), None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn insert_run_if_absent_inserts_once() {
+    let (_dir, store) = temp_store().await;
+    insert_run_if_absent_on(&store, "d").await;
+}
+
+#[test]
+fn the_busy_timeout_comes_from_the_environment() {
+    assert_eq!(parse_busy_timeout(None), Duration::from_secs(10));
+    assert_eq!(parse_busy_timeout(Some(" ")), Duration::from_secs(10));
+    assert_eq!(parse_busy_timeout(Some("250")), Duration::from_millis(250));
+    assert_eq!(parse_busy_timeout(Some("0")), Duration::ZERO);
+    assert_eq!(parse_busy_timeout(Some("ten")), Duration::from_secs(10));
+    assert_eq!(parse_busy_timeout(Some("-5")), Duration::from_secs(10));
+    assert_eq!(
+        parse_busy_timeout(Some("4294967295")),
+        Duration::from_secs(10)
+    );
+    assert!(
+        sqlite_pragmas(None, Duration::from_millis(250)).starts_with("PRAGMA busy_timeout = 250;")
+    );
+}
+
+/// Environment variables telling a re-executed test binary which part it plays.
+const CHILD_ROLE_ENV: &str = "ROCKET_DAG_TEST_CHILD_ROLE";
+const CHILD_INDEX_ENV: &str = "ROCKET_DAG_TEST_CHILD_INDEX";
+const CHILD_HOME_ENV: &str = "ROCKET_DAG_TEST_CHILD_HOME";
+const CHILD_START_ENV: &str = "ROCKET_DAG_TEST_CHILD_START_US";
+
+/// What a child process reports, on stdout after this prefix (the test harness may print
+/// before it on the line), as JSON.
+const CHILD_REPORT: &str = "CHILD-REPORT ";
+
+/// This test binary, to run only the test `name` of this module as a child process playing
+/// `role` on the home `home`: the store as a separate process sees it (file locks and all).
+fn child(name: &str, role: &str, home: &std::path::Path) -> tokio::process::Command {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let mut cmd = tokio::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        &format!("{module}::{name}"),
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ROLE_ENV, role)
+    .env(CHILD_HOME_ENV, home)
+    .env_remove(DATABASE_URL_ENV)
+    .env_remove(SQLITE_BUSY_TIMEOUT_ENV)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
+    cmd
+}
+
+/// The child's report, or a panic with what it printed if it failed.
+fn child_report(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = stdout
+        .lines()
+        .find_map(|l| l.split_once(CHILD_REPORT).map(|(_, report)| report))
+        .filter(|_| out.status.success());
+    match report {
+        Some(r) => serde_json::from_str(r).unwrap(),
+        None => panic!(
+            "child failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// The run every writer process works on.
+fn shared_run() -> DagRunRecord {
+    run(
+        "workers",
+        "manual__2024-01-01",
+        "2024-01-01T00:00:00Z",
+        RunStateRecord::Running,
+    )
+}
+
+/// Tasks each writer process records (one try each, running then success with an output).
+const WRITER_TASKS: usize = 200;
+/// Every this many tasks, a mapped one with [`WRITER_MAP_WIDTH`] elements.
+const WRITER_MAPPED_EVERY: usize = 20;
+const WRITER_MAP_WIDTH: i32 = 5;
+/// Elements of the mapped task each writer records in one batch at the end: more than one
+/// statement holds, so one transaction.
+const WRITER_BATCH: i32 = tries::ROWS_PER_STATEMENT as i32 + 100;
+
+/// The instances `(task, map index)` writer `w` records one at a time.
+fn writer_instances(w: usize) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    for k in 0..WRITER_TASKS {
+        let task = format!("w{w}_t{k:03}");
+        if k % WRITER_MAPPED_EVERY == 0 {
+            out.extend((0..WRITER_MAP_WIDTH).map(|m| (task.clone(), m)));
+        } else {
+            out.push((task, NOT_MAPPED));
+        }
+    }
+    out
+}
+
+fn writer_output(w: usize, task: &str, map_index: i32) -> String {
+    json!({"writer": w, "task": task, "map_index": map_index}).to_string()
+}
+
+/// A worker process: opens the (maybe new) home as the CLI does, makes sure the run exists,
+/// records its tries as fast as it can, reading the run's outputs and tries in between.
+async fn writer_child(w: usize, home: &std::path::Path, start_us: i64) -> serde_json::Value {
+    // Start together with the others, so the first opens race on the new home too.
+    let wait = start_us - Utc::now().timestamp_micros();
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+    }
+    let started = std::time::Instant::now();
+    let store = Store::open_home(home).await.unwrap();
+    let opened_ms = started.elapsed().as_secs_f64() * 1e3;
+    let r = shared_run();
+    let inserted = store.insert_run_if_absent(&r).await.unwrap();
+    let mut statements = 1usize;
+    let mut reads = 0usize;
+    let mut read_time = Duration::ZERO;
+    let instances = writer_instances(w);
+    for (i, (task, m)) in instances.iter().enumerate() {
+        let mut t = ti(&r, task, 1, TaskStateRecord::Running);
+        t.map_index = *m;
+        t.pid = Some(std::process::id());
+        // Both ways the runner and the CLI write a try.
+        if i % 2 == 0 {
+            store.upsert_task_instance(&t).await.unwrap();
+        } else {
+            store.record_tries(&[(t.clone(), None)]).await.unwrap();
+        }
+        t.state = TaskStateRecord::Success;
+        t.end = Some(now_us());
+        t.duration = Some(Duration::from_micros(1));
+        let output = writer_output(w, task, *m);
+        store.record_tries(&[(t, Some(&output))]).await.unwrap();
+        statements += 2;
+        if i % 50 == 49 {
+            let reading = std::time::Instant::now();
+            // This process's own writes so far are all there, whatever the others do.
+            let xcoms = store.load_xcoms(&r.dag_id, &r.run_id).await.unwrap();
+            let mine: Vec<_> = xcoms
+                .iter()
+                .filter(|(t, _, _)| t.starts_with(&format!("w{w}_")))
+                .collect();
+            assert_eq!(mine.len(), i + 1, "writer {w} after {} writes", i + 1);
+            let tis = store.task_instances(&r.dag_id, &r.run_id).await.unwrap();
+            assert!(tis.iter().all(|t| t.try_number == 1));
+            reads += 2;
+            read_time += reading.elapsed();
+        }
+    }
+    let batch: Vec<(TaskInstanceRecord, Option<String>)> = (0..WRITER_BATCH)
+        .map(|m| {
+            let task = format!("w{w}_batch");
+            let mut t = ti(&r, &task, 1, TaskStateRecord::Success);
+            t.map_index = m;
+            let output = writer_output(w, &task, m);
+            (t, Some(output))
+        })
+        .collect();
+    let batch: Vec<(TaskInstanceRecord, Option<&str>)> = batch
+        .iter()
+        .map(|(t, o)| (t.clone(), o.as_deref()))
+        .collect();
+    store.record_tries(&batch).await.unwrap();
+    statements += 1;
+    store.close().await;
+    json!({
+        "writer": w,
+        "inserted": inserted,
+        "statements": statements,
+        "rows": instances.len() * 2 + batch.len(),
+        "reads": reads,
+        "open_ms": opened_ms,
+        "read_ms": read_time.as_secs_f64() * 1e3,
+        "ms": started.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Several processes (Airflow's LocalExecutor running one worker per task) share one new
+/// SQLite home: every open succeeds, exactly one creates the run, every try and output lands
+/// exactly once, and the file is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_processes_share_one_sqlite_file() {
+    const NAME: &str = "worker_processes_share_one_sqlite_file";
+    if std::env::var(CHILD_ROLE_ENV).as_deref() == Ok("writer") {
+        let w: usize = std::env::var(CHILD_INDEX_ENV).unwrap().parse().unwrap();
+        let home = std::path::PathBuf::from(std::env::var_os(CHILD_HOME_ENV).unwrap());
+        let start: i64 = std::env::var(CHILD_START_ENV).unwrap().parse().unwrap();
+        let report = writer_child(w, &home, start).await;
+        println!("{CHILD_REPORT}{report}");
+        return;
+    }
+    const WRITERS: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let started = std::time::Instant::now();
+    // Far enough ahead that every process is up before any opens the home.
+    let start = Utc::now().timestamp_micros() + 300_000;
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            child(NAME, "writer", &home)
+                .env(CHILD_INDEX_ENV, w.to_string())
+                .env(CHILD_START_ENV, start.to_string())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for c in children {
+        let out = tokio::time::timeout(Duration::from_secs(60), c.wait_with_output())
+            .await
+            .expect("a writer process hung")
+            .unwrap();
+        reports.push(child_report(&out));
+    }
+    let elapsed = started.elapsed();
+
+    let inserted = reports.iter().filter(|r| r["inserted"] == true).count();
+    assert_eq!(
+        inserted, 1,
+        "exactly one process creates the run: {reports:?}"
+    );
+    let store = Store::open(&sqlite_url(&home.join(DATABASE_FILE)))
+        .await
+        .unwrap();
+    let r = shared_run();
+    assert_eq!(
+        store
+            .list_runs(Some(&r.dag_id), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let tis = store.task_instances(&r.dag_id, &r.run_id).await.unwrap();
+    let xcoms: std::collections::HashMap<(String, i32), String> = store
+        .load_xcoms(&r.dag_id, &r.run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t, m, o)| ((t, m), o))
+        .collect();
+    let mut expected = std::collections::HashSet::new();
+    for w in 0..WRITERS {
+        for (task, m) in writer_instances(w) {
+            expected.insert((task, m, w));
+        }
+        expected.extend((0..WRITER_BATCH).map(|m| (format!("w{w}_batch"), m, w)));
+    }
+    assert_eq!(
+        tis.len(),
+        expected.len(),
+        "one row per instance, none lost or doubled"
+    );
+    assert_eq!(xcoms.len(), expected.len());
+    for (task, m, w) in &expected {
+        let found: Vec<_> = tis
+            .binary_search_by(|t| (t.task_id.as_str(), t.map_index).cmp(&(task.as_str(), *m)))
+            .map(|i| &tis[i])
+            .into_iter()
+            .collect();
+        let [t] = found[..] else {
+            panic!("{task}[{m}] is missing");
+        };
+        assert_eq!(
+            (t.state, t.try_number),
+            (TaskStateRecord::Success, 1),
+            "{t:?}"
+        );
+        assert_eq!(xcoms[&(task.clone(), *m)], writer_output(*w, task, *m));
+    }
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let leftovers: Vec<_> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let statements: u64 = reports
+        .iter()
+        .map(|r| r["statements"].as_u64().unwrap())
+        .sum();
+    let rows: u64 = reports.iter().map(|r| r["rows"].as_u64().unwrap()).sum();
+    let slowest = reports
+        .iter()
+        .map(|r| r["ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let open_ms: Vec<f64> = reports
+        .iter()
+        .map(|r| r["open_ms"].as_f64().unwrap())
+        .collect();
+    let read_ms: Vec<f64> = reports
+        .iter()
+        .map(|r| r["read_ms"].as_f64().unwrap())
+        .collect();
+    println!(
+        "{WRITERS} processes: {statements} write statements ({rows} rows) in {:.2} s of wall \
+         time, slowest process {:.0} ms from open to close ({:.0} statements/s, {:.0} rows/s \
+         across processes); opens took {open_ms:.0?} ms; reads took {read_ms:.0?} ms",
+        elapsed.as_secs_f64(),
+        slowest,
+        statements as f64 / (slowest / 1e3),
+        rows as f64 / (slowest / 1e3),
+    );
+}
+
+/// A write that finds the database locked for longer than the busy timeout fails after about
+/// that long, saying what holds it and what to do; released, the write succeeds and what the
+/// lock holder had not committed is gone.
+#[tokio::test]
+async fn a_lock_held_past_the_busy_timeout_is_a_clear_error() {
+    const NAME: &str = "a_lock_held_past_the_busy_timeout_is_a_clear_error";
+    let r = run("d", "r", "2024-01-01T00:00:00Z", RunStateRecord::Running);
+    let blocked = || {
+        let mut t = ti(&r, "blocked", 1, TaskStateRecord::Success);
+        t.start = at("2024-01-01T00:00:00Z");
+        t
+    };
+    if std::env::var(CHILD_ROLE_ENV).as_deref() == Ok("blocked") {
+        let home = std::path::PathBuf::from(std::env::var_os(CHILD_HOME_ENV).unwrap());
+        let store = Store::open_home(&home).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = store
+            .record_tries(&[(blocked(), Some("1"))])
+            .await
+            .unwrap_err();
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "{CHILD_REPORT}{}",
+            json!({"ms": ms, "error": err.to_string()})
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir);
+    let store = Store::open(&url).await.unwrap();
+    store.insert_run_if_absent(&r).await.unwrap();
+
+    // Another connection (a tool, a stuck process) holds a write transaction.
+    let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let held = ti(&r, "held", 1, TaskStateRecord::Running);
+    tries::upsert_task_instance(&mut holder, &held)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let out = child(NAME, "blocked", dir.path())
+        .env(SQLITE_BUSY_TIMEOUT_ENV, "300")
+        .output()
+        .await
+        .unwrap();
+    let process_ms = started.elapsed().as_millis();
+    let report = child_report(&out);
+    let (ms, err) = (
+        report["ms"].as_f64().unwrap(),
+        report["error"].as_str().unwrap(),
+    );
+    println!("failed after {ms:.0} ms: {err}");
+    assert!((250.0..3000.0).contains(&ms), "failed after {ms} ms: {err}");
+    assert!(process_ms < 10_000, "the child took {process_ms} ms");
+    for part in [
+        "cannot save try 1 of task `blocked` in run `r` of DAG `d`: ",
+        "database is locked",
+        "(the database stayed locked by another process for more than 300 ms: another \
+         rocket-dag process or a tool holds a write transaction; try again, raise \
+         ROCKET_DAG_SQLITE_BUSY_TIMEOUT_MS, or move the history to PostgreSQL with \
+         ROCKET_DAG_DATABASE_URL)",
+    ] {
+        assert!(err.contains(part), "{err}");
+    }
+
+    // Released (rolled back), the same write goes through; nothing half-written remains.
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    store.record_tries(&[(blocked(), Some("1"))]).await.unwrap();
+    assert_eq!(
+        store.task_instances("d", "r").await.unwrap(),
+        vec![blocked()]
+    );
+    assert_eq!(
+        store.load_xcoms("d", "r").await.unwrap(),
+        vec![("blocked".into(), NOT_MAPPED, "1".into())]
+    );
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
+fn busy_errors_name_the_timeout() {
+    use super::error::{busy_hint, hint};
+    assert!(busy_hint(Duration::from_secs(10)).contains("for more than 10 s: "));
+    assert!(busy_hint(Duration::from_millis(1500)).contains("for more than 1500 ms: "));
+    // Not a database error: no hint.
+    assert_eq!(
+        hint(&sqlx::Error::RowNotFound, None, Duration::from_secs(10)),
+        ""
+    );
 }

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 
 use super::records::{TASK_INSTANCE_COLUMNS, duration_to_us, task_instance_from_row, to_us};
-use super::{Store, StoreError, TaskInstanceRecord, TaskStateRecord};
+use super::{Backend, Store, StoreError, TaskInstanceRecord, TaskStateRecord};
 
 impl Store {
     /// Inserts one try of a task instance, or overwrites the row with the same
@@ -52,7 +52,7 @@ impl Store {
         }
         let Some(writer) = &self.writer else {
             let mut conn = self.pool.acquire().await.map_err(self.query_error(op()))?;
-            return write_rows(&mut conn, &keep)
+            return write_rows(&mut conn, &keep, self.backend)
                 .await
                 .map_err(self.query_error(op()));
         };
@@ -69,7 +69,7 @@ impl Store {
                         .detach(),
                 ),
             };
-            match write_rows(conn, &keep).await {
+            match write_rows(conn, &keep, self.backend).await {
                 Ok(()) => return Ok(()),
                 // The held connection may have died (a server restart, an idle timeout): once,
                 // on a fresh one. The upsert is idempotent, so a write that did land is harmless.
@@ -312,11 +312,20 @@ pub(super) fn is_connection_error(e: &sqlx::Error) -> bool {
 pub(super) async fn write_rows(
     conn: &mut AnyConnection,
     rows: &[&(TaskInstanceRecord, Option<&str>)],
+    backend: Backend,
 ) -> Result<(), sqlx::Error> {
     if rows.len() <= ROWS_PER_STATEMENT {
         return record_rows(&mut *conn, rows).await;
     }
-    let mut tx = conn.begin().await?;
+    // On SQLite, `BEGIN IMMEDIATE` takes the write lock at once, waiting for it under the busy
+    // timeout like a single statement does. (A deferred transaction whose first statement
+    // writes waits too; one that read first would fail with SQLITE_BUSY at once, without
+    // waiting, once another process committed meanwhile. Immediate rules that out should this
+    // transaction ever read first.)
+    let mut tx = match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    };
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         record_rows(&mut *tx, chunk).await?;
     }
