@@ -422,7 +422,7 @@ impl Runner {
             end: None,
             conf: Value::Object(request.params.clone()),
         };
-        let (run, executor) = store
+        let crate::store::ExternalRun { run, executor, .. } = store
             .record_external_run(&wanted, &request.executor)
             .await?;
         if executor.as_deref() != Some(request.executor.as_str()) {

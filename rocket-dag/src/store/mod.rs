@@ -31,6 +31,7 @@ pub use records::{
     DagRunRecord, NOT_MAPPED, RunStateRecord, RunType, TaskInstanceRecord, TaskStateRecord,
     UnknownName, latest_tries, mapped_state,
 };
+pub use runs::ExternalRun;
 
 use error::hint;
 

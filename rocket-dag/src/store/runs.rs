@@ -6,6 +6,17 @@ use sqlx::AssertSqlSafe;
 use super::records::{RUN_COLUMNS, run_from_row, to_us};
 use super::{DagRunRecord, RunOwner, RunStateRecord, RunType, Store, StoreError};
 
+/// A run as [`Store::record_external_run`] found or created it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalRun {
+    /// The run as recorded.
+    pub run: DagRunRecord,
+    /// The engine that schedules it (`None`: rocket-dag itself).
+    pub executor: Option<String>,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
 impl Store {
     /// Creates a run unless one with the same ids exists; `true` if this call created it.
     /// Schedulers sharing a database (several machines on PostgreSQL) claim each scheduled run
@@ -29,18 +40,21 @@ impl Store {
             == 1)
     }
 
-    /// Records a run that another engine (`executor`, e.g. `airflow`) schedules, unless it is
-    /// recorded already, and returns the run as recorded with the engine that schedules it
-    /// (`None`: rocket-dag itself). Workers of that engine call this before each try, any
-    /// number of them at once: the first creates the run, the others read it.
+    /// Records a run that another engine (`executor`, e.g. `airflow`) schedules, unless a run
+    /// with the same ids is recorded already (then left untouched: owner, state and all), and
+    /// returns the run as recorded. Workers of that engine call this before each try, any
+    /// number of them at once: one `INSERT … ON CONFLICT DO NOTHING`, so exactly one creates
+    /// the run and none fails because another was first.
     pub async fn record_external_run(
         &self,
         run: &DagRunRecord,
         executor: &str,
-    ) -> Result<(DagRunRecord, Option<String>), StoreError> {
+    ) -> Result<ExternalRun, StoreError> {
         let op = || format!("record run `{}` of DAG `{}`", run.run_id, run.dag_id);
-        self.insert_run(run, "DO NOTHING", "record", None, Some(executor))
-            .await?;
+        let created = self
+            .insert_run(run, "DO NOTHING", "record", None, Some(executor))
+            .await?
+            == 1;
         let sql = format!(
             "SELECT {RUN_COLUMNS}, executor FROM dag_runs WHERE dag_id = $1 AND run_id = $2"
         );
@@ -52,18 +66,13 @@ impl Store {
             .map_err(self.query_error(op()))?;
         let read = || -> Result<_, sqlx::Error> {
             use sqlx::Row;
-            Ok((run_from_row(&row)?, row.try_get("executor")?))
+            Ok(ExternalRun {
+                run: run_from_row(&row)?,
+                executor: row.try_get("executor")?,
+                created,
+            })
         };
         read().map_err(self.query_error(op()))
-    }
-
-    /// Makes sure a run exists: inserts `run` as it is unless a run with the same ids exists,
-    /// which is then left untouched (owner, state and all); `true` if this call inserted it.
-    /// Worker processes started at once for tasks of one run (`tasks run`) each call it, and
-    /// exactly one of them inserts the row. One `INSERT … ON CONFLICT DO NOTHING`, so it never
-    /// fails because another process inserted the run first.
-    pub async fn insert_run_if_absent(&self, run: &DagRunRecord) -> Result<bool, StoreError> {
-        Ok(self.insert_run(run, "DO NOTHING", "create", None).await? == 1)
     }
 
     /// Moves a queued run (`dags trigger`) to running; `true` if this call did, so of several

@@ -235,7 +235,7 @@ async fn round_trip_postgres() {
         Utc::now().timestamp_micros()
     );
     round_trip(&store, &dag).await;
-    insert_run_if_absent_on(&store, &format!("{dag}_absent")).await;
+    record_external_run_on(&store, &format!("{dag}_external")).await;
     list_filters_and_order_on(&store, &format!("{dag}_list")).await;
     claims_on(&store, &format!("{dag}_claims")).await;
     api_listings_on(&store, &format!("{dag}_d"), &format!("{dag}_e"), false).await;
@@ -1083,45 +1083,61 @@ async fn api_listings_on(store: &Store, d: &str, e: &str, alone: bool) {
     assert_eq!(recent.len(), 4, "{recent:?}");
 }
 
-/// `insert_run_if_absent` inserts once and then leaves the run alone, on `store`.
-async fn insert_run_if_absent_on(store: &Store, dag: &str) {
+/// `record_external_run` creates a run once, then leaves it alone; a run rocket-dag itself
+/// executes stays its own; an external run is never claimed. On `store`.
+async fn record_external_run_on(store: &Store, dag: &str) {
     let r = run(
         dag,
         "manual__1",
         "2024-01-01T00:00:00Z",
-        RunStateRecord::Queued,
+        RunStateRecord::Running,
     );
-    assert!(store.insert_run_if_absent(&r).await.unwrap());
-    let mut other = r.clone();
-    other.state = RunStateRecord::Running;
-    other.conf = json!({"changed": true});
-    assert!(!store.insert_run_if_absent(&other).await.unwrap());
+    let first = store.record_external_run(&r, "airflow").await.unwrap();
+    assert!(first.created);
     assert_eq!(
-        store.get_run(dag, "manual__1").await.unwrap(),
-        Some(r.clone())
+        (first.run, first.executor.as_deref()),
+        (r.clone(), Some("airflow"))
     );
-    // A claimed run keeps its owner.
+    let mut other = r.clone();
+    other.state = RunStateRecord::Queued;
+    other.conf = json!({"changed": true});
+    let again = store.record_external_run(&other, "airflow").await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.run, r);
+    // Never claimed, resumed or adopted by a rocket-dag process.
     let me = RunOwner::this_process();
-    store
-        .set_run_state(dag, "manual__1", RunStateRecord::Running, None)
-        .await
-        .unwrap();
     assert_eq!(
         store.claim_execution(&r, &me).await.unwrap(),
-        Claim::Claimed
+        Claim::External {
+            executor: "airflow".into()
+        }
     );
-    assert!(!store.insert_run_if_absent(&r).await.unwrap());
+    assert!(store.orphaned_runs(&[dag]).await.unwrap().is_empty());
     assert_eq!(
-        store.run_owner(dag, "manual__1").await.unwrap().unwrap().0,
-        Some(me)
+        store
+            .run_executor(dag, "manual__1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("airflow")
     );
-    assert_eq!(store.list_runs(Some(dag), None, 10).await.unwrap().len(), 1);
+    // A run of rocket-dag's own is not taken over by the engine.
+    let own = run(
+        dag,
+        "manual__2",
+        "2024-01-02T00:00:00Z",
+        RunStateRecord::Queued,
+    );
+    assert!(store.queue_run(&own).await.unwrap());
+    let theirs = store.record_external_run(&own, "airflow").await.unwrap();
+    assert_eq!((theirs.created, theirs.executor), (false, None));
+    assert_eq!(store.list_runs(Some(dag), None, 10).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
-async fn insert_run_if_absent_inserts_once() {
+async fn external_runs_are_recorded_once_and_never_claimed() {
     let (_dir, store) = temp_store().await;
-    insert_run_if_absent_on(&store, "d").await;
+    record_external_run_on(&store, "d").await;
 }
 
 #[test]
@@ -1239,7 +1255,11 @@ async fn writer_child(w: usize, home: &std::path::Path, start_us: i64) -> serde_
     let store = Store::open_home(home).await.unwrap();
     let opened_ms = started.elapsed().as_secs_f64() * 1e3;
     let r = shared_run();
-    let inserted = store.insert_run_if_absent(&r).await.unwrap();
+    let inserted = store
+        .record_external_run(&r, "airflow")
+        .await
+        .unwrap()
+        .created;
     let mut statements = 1usize;
     let mut reads = 0usize;
     let mut read_time = Duration::ZERO;
@@ -1466,7 +1486,7 @@ async fn a_lock_held_past_the_busy_timeout_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let url = file_url(&dir);
     let store = Store::open(&url).await.unwrap();
-    store.insert_run_if_absent(&r).await.unwrap();
+    store.record_external_run(&r, "airflow").await.unwrap();
 
     // Another connection (a tool, a stuck process) holds a write transaction.
     let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
