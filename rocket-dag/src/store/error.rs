@@ -1,6 +1,5 @@
 //! What can go wrong in the store, and what SQLite's result codes mean for the user.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,7 +45,7 @@ pub enum StoreError {
         /// Why.
         cause: sqlx::Error,
         /// What the cause means for the user, if the code tells.
-        hint: Cow<'static, str>,
+        hint: Box<str>,
     },
     /// The schema could not be created or upgraded.
     #[error("cannot migrate the metadata store at {url}: {cause}")]
@@ -77,7 +76,7 @@ pub enum StoreError {
         /// Why.
         cause: sqlx::Error,
         /// What the cause means for the user, if the code tells (` (no space left …)`).
-        hint: Cow<'static, str>,
+        hint: Box<str>,
     },
     /// The home directory is not a directory.
     #[error("the home {} is not a directory: point --home (or ROCKET_DAG_HOME) at a directory", path.display())]
@@ -123,7 +122,7 @@ pub(super) fn hint(
     cause: &sqlx::Error,
     dir: Option<&Path>,
     busy_timeout: Duration,
-) -> Cow<'static, str> {
+) -> Box<str> {
     let Some(code) = cause
         .as_database_error()
         // PostgreSQL's codes (SQLSTATEs such as 22021) are not SQLite's.
@@ -131,13 +130,13 @@ pub(super) fn hint(
         .and_then(|e| e.code())
         .and_then(|c| c.parse::<i64>().ok())
     else {
-        return Cow::Borrowed("");
+        return "".into();
     };
     // Extended result codes carry the primary one in their low byte.
-    Cow::Borrowed(match code & 0xff {
+    let text: &'static str = match code & 0xff {
         10 | 13 if dir.is_some_and(disk_full) => " (no space left on the device: free some space)",
         // SQLITE_BUSY: the busy handler waited `busy_timeout` for the other writer to finish.
-        5 => return Cow::Owned(busy_hint(busy_timeout)),
+        5 => return busy_hint(busy_timeout).into(),
         6 => " (another process holds the database locked)",
         8 => " (the database file or its folder is read-only: check its permissions)",
         10 => " (an I/O error: the disk may be failing or the file system unmounted)",
@@ -148,7 +147,8 @@ pub(super) fn hint(
         13 => " (no space left on the device: free some space)",
         14 => " (the file cannot be opened: check that its folder exists and is writable)",
         _ => "",
-    })
+    };
+    text.into()
 }
 
 /// What `SQLITE_BUSY` means once SQLite has waited `busy_timeout` for the lock.

@@ -1553,7 +1553,7 @@ fn busy_errors_name_the_timeout() {
     assert!(busy_hint(Duration::from_millis(1500)).contains("for more than 1500 ms: "));
     // Not a database error: no hint.
     assert_eq!(
-        hint(&sqlx::Error::RowNotFound, None, Duration::from_secs(10)),
+        &*hint(&sqlx::Error::RowNotFound, None, Duration::from_secs(10)),
         ""
     );
 }
