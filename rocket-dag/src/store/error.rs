@@ -118,11 +118,7 @@ pub enum StoreError {
 /// What a database error means for the user, by SQLite's result code (PostgreSQL errors say it
 /// themselves); `dir` is the database's folder, looked at when the error is an I/O one, and
 /// `busy_timeout` how long SQLite waited for a lock before giving up.
-pub(super) fn hint(
-    cause: &sqlx::Error,
-    dir: Option<&Path>,
-    busy_timeout: Duration,
-) -> Box<str> {
+pub(super) fn hint(cause: &sqlx::Error, dir: Option<&Path>, busy_timeout: Duration) -> Box<str> {
     let Some(code) = cause
         .as_database_error()
         // PostgreSQL's codes (SQLSTATEs such as 22021) are not SQLite's.
