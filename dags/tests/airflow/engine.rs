@@ -56,6 +56,10 @@ impl Airflow {
             ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
             // Keep Airflow's warnings (pendulum, graphviz) out of the output the tests read.
             ("PYTHONWARNINGS".into(), "ignore".into()),
+            (
+                "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG".into(),
+                "False".into(),
+            ),
             ("NO_COLOR".into(), "1".into()),
         ];
         Some(Airflow { venv, home, env })

@@ -352,3 +352,47 @@ async fn refusals_name_what_is_wrong() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_try_number_given_again_is_the_next_try_and_the_last_fails_for_good() {
+    // `airflow dags test` gives every try the number 1: each is recorded as the next try, and
+    // the one past the tries allowed tells Airflow to stop (98), whatever it counted.
+    let config = MockConfig::default().with_launch_faults(vec![Fault::Status(503); 3]);
+    let server = MockServer::start(config).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_owned();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let (h, url) = (h.clone(), server.launches_url());
+        let out = blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+                .args([
+                    "tasks",
+                    "run",
+                    "listing_2_10",
+                    "download_launches",
+                    "--run-id",
+                    RUN,
+                ])
+                .args(["--logical-date", DATE, "--try", "1", "--max-tries", "2"])
+                .env("ROCKET_DAG_HOME", &h)
+                .env("ROCKET_LAUNCHES_URL", url)
+                .output()
+                .unwrap()
+        })
+        .await;
+        codes.push(out.status.code());
+    }
+    assert_eq!(codes, [Some(1), Some(98)]);
+    let states: Vec<(u32, String)> = tries(&h, "listing_2_10")
+        .await
+        .into_iter()
+        .filter(|t| t.task_id == "download_launches")
+        .map(|t| (t.try_number, t.state.as_str().to_owned()))
+        .collect();
+    assert_eq!(
+        states,
+        [(1, "up_for_retry".to_owned()), (2, "failed".to_owned())]
+    );
+    assert_eq!(run_state(&h, "listing_2_10").await, RunStateRecord::Failed);
+}

@@ -1,8 +1,9 @@
-//! rocket-dag DAGs on Apache Airflow, the distributed engine: Airflow's scheduler and workers
-//! (Local, Celery, Kubernetes executors) decide when each task runs and retry it, and each try
-//! runs as `<binary> tasks run …` ([`worker`]), recording into the rocket-dag history that
-//! every worker shares.
+//! rocket-dag DAGs on Apache Airflow, the distributed engine: [`export`] writes each DAG as an
+//! Airflow DAG file; Airflow's scheduler and workers (Local, Celery, Kubernetes executors)
+//! decide when each task runs and retry it, and each try runs as `<binary> tasks run …`
+//! ([`worker`]), recording into the rocket-dag history that every worker shares.
 
+pub mod export;
 pub mod worker;
 
 /// The exit code of a try that skipped itself: BashOperator's default `skip_on_exit_code`.

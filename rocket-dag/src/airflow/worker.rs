@@ -7,14 +7,14 @@ use crate::runner::{TaskState, TryOutcome};
 use super::{FAIL_NOW_EXIT_CODE, SKIP_EXIT_CODE};
 
 /// The exit code that tells Airflow how a try ended: 0 success, [`SKIP_EXIT_CODE`] skipped,
-/// [`FAIL_NOW_EXIT_CODE`] failed in a way no retry can heal, 1 failed (Airflow retries it if
-/// the task has retries left).
+/// 1 failed with tries left (Airflow retries it), [`FAIL_NOW_EXIT_CODE`] failed for good (no
+/// retry can heal it, or none is left), so that Airflow fails it whatever it counted.
 pub fn exit_code(outcome: &TryOutcome) -> u8 {
     match outcome.state {
         TaskState::Success => 0,
         TaskState::Skipped => SKIP_EXIT_CODE,
-        _ if !outcome.retryable => FAIL_NOW_EXIT_CODE,
-        _ => 1,
+        TaskState::UpForRetry => 1,
+        _ => FAIL_NOW_EXIT_CODE,
     }
 }
 

@@ -198,6 +198,9 @@ pub enum Command {
     /// Inspect recorded runs
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Run the DAGs on Apache Airflow: write them as Airflow DAG files
+    #[command(subcommand)]
+    Airflow(AirflowCommand),
     /// Run the DAGs on their schedules until Ctrl-C or SIGTERM (one scheduler per home)
     Scheduler,
     /// Serve the web UI, Airflow's REST API (/api/v1) and Prometheus metrics (/metrics)
@@ -446,6 +449,29 @@ pub enum TasksCommand {
     Mark(MarkArgs),
 }
 
+/// `airflow …`: the DAGs on Apache Airflow.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AirflowCommand {
+    /// Write each DAG as a plain Airflow DAG file (`<out>/<dag_id>.py`, Airflow 2.7 or newer)
+    /// whose tasks run their tries with this binary's `tasks run`
+    Export {
+        /// DAG ids [default: every DAG]
+        #[arg(value_parser = crate::ids::parse_dag)]
+        dags: Vec<String>,
+        /// The folder to write to (Airflow's dags folder)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The binary the workers run: an absolute path, or one relative to the DAG file's
+        /// folder (`./rocket-dag` beside the file, as in Airflow's Docker setup) [default: this
+        /// binary]
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+        /// Overwrite files that rocket-dag did not generate
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// `tasks run DAG TASK --run-id ID --logical-date TS [--map-index I] [--try N]`: one try, as
 /// Airflow's worker calls it.
 #[derive(Debug, Clone, clap::Args)]
@@ -468,6 +494,9 @@ pub struct TaskRunArgs {
     /// The try, from 1 (Airflow's try number)
     #[arg(long = "try", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub try_number: u32,
+    /// Tries allowed in all (Airflow's `max_tries + 1`) [default: the task's retries + 1]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tries: Option<u32>,
     /// Start of the run's data interval [default: from the DAG's schedule]
     #[arg(long, value_parser = parse_date_arg, requires = "data_interval_end")]
     pub data_interval_start: Option<DateTime<Utc>>,

@@ -14,6 +14,7 @@
 //! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`
 //! and `ROCKET_DAG_NOTIFY_EVENTS` variables (format and precedence: [`crate::notify`]).
 
+mod airflow;
 mod args;
 mod backfill;
 mod dags;
@@ -156,6 +157,12 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
         }
         Command::Logs(args) => logs::print_logs(global, &args, global.output == Output::Json).await,
         Command::Scheduler => dags::scheduler(dags, global).await,
+        Command::Airflow(AirflowCommand::Export {
+            dags: ids,
+            out,
+            binary,
+            force,
+        }) => airflow::export(dags, global, ids, out, binary, force),
         #[cfg(feature = "web")]
         Command::Webserver(args) => web::webserver(dags, global, args).await,
         #[cfg(feature = "web")]

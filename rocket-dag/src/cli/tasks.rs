@@ -335,6 +335,7 @@ pub(super) async fn run(dags: &[Dag], global: &GlobalArgs, args: TaskRunArgs) ->
     runner.cancel_on_signals();
     let mut request = TryRequest::new(&args.run_id, args.logical_date, args.try_number, "airflow")
         .params(params)
+        .max_tries(args.max_tries)
         .map_index(args.map_index.and_then(|m| m.0));
     if let (Some(start), Some(end)) = (args.data_interval_start, args.data_interval_end) {
         request = request.data_interval(start, end);

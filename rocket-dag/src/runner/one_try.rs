@@ -31,6 +31,9 @@ pub struct TryRequest {
     pub map_index: Option<u32>,
     /// The try, from 1, as the engine counts it.
     pub try_number: u32,
+    /// Tries the engine allows this instance in all (Airflow's `max_tries + 1`, which a clear
+    /// raises); default: the task's `retries + 1`.
+    pub max_tries: Option<u32>,
     /// The engine, recorded with the run (`airflow`).
     pub executor: String,
 }
@@ -50,6 +53,7 @@ impl TryRequest {
             params: Map::new(),
             map_index: None,
             try_number: try_number.max(1),
+            max_tries: None,
             executor: executor.into(),
         }
     }
@@ -61,6 +65,11 @@ impl TryRequest {
     /// Sets the params.
     pub fn params(mut self, params: Map<String, Value>) -> Self {
         self.params = params;
+        self
+    }
+    /// Sets the tries the engine allows in all.
+    pub fn max_tries(mut self, n: Option<u32>) -> Self {
+        self.max_tries = n;
         self
     }
     /// Sets the element of a mapped task.
@@ -280,7 +289,7 @@ impl Runner {
             Some(i) => format!("{task_id}[{i}]"),
             None => task_id.to_owned(),
         };
-        let try_number = request.try_number;
+        let try_number = try_number(&tries, task_id, &request);
         let log_path = crate::home::attempt_log(
             &self.home,
             dag.id(),
@@ -313,7 +322,7 @@ impl Runner {
             .await?;
 
         let opts = *node.options();
-        let max_tries = opts.max_tries().max(try_number);
+        let max_tries = request.max_tries.unwrap_or_else(|| opts.max_tries()).max(1);
         let span = tracing::error_span!(
             target: "rocket_dag::task",
             "task",
@@ -502,6 +511,36 @@ impl Runner {
         }
         info
     }
+}
+
+/// The number this try is recorded under: the engine's, unless the engine gave a number whose
+/// try is already over (`airflow dags test` gives every try of a task the number 1, as it does
+/// not count them): then the next after the instance's last recorded try. A try recorded as
+/// still running is the same try started again (a redelivered task): it keeps its number.
+fn try_number(tries: &[TaskInstanceRecord], task_id: &str, request: &TryRequest) -> u32 {
+    let map_index = request.map_index.map_or(NOT_MAPPED, |m| m as i32);
+    let mine = || {
+        tries
+            .iter()
+            .filter(move |t| t.task_id == task_id && t.map_index == map_index)
+    };
+    let over = mine().any(|t| {
+        t.try_number == request.try_number
+            && !matches!(
+                t.state,
+                TaskStateRecord::Running | TaskStateRecord::Queued | TaskStateRecord::NoStatus
+            )
+    });
+    if !over {
+        return request.try_number;
+    }
+    let next = mine().map(|t| t.try_number).max().unwrap_or(0) + 1;
+    tracing::info!(
+        "try {} of `{}` is already recorded as over: recording this one as try {next}",
+        request.try_number,
+        task_id
+    );
+    next
 }
 
 /// The run type an engine's run id names (`scheduled__…`, `backfill__…`); manual otherwise
