@@ -355,7 +355,11 @@ impl Runner {
                             Err(_) => (
                                 started,
                                 (Utc::now() - started).to_std().unwrap_or_default(),
-                                Err(TaskError::cancelled("the worker was told to stop")),
+                                // Retryable, as Airflow's timeout that sends it is.
+                                Err(TaskError::msg(
+                                    "the worker was told to stop (SIGTERM) and the task did \
+                                     not end within its grace period",
+                                )),
                             ),
                         }
                     }
