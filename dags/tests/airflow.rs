@@ -7,6 +7,8 @@
 
 #[path = "airflow/engine.rs"]
 mod engine;
+#[path = "airflow/export.rs"]
+mod export;
 #[path = "airflow/runs.rs"]
 mod runs;
 #[path = "airflow/worker.rs"]

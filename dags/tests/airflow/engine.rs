@@ -80,6 +80,14 @@ impl Airflow {
         self.home.path().join("dags")
     }
 
+    /// A program of Airflow's virtual environment (`python`, `ruff`), in this home.
+    pub fn tool(&self, name: &str) -> Command {
+        let mut cmd = Command::new(self.venv.join("bin").join(name));
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.home.path());
+        cmd
+    }
+
     /// `airflow <args>` in this home.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(self.venv.join("bin/airflow"));

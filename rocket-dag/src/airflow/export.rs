@@ -69,6 +69,17 @@ pub enum ExportError {
         /// Why.
         why: &'static str,
     },
+    /// A scheduled DAG without a start date, which Airflow refuses to load.
+    #[error(
+        "DAG `{dag}`: Airflow needs a start_date for a scheduled DAG (schedule `{schedule}`): \
+         add `start_date = \"YYYY-MM-DD\"` to its #[dag(...)]"
+    )]
+    MissingStartDate {
+        /// The DAG.
+        dag: String,
+        /// Its schedule.
+        schedule: String,
+    },
     /// The binary's path cannot be written into the file.
     #[error("the binary's path {path:?} cannot be used by Airflow: {why}")]
     Binary {
@@ -122,6 +133,12 @@ pub fn dag_file(dag: &Dag, binary: &Binary) -> Result<String, ExportError> {
         }
     }
     let schedule = schedule(dag)?;
+    if dag.options().start_date.is_none() && !matches!(dag.options().schedule, Schedule::None) {
+        return Err(ExportError::MissingStartDate {
+            dag: id.to_owned(),
+            schedule: dag.options().schedule.as_str().to_owned(),
+        });
+    }
     let names = variable_names(dag);
     let elements = tasks
         .iter()
