@@ -13,26 +13,11 @@ use std::time::{Duration, Instant};
 use dags::fetcher::{FetcherConfig, fetch_launch_images};
 use dags::mock::{BUNDLED_LAUNCHES_JSON, Fault, MockConfig, MockServer};
 use dags::record::Outcome;
-use serde_json::Value;
 
 const IMAGES: usize = 1_000;
 const IMAGE_BYTES: usize = 200 * 1024;
 const LATENCY: Duration = Duration::from_millis(20);
 const RUNS: usize = 3;
-
-fn launches_doc(n: usize) -> String {
-    let doc: Value = serde_json::from_str(BUNDLED_LAUNCHES_JSON).unwrap();
-    let base = doc["results"].as_array().unwrap().clone();
-    let results: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut l = base[i % base.len()].clone();
-            l["id"] = Value::from(format!("bench-{i}"));
-            l["image"] = Value::from(format!("https://images.invalid/launch_{i}.png"));
-            l
-        })
-        .collect();
-    serde_json::json!({"count": n, "next": null, "results": results}).to_string()
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -92,7 +77,7 @@ fn main() {
     let server = rt.block_on(async {
         MockServer::start(
             MockConfig::default()
-                .with_launches_json(launches_doc(IMAGES))
+                .with_launches_json(dags::mock::repeated_launches(IMAGES))
                 .with_image_bytes(IMAGE_BYTES)
                 .with_latency(LATENCY),
         )

@@ -17,28 +17,12 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use dags::listing_2_10::listing_2_10;
-use dags::mock::{BUNDLED_LAUNCHES_JSON, MockConfig, MockServer};
+use dags::mock::{MockConfig, MockServer};
 use rocket_dag::prelude::*;
-use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 const LAUNCHES: usize = 100;
-
-/// The bundled snapshot's launches repeated to `n`, each with its own image URL.
-fn launches_doc(n: usize) -> String {
-    let doc: Value = serde_json::from_str(BUNDLED_LAUNCHES_JSON).unwrap();
-    let base = doc["results"].as_array().unwrap().clone();
-    let results: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut l = base[i % base.len()].clone();
-            l["id"] = Value::from(format!("bench-{i}"));
-            l["image"] = Value::from(format!("https://images.invalid/launch_{i}.png"));
-            l
-        })
-        .collect();
-    serde_json::json!({"count": n, "next": null, "results": results}).to_string()
-}
 
 fn bench(c: &mut Criterion) {
     tracing_subscriber::registry()
@@ -48,7 +32,7 @@ fn bench(c: &mut Criterion) {
     let server = rt.block_on(async {
         MockServer::start(
             MockConfig::default()
-                .with_launches_json(launches_doc(LAUNCHES))
+                .with_launches_json(dags::mock::repeated_launches(LAUNCHES))
                 .with_image_bytes(200 * 1024)
                 .with_latency(Duration::from_millis(20)),
         )

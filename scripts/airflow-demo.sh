@@ -50,7 +50,9 @@ psql_ "CREATE DATABASE airflow_demo OWNER rocket_demo"
 psql_ "CREATE DATABASE rocket_dag_demo OWNER rocket_demo"
 
 echo "== Apache Airflow 2.8.1 with the Celery provider"
-venv=$(scripts/airflow/install.sh)
+# A venv of its own: the providers added here stay out of the one the tests use.
+venv=$(ROCKET_DAG_AIRFLOW_VENV=${DEMO_VENV:-$HOME/.cache/rocket-dag/airflow-2.8.1-celery} \
+  scripts/airflow/install.sh)
 "$venv/bin/pip" install -q -c scripts/airflow/constraints-2.8.1.txt \
   'apache-airflow-providers-celery==3.5.1' 'redis<5'
 export PATH="$venv/bin:$PATH"

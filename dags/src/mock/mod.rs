@@ -51,6 +51,23 @@ pub use server::MockServer;
 pub const BUNDLED_LAUNCHES_JSON: &str =
     include_str!("../../fixtures/ll2/v2.0.0-upcoming-2026-03.json");
 
+/// The bundled snapshot's launches repeated to `n`, each with an id and image URL of its own
+/// (`launch_<i>.png`, rewritten to the server like any other): the benchmarks' feed.
+pub fn repeated_launches(n: usize) -> String {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_str(BUNDLED_LAUNCHES_JSON).expect("the bundled snapshot");
+    let base = doc["results"].as_array().cloned().unwrap_or_default();
+    let results: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut l = base[i % base.len()].clone();
+            l["id"] = Value::from(format!("bench-{i}"));
+            l["image"] = Value::from(format!("https://images.invalid/launch_{i}.png"));
+            l
+        })
+        .collect();
+    serde_json::json!({"count": n, "next": null, "results": results}).to_string()
+}
+
 /// Path of the launches endpoint on the mock server.
 pub const LAUNCHES_PATH: &str = "/2.0.0/launch/upcoming/";
 

@@ -15,7 +15,6 @@ pub(super) async fn command(
     force: bool,
 ) -> ExitCode {
     let json = global.output == Output::Json;
-    let _now = Utc::now();
     let home = global.home();
     let out = out.unwrap_or_else(|| {
         crate::home::exports_dir(&home).join(format!(

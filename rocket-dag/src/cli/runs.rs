@@ -9,7 +9,6 @@ use crate::dag::Dag;
 
 pub(super) async fn mark(global: &GlobalArgs, dag: String, run: String, state: String) -> ExitCode {
     let json = global.output == Output::Json;
-    let _now = Utc::now();
     let store = match open_store(global).await {
         Ok(s) => s,
         Err(code) => return code,
