@@ -6,7 +6,7 @@
 //!   and Markdown), `check_images` (failure thresholds, notifications) and `archive_images`
 //!   (retention);
 //! * `rocket_image_check` (manual): which pictures are reachable, by `HEAD` only;
-//! * `rocket_history` (daily, with catch-up): the launches of exactly its run's data interval,
+//! * `rocket_history` (daily, no catch-up): the launches of exactly its run's data interval,
 //!   stored per interval, so a backfill over a date range collects the history idempotently.
 //!
 //! Settings come from run params (`-p name=value`), then environment variables:

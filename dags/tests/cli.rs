@@ -147,6 +147,53 @@ async fn test_a_dag_then_read_its_logs_and_test_one_task() {
     .await;
     assert!(logs.status.success());
     assert!(String::from_utf8_lossy(&logs.stdout).contains("stored the launches"));
+    // `--run latest` is the run that started last, wherever `--run` is taken.
+    let latest = cli(
+        home.path(),
+        &[
+            "logs",
+            "listing_2_10",
+            "--run",
+            "latest",
+            "download_launches",
+        ],
+    );
+    assert_eq!(latest.stdout, logs.stdout);
+    let state = cli(
+        home.path(),
+        &[
+            "tasks",
+            "state",
+            "listing_2_10",
+            "--run",
+            "latest",
+            "notify",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&state.stdout).contains("success"),
+        "{}{}",
+        String::from_utf8_lossy(&state.stdout),
+        String::from_utf8_lossy(&state.stderr)
+    );
+    let none = cli(
+        home.path(),
+        &[
+            "tasks",
+            "state",
+            "rocket_history",
+            "--run",
+            "latest",
+            "fetch_history",
+        ],
+    );
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&none.stderr)
+            .contains("DAG `rocket_history` has no recorded run (`--run latest`)"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
 
     let one = run_cli(
         home.path(),

@@ -128,6 +128,18 @@ async fn cell_states(c: &Client, run: &str) -> Vec<String> {
     serde_json::from_value(v).unwrap()
 }
 
+/// The text of the first element matching `css` ("" when there is none), read in one script.
+async fn text_of(c: &Client, css: &str) -> Result<String, String> {
+    let v = c
+        .execute(
+            "const n = document.querySelector(arguments[0]); return n ? n.textContent : '';",
+            vec![json!(css)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(v.as_str().unwrap_or_default().to_owned())
+}
+
 async fn source_is_local(c: &Client, what: &str) {
     let html = c.source().await.unwrap();
     assert_eq!(external_urls(&html), Vec::<String>::new(), "{what}");
@@ -217,8 +229,8 @@ async fn watch(c: &Client, web: &Web) -> Result<(), String> {
     mark_page(c).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let note = c.find(Locator::Css("#figure p.muted")).await.map_err(e)?;
-        let text = note.text().await.map_err(e)?;
+        // Read in one script: the live figure may be replaced between a find and a read.
+        let text = text_of(c, "#figure p.muted").await?;
         if text.contains("— success") {
             break;
         }
@@ -311,18 +323,19 @@ async fn gantt_and_log(c: &Client, web: &Web, run: &str) -> Result<(), String> {
         .await
         .map_err(e)?;
     let cell = format!("#grid a.cell[data-task='download_launches'][data-run='{run}']");
-    c.find(Locator::Css(&cell))
-        .await
-        .map_err(e)?
-        .click()
-        .await
-        .map_err(e)?;
-    let log = c
-        .wait()
+    c.wait().for_element(Locator::Css(&cell)).await.map_err(e)?;
+    // Clicked by script: the live Grid may replace the cell between a find and a click.
+    c.execute(
+        "document.querySelector(arguments[0]).click(); return true;",
+        vec![json!(cell)],
+    )
+    .await
+    .map_err(e)?;
+    c.wait()
         .for_element(Locator::Css("pre.log"))
         .await
         .map_err(e)?;
-    if log.text().await.map_err(e)?.trim().is_empty() {
+    if text_of(c, "pre.log").await?.trim().is_empty() {
         return Err("the log is empty".into());
     }
     source_is_local(c, "task instance").await;

@@ -246,7 +246,7 @@ pub enum Command {
         #[arg(value_parser = crate::ids::parse_dag)]
         dags: Vec<String>,
         /// The file to write: .drawio (opens in diagrams.net) or .svg [default:
-        /// HOME/exports/architecture.drawio]
+        /// HOME/exports/architecture.drawio; for one DAG, HOME/exports/DAG/architecture.drawio]
         #[arg(long, value_name = "FILE.drawio|FILE.svg")]
         out: Option<PathBuf>,
     },
@@ -271,7 +271,7 @@ pub enum Command {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Only this run [default: every recorded run]
+        /// Only this run, or `latest` (the run that started last) [default: every recorded run]
         #[arg(long, value_parser = crate::ids::parse_run)]
         run: Option<String>,
         /// The archive to write [default: HOME/exports/DAG-TIME.tar.gz]; never inside the
@@ -303,7 +303,7 @@ pub enum RunsCommand {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Run id
+        /// Run id, or `latest` (the run that started last)
         #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// success or failed
@@ -399,7 +399,7 @@ pub enum TasksCommand {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Run id
+        /// Run id, or `latest` (the run that started last)
         #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// Task id
@@ -415,7 +415,7 @@ pub enum TasksCommand {
         /// DAG id
         #[arg(value_parser = crate::ids::parse_dag)]
         dag: String,
-        /// Run id
+        /// Run id, or `latest` (the run that started last)
         #[arg(long, value_parser = crate::ids::parse_run)]
         run: String,
         /// Task id
@@ -529,7 +529,7 @@ pub struct LogsArgs {
     /// DAG id
     #[arg(value_parser = crate::ids::parse_dag)]
     pub dag: String,
-    /// Run id, e.g. manual__2024-01-01T00:00:00+00:00
+    /// Run id, e.g. manual__2024-01-01T00:00:00+00:00, or `latest` (the run that started last)
     #[arg(long, value_parser = crate::ids::parse_run)]
     pub run: String,
     /// Task id
@@ -575,7 +575,7 @@ pub struct MarkArgs {
     /// DAG id
     #[arg(value_parser = crate::ids::parse_dag)]
     pub dag: String,
-    /// Run id
+    /// Run id, or `latest` (the run that started last)
     #[arg(long, value_parser = crate::ids::parse_run)]
     pub run: String,
     /// Task id

@@ -144,6 +144,24 @@ async fn open_store(global: &GlobalArgs) -> Result<crate::store::Store, ExitCode
         .map_err(fail)
 }
 
+/// `--run latest`: the run of `dag` that started last, as every `--run` takes it; any other
+/// run id as given.
+async fn resolve_run(global: &GlobalArgs, dag: &str, run: String) -> Result<String, ExitCode> {
+    if run != "latest" {
+        return Ok(run);
+    }
+    let store = open_store(global).await?;
+    let last = store.last_started_run(dag).await;
+    store.close().await;
+    match last {
+        Ok(Some(r)) => Ok(r.run_id),
+        Ok(None) => Err(fail(format_args!(
+            "DAG `{dag}` has no recorded run (`--run latest`)"
+        ))),
+        Err(e) => Err(fail(e)),
+    }
+}
+
 /// Runs one command over `dags`.
 pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> ExitCode {
     match command {
@@ -153,9 +171,18 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             runs::list(dags, global, dag, state, limit).await
         }
         Command::Runs(RunsCommand::Mark { dag, run, state }) => {
-            runs::mark(global, dag, run, state).await
+            match resolve_run(global, &dag, run).await {
+                Ok(run) => runs::mark(global, dag, run, state).await,
+                Err(code) => code,
+            }
         }
-        Command::Logs(args) => logs::print_logs(global, &args, global.output == Output::Json).await,
+        Command::Logs(mut args) => match resolve_run(global, &args.dag, args.run).await {
+            Ok(run) => {
+                args.run = run;
+                logs::print_logs(global, &args, global.output == Output::Json).await
+            }
+            Err(code) => code,
+        },
         Command::Scheduler => dags::scheduler(dags, global).await,
         Command::Airflow(AirflowCommand::Export {
             dags: ids,
@@ -201,7 +228,16 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             run,
             out,
             force,
-        } => export::command(global, dag, run, out, force).await,
+        } => {
+            let run = match run {
+                Some(run) => match resolve_run(global, &dag, run).await {
+                    Ok(run) => Some(run),
+                    Err(code) => return code,
+                },
+                None => None,
+            };
+            export::command(global, dag, run, out, force).await
+        }
     }
 }
 
@@ -242,14 +278,26 @@ async fn tasks_command(dags: &[Dag], command: TasksCommand, global: &GlobalArgs)
             run,
             task,
             map_index,
-        } => tasks::state(global, dag, run, task, map_index).await,
-        TasksCommand::Mark(args) => tasks::mark(dags, global, args).await,
+        } => match resolve_run(global, &dag, run).await {
+            Ok(run) => tasks::state(global, dag, run, task, map_index).await,
+            Err(code) => code,
+        },
+        TasksCommand::Mark(mut args) => match resolve_run(global, &args.dag, args.run).await {
+            Ok(run) => {
+                args.run = run;
+                tasks::mark(dags, global, args).await
+            }
+            Err(code) => code,
+        },
         TasksCommand::Run(args) => tasks::run(dags, global, args).await,
         TasksCommand::Clear {
             dag,
             run,
             task,
             downstream,
-        } => tasks::clear(dags, global, dag, run, task, downstream).await,
+        } => match resolve_run(global, &dag, run).await {
+            Ok(run) => tasks::clear(dags, global, dag, run, task, downstream).await,
+            Err(code) => code,
+        },
     }
 }
