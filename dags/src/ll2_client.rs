@@ -34,6 +34,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
 
 use crate::ll2::{Launch, ParseError, parse_page};
 
+/// Throttled answers (429) one request waits out in a row before it gives up.
+const MAX_THROTTLED: u32 = 5;
+
 /// Environment variable holding an LL2 API key (sent as `Authorization: Token …`).
 pub const API_KEY_ENV: &str = "ROCKET_LL2_API_KEY";
 
@@ -55,6 +58,11 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Largest page accepted, in bytes (default 32 MiB).
     pub max_page_bytes: usize,
+    /// The origin (`scheme://host:port`) the API key is for: the key goes to no other.
+    /// Default: the origin of `$ROCKET_LAUNCHES_URL` when the operator set it, else Launch
+    /// Library 2's (`https://ll.thespacedevs.com`). A URL given as a run param (which whoever
+    /// triggers a run chooses) gets the key only on that origin.
+    pub key_origin: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -69,6 +77,12 @@ impl Default for ClientConfig {
             backoff: Duration::from_secs(1),
             timeout: Duration::from_secs(60),
             max_page_bytes: 32 * 1024 * 1024,
+            key_origin: rocket_dag::http::origin(
+                &std::env::var(crate::listing_2_10::LAUNCHES_URL_ENV)
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| crate::listing_2_10::DEFAULT_LAUNCHES_URL.to_owned()),
+            ),
         }
     }
 }
@@ -105,6 +119,16 @@ impl ClientConfig {
         self.max_page_bytes = n;
         self
     }
+    /// Sends the API key to the origin of `url` (and no other).
+    pub fn key_origin(mut self, url: &str) -> Self {
+        self.key_origin = rocket_dag::http::origin(url);
+        self
+    }
+
+    /// Whether `url` is on the origin the API key is for.
+    fn keyed(&self, url: &str) -> bool {
+        self.key_origin.is_some() && rocket_dag::http::origin(url) == self.key_origin
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -116,6 +140,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("retries", &self.retries)
             .field("backoff", &self.backoff)
             .field("timeout", &self.timeout)
+            .field("key_origin", &self.key_origin)
             .finish()
     }
 }
@@ -292,9 +317,8 @@ impl Ll2Client {
     }
 
     /// Fetches `url` and the pages its `next` links lead to, up to the page cap. The API key
-    /// goes to `url`'s origin only.
+    /// goes to [`ClientConfig::key_origin`] only.
     pub async fn fetch_all(&self, url: &str) -> Result<Fetched, ClientError> {
-        let origin = rocket_dag::http::origin(url);
         let mut seen = HashSet::new();
         let mut out = Fetched {
             launches: Vec::new(),
@@ -315,14 +339,7 @@ impl Ll2Client {
                 out.truncated_at = Some(page_url);
                 break;
             }
-            let keyed = origin.is_some() && rocket_dag::http::origin(&page_url) == origin;
-            if !keyed && self.config.api_key.is_some() {
-                tracing::warn!(
-                    "following `next` to {} without the API key: it is for {}",
-                    rocket_dag::http::origin(&page_url).unwrap_or_else(|| page_url.clone()),
-                    origin.as_deref().unwrap_or("the first page's origin")
-                );
-            }
+            let keyed = self.keyed_or_say(&page_url);
             let (body, requests) = self.request(&page_url, keyed).await?;
             out.requests += requests;
             let page = parse_page(&body).map_err(|source| ClientError::Parse {
@@ -356,7 +373,21 @@ impl Ll2Client {
     /// One GET of `url` (with the API key) with the retry and throttle rules; returns the
     /// body and the requests made.
     pub async fn get(&self, url: &str) -> Result<(Vec<u8>, u32), ClientError> {
-        self.request(url, true).await
+        let keyed = self.keyed_or_say(url);
+        self.request(url, keyed).await
+    }
+
+    /// Whether `url` gets the API key; when there is a key it may not have, the log says so.
+    fn keyed_or_say(&self, url: &str) -> bool {
+        let keyed = self.config.keyed(url);
+        if !keyed && self.config.api_key.is_some() {
+            tracing::warn!(
+                "requesting {} without the API key: it is for {}",
+                rocket_dag::http::origin(url).unwrap_or_else(|| "this URL".to_owned()),
+                self.config.key_origin.as_deref().unwrap_or("no origin")
+            );
+        }
+        keyed
     }
 
     /// One GET, with the API key if `keyed`: waits out a 429 that asks for a wait short
@@ -364,11 +395,23 @@ impl Ll2Client {
     async fn request(&self, url: &str, keyed: bool) -> Result<(Vec<u8>, u32), ClientError> {
         let mut requests = 0u32;
         let mut failures = 0u32;
+        let (mut throttled, mut waited) = (0u32, Duration::ZERO);
         loop {
             requests += 1;
             let why = match self.attempt(url, keyed).await {
                 Ok(body) => return Ok((body, requests)),
                 Err(Setback::Wait(w)) => {
+                    // A server that keeps answering 429 (`Retry-After: 0`, say) is not asked
+                    // for ever: the waits add up to the bound, and a few in a row at most.
+                    throttled += 1;
+                    waited += w;
+                    if throttled > MAX_THROTTLED || waited > self.config.max_throttle_wait {
+                        return Err(ClientError::Throttled {
+                            url: url.to_owned(),
+                            wait: Some(w),
+                            retry_at: chrono::Duration::from_std(w).ok().map(|d| Utc::now() + d),
+                        });
+                    }
                     tracing::warn!(
                         "{url}: throttled (HTTP 429); waiting {} as the server asks",
                         rocket_dag::duration::format(w)
@@ -474,7 +517,8 @@ impl Ll2Client {
         let req = self.http.get(&throttle).timeout(Duration::from_secs(10));
         // The throttle endpoint is on the page's own origin.
         let req = self.authorize(req, keyed);
-        let status: serde_json::Value = req.send().await.ok()?.json().await.ok()?;
+        let body = body_prefix(req.send().await.ok()?, SMALL_BODY).await;
+        let status: serde_json::Value = serde_json::from_slice(&body).ok()?;
         status
             .get("next_use_secs")
             .and_then(serde_json::Value::as_f64)
@@ -544,10 +588,29 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
 
 /// The `detail` of an LL2 error body (`{"detail": "…"}`), shortened.
 async fn detail_of(response: reqwest::Response) -> Option<String> {
-    let body = response.text().await.ok()?;
-    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    let body = body_prefix(response, SMALL_BODY).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
     let d = v.get("detail")?.as_str()?;
     Some(d.chars().take(200).collect())
+}
+
+/// The most read of an error body or of the throttle endpoint's answer: a few fields are
+/// wanted, and a body (gzip-expanded, say) of any size must not fill memory.
+const SMALL_BODY: usize = 64 * 1024;
+
+/// At most `limit` bytes of `response`'s body; the rest is never read.
+async fn body_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let take = chunk.len().min(limit - out.len());
+                out.extend_from_slice(&chunk[..take]);
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// `https://host/2.0.0/launch/upcoming/` → `https://host/2.0.0/api-throttle/`.
@@ -671,7 +734,9 @@ mod tests {
     #[tokio::test]
     async fn the_api_key_is_sent_and_never_shown() {
         let server = MockServer::start(MockConfig::default()).await.unwrap();
-        let config = quick().api_key(Some("s3cret-key".into()));
+        let config = quick()
+            .api_key(Some("s3cret-key".into()))
+            .key_origin(&server.launches_url());
         assert!(!format!("{config:?}").contains("s3cret"));
         client(config)
             .fetch_all(&server.launches_url())
@@ -694,11 +759,32 @@ mod tests {
         )
         .await
         .unwrap();
-        let config = quick().api_key(Some("s3cret-key".into()));
-        let all = client(config).fetch_all(&a.launches_url()).await.unwrap();
+        let config = quick()
+            .api_key(Some("s3cret-key".into()))
+            .key_origin(&a.launches_url());
+        let all = client(config.clone())
+            .fetch_all(&a.launches_url())
+            .await
+            .unwrap();
         assert_eq!(all.pages, 2, "B's page is followed");
         assert_eq!(a.authorizations(), [Some("Token s3cret-key".to_owned())]);
         assert_eq!(b.authorizations(), [None], "B never sees the key");
+        // Asked to start at B (a URL whoever triggers a run may give as a param), the client
+        // still keeps the key for A.
+        client(config.clone())
+            .fetch_all(&b.launches_url())
+            .await
+            .unwrap();
+        client(config).get(&b.launches_url()).await.unwrap();
+        assert_eq!(b.authorizations(), [None, None, None]);
+        // With no origin set, the key is for Launch Library 2: a local server never sees it.
+        let default = ClientConfig::default().api_key(Some("s3cret-key".into()));
+        if std::env::var_os(crate::listing_2_10::LAUNCHES_URL_ENV).is_none() {
+            assert_eq!(
+                default.key_origin.as_deref(),
+                Some("https://ll.thespacedevs.com:443")
+            );
+        }
     }
 
     #[tokio::test]
@@ -750,6 +836,21 @@ mod tests {
             .unwrap();
         assert_eq!(all.requests, 2);
         assert_eq!(server.requests("/2.0.0/api-throttle/"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_throttling_is_not_asked_for_ever() {
+        let server = MockServer::start(
+            MockConfig::default().with_launch_faults(vec![Fault::RetryAfter(0); 20]),
+        )
+        .await
+        .unwrap();
+        let err = client(quick())
+            .fetch_all(&server.launches_url())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Throttled { .. }), "{err:?}");
+        assert_eq!(server.requests(LAUNCHES_PATH), MAX_THROTTLED as usize + 1);
     }
 
     #[tokio::test]

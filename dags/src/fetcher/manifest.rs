@@ -69,14 +69,33 @@ pub struct Manifest {
 impl Manifest {
     /// Reads the manifest of `dir`; a missing or unreadable one is empty (its pictures are
     /// then downloaded again).
+    ///
+    /// An entry whose file name is not a plain name in `dir` (a path, `..`, a hidden file) is
+    /// dropped: a tampered manifest cannot make the fetcher read or hash a file elsewhere.
     pub fn load(dir: &Path) -> Manifest {
-        match std::fs::read(dir.join(MANIFEST)) {
+        let mut manifest: Manifest = match std::fs::read(dir.join(MANIFEST)) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::warn!("ignoring an unreadable {MANIFEST}: {e}");
                 Manifest::default()
             }),
             Err(_) => Manifest::default(),
-        }
+        };
+        manifest.images.retain(|url, stored| {
+            let plain = Path::new(&stored.file_name)
+                .file_name()
+                .is_some_and(|n| n == stored.file_name.as_str())
+                && !stored.file_name.starts_with('.')
+                && !stored.file_name.contains(['/', '\\']);
+            if !plain {
+                tracing::warn!(
+                    "ignoring the {MANIFEST} entry of {url}: {:?} is not a file name in the \
+                     images folder",
+                    stored.file_name
+                );
+            }
+            plain
+        });
+        manifest
     }
 
     /// Writes it atomically.
@@ -152,4 +171,45 @@ fn intact(path: &Path, expected: &StoredImage) -> Option<i128> {
     (bytes.len() as u64 == expected.bytes
         && crate::images::hex(&sha2::Sha256::digest(&bytes)) == expected.sha256)
         .then_some(mtime)
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn a_tampered_manifest_names_nothing_outside_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |name: &str| StoredImage {
+            file_name: name.to_owned(),
+            sha256: "00".into(),
+            bytes: 1,
+            etag: None,
+            last_modified: None,
+            mtime_ns: None,
+        };
+        let mut m = Manifest::default();
+        for (i, name) in [
+            "ok-1234.png",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "sub/dir.png",
+            "..",
+            ".manifest.json",
+            "a\\b.png",
+        ]
+        .iter()
+        .enumerate()
+        {
+            m.images.insert(format!("https://x/{i}"), entry(name));
+        }
+        m.save(dir.path()).unwrap();
+        let loaded = Manifest::load(dir.path());
+        let names: Vec<&str> = loaded
+            .images
+            .values()
+            .map(|s| s.file_name.as_str())
+            .collect();
+        assert_eq!(names, ["ok-1234.png"]);
+    }
 }

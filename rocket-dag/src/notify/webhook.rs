@@ -95,9 +95,18 @@ impl WebhookNotifier {
                     self.degraded.store(false, Ordering::Relaxed);
                     return Ok(());
                 }
-                Ok(resp) => {
+                Ok(mut resp) => {
                     let status = resp.status();
-                    let answer = resp.text().await.unwrap_or_default();
+                    // Only the start of the answer is quoted: no more is read.
+                    let mut bytes = Vec::new();
+                    while bytes.len() < 4096 {
+                        match resp.chunk().await {
+                            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                            _ => break,
+                        }
+                    }
+                    bytes.truncate(4096);
+                    let answer = String::from_utf8_lossy(&bytes);
                     cause = format!("HTTP {status}");
                     if !answer.trim().is_empty() {
                         cause.push_str(&format!(": {}", redact_urls(&excerpt(&answer))));
