@@ -50,7 +50,14 @@ pub struct DownloadReport {
     pub per_rocket: Vec<RocketImages>,
     /// Downloads and copies avoided, and the bytes they saved.
     pub duplicates: Duplicates,
+    /// Every record, for `downloads_images.csv` and the failed pictures' table (the JSON
+    /// report keeps to the figures; the records themselves are in the run's output).
+    #[serde(skip)]
+    pub images: Vec<ImageRecord>,
 }
+
+/// How many failed pictures the Markdown lists (`downloads_images.csv` has them all).
+const FAILED_LISTED: usize = 50;
 
 /// How many records had one outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -266,6 +273,7 @@ impl DownloadReport {
             per_launch: per_launch(records),
             per_rocket: per_rocket(records),
             duplicates: Duplicates::of(records),
+            images: records.to_vec(),
         }
     }
 
@@ -322,6 +330,99 @@ impl DownloadReport {
             let _ = writeln!(md, "\n### {heading}\n");
             table.render_markdown(md);
         }
+        let _ = writeln!(
+            md,
+            "\n### Failed pictures\n\nEach launch whose picture could not be stored, with the \
+             URL's host, the error and the HTTP status of the last answer{}.\n",
+            if self.failed > FAILED_LISTED {
+                format!(
+                    " (the first {FAILED_LISTED} of {}: `downloads_images.csv` lists them all)",
+                    fmt_int(self.failed as u64)
+                )
+            } else {
+                String::new()
+            }
+        );
+        self.failed_table().render_markdown(md);
+    }
+
+    /// The failed records, in record order, at most [`FAILED_LISTED`] (Markdown only).
+    fn failed_table(&self) -> Table {
+        let mut table = Table::new(vec![
+            Column::md("Launch", Align::Left),
+            Column::md("Host", Align::Left),
+            Column::md("Error class", Align::Left),
+            Column::md("HTTP", Align::Right),
+            Column::md("Error", Align::Left),
+        ]);
+        let failed = self.images.iter().filter(|r| r.outcome == Outcome::Failed);
+        for r in failed.take(FAILED_LISTED) {
+            table.row(vec![
+                Cell::text(&r.launch_name),
+                r.host.as_deref().map_or_else(Cell::dash, Cell::code),
+                r.error_class.as_deref().map_or_else(Cell::dash, Cell::code),
+                r.http_status
+                    .map_or_else(Cell::dash, |s| Cell::plain(s.to_string())),
+                r.error.as_deref().map_or_else(Cell::dash, Cell::text),
+            ]);
+        }
+        table
+    }
+
+    /// One row per image record (CSV only): what `downloads_images.csv` holds.
+    fn images_table(&self) -> Table {
+        let mut table = Table::new(vec![
+            Column::csv("launch_id"),
+            Column::csv("launch_name"),
+            Column::csv("rocket"),
+            Column::csv("outcome"),
+            Column::csv("url"),
+            Column::csv("host"),
+            Column::csv("source"),
+            Column::csv("file_name"),
+            Column::csv("bytes"),
+            Column::csv("http_status"),
+            Column::csv("error_class"),
+            Column::csv("error"),
+            Column::csv("attempts"),
+            Column::csv("ttfb_ms"),
+            Column::csv("total_ms"),
+            Column::csv("throughput_bps"),
+            Column::csv("sha256"),
+        ]);
+        let num = |v: Option<f64>| {
+            measured(v).map_or_else(Cell::dash, |v| Cell::plain(format!("{v:.1}")))
+        };
+        for r in &self.images {
+            let source = r.source.map(|s| {
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            });
+            table.row(vec![
+                Cell::text(&r.launch_id),
+                Cell::text(&r.launch_name),
+                Cell::maybe_text(r.rocket.as_deref()),
+                Cell::plain(r.outcome.as_str()),
+                Cell::maybe_text(r.url.as_deref()),
+                Cell::maybe_text(r.host.as_deref()),
+                Cell::maybe_text(source.as_deref()),
+                Cell::maybe_text(r.file_name.as_deref()),
+                r.bytes
+                    .map_or_else(Cell::dash, |b| Cell::plain(b.to_string())),
+                r.http_status
+                    .map_or_else(Cell::dash, |s| Cell::plain(s.to_string())),
+                Cell::maybe_text(r.error_class.as_deref()),
+                Cell::maybe_text(r.error.as_deref()),
+                Cell::plain(r.attempts.to_string()),
+                num(r.ttfb_ms),
+                num(r.total_ms),
+                num(r.throughput_bps),
+                Cell::maybe_text(r.sha256.as_deref()),
+            ]);
+        }
+        table
     }
 
     fn slowest_markdown(&self, md: &mut String) {
@@ -583,11 +684,13 @@ impl DownloadReport {
         summary
     }
 
-    /// Writes `downloads.json`, `downloads.csv`, `downloads_slowest.csv`,
-    /// `downloads_summary.csv` and `downloads.md` into `dir` (created if missing), each
-    /// atomically; returns their paths.
+    /// Writes `downloads.json`, `downloads.csv`, `downloads_images.csv`,
+    /// `downloads_slowest.csv`, `downloads_summary.csv` and `downloads.md` into `dir`
+    /// (created if missing), each atomically; returns their paths.
     ///
     /// `downloads.csv` has one row per launch (its outcomes joined with `;`);
+    /// `downloads_images.csv` one row per image record: URL, host, outcome, error class and
+    /// message, HTTP status, attempts, timings, size, file and SHA-256;
     /// `downloads_summary.csv` holds the report's other tables in long form,
     /// `table,key,metric,value`, e.g. `total_ms,p90,ms,950`, so one file serves them all.
     ///
@@ -600,6 +703,7 @@ impl DownloadReport {
             .csv("downloads.csv", &self.per_launch_table())?
             .csv("downloads_summary.csv", &self.summary())?
             .csv("downloads_slowest.csv", &self.slowest_table())?
+            .csv("downloads_images.csv", &self.images_table())?
             .markdown("downloads.md", self.to_markdown())
             .write(dir)
     }

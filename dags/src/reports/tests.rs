@@ -1003,6 +1003,7 @@ fn write_all_leaves_only_the_final_files_and_overwrites_them() {
         "downloads.csv",
         "downloads.json",
         "downloads.md",
+        "downloads_images.csv",
         "downloads_slowest.csv",
         "downloads_summary.csv",
         "history.csv",
@@ -1263,6 +1264,16 @@ fn csv_files_parse_back_with_their_headers() {
         ]
     );
     assert_eq!(rows.len(), 10);
+    // Every record, one row each, the failures with their cause.
+    let (header, rows) = read_csv(&dir.path().join("downloads_images.csv"));
+    assert_eq!(header.len(), 17);
+    assert_eq!(rows.len(), sample_records().len());
+    let class = header.iter().position(|h| h == "error_class").unwrap();
+    let outcome = header.iter().position(|h| h == "outcome").unwrap();
+    for (row, record) in rows.iter().zip(sample_records()) {
+        assert_eq!(row[outcome], record.outcome.as_str());
+        assert_eq!(row[class], record.error_class.clone().unwrap_or_default());
+    }
 
     let (header, rows) = read_csv(&dir.path().join("history.csv"));
     assert_eq!(header, ["date", "runs", "images_downloaded"]);
