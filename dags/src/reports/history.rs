@@ -59,6 +59,8 @@ pub struct HistoryReport {
     pub tasks: Vec<String>,
     /// The runs of the period with their task durations, oldest logical date first.
     pub runs: Vec<RunDurations>,
+    /// The pictures of the period, most needed first (then most downloaded, then by URL).
+    pub pictures: Vec<PictureUse>,
 }
 
 /// Pictures downloaded on one day.
@@ -70,7 +72,39 @@ pub struct DayImages {
     pub runs: usize,
     /// Image records with outcome `downloaded` in those runs.
     pub images_downloaded: usize,
+    /// Image records in those runs (one per launch, whatever happened).
+    pub image_records: usize,
+    /// Image records with outcome `failed` in those runs, per error class (most first).
+    pub failures_by_class: Vec<(String, usize)>,
 }
+
+impl DayImages {
+    fn failed(&self) -> usize {
+        self.failures_by_class.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// One picture across the runs of the period: how often the pipeline needed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PictureUse {
+    /// Its URL.
+    pub url: String,
+    /// The launch it belongs to (its name in the latest run).
+    pub launch_name: String,
+    /// Runs whose image records name it.
+    pub runs: usize,
+    /// Runs that downloaded it.
+    pub downloaded: usize,
+    /// Runs that found it already present (or a duplicate): downloads saved.
+    pub already_present: usize,
+    /// Runs where it failed.
+    pub failed: usize,
+    /// The latest logical date that named it.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// How many pictures [`HistoryReport::pictures`] lists in Markdown (the CSV has them all).
+const PICTURES_LISTED: usize = 20;
 
 /// The DAG's run success rate, overall and over the last 30 days.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -130,6 +164,13 @@ pub struct RunDurations {
     pub state: RunStateRecord,
     /// Image records with outcome `downloaded`; `null` when the run has no image records.
     pub images_downloaded: Option<usize>,
+    /// Image records already present or duplicates (nothing to download); `null` as above.
+    pub images_present: Option<usize>,
+    /// Image records that failed; `null` as above.
+    pub images_failed: Option<usize>,
+    /// Hours from the previous run's logical date (`null` for the first of the period): how
+    /// often the DAG ran, beside how much each run found new.
+    pub hours_since_previous: Option<f64>,
     /// Its tasks, in [`HistoryReport::tasks`] order (tasks it never reached are absent).
     pub tasks: Vec<TaskDuration>,
 }
@@ -267,14 +308,22 @@ impl HistoryReport {
             },
             runs: recent
                 .iter()
-                .map(|h| RunDurations {
+                .enumerate()
+                .map(|(i, h)| RunDurations {
                     run_id: h.run.run_id.clone(),
                     logical_date: h.run.logical_date,
                     state: h.run.state,
                     images_downloaded: h.downloaded(),
+                    images_present: h.count(|o| o.is_ok() && o != Outcome::Downloaded),
+                    images_failed: h.count(|o| o == Outcome::Failed),
+                    hours_since_previous: i.checked_sub(1).map(|p| {
+                        (h.run.logical_date - recent[p].run.logical_date).num_seconds() as f64
+                            / 3600.0
+                    }),
                     tasks: task_durations(&h.task_instances, &tasks),
                 })
                 .collect(),
+            pictures: picture_uses(&recent),
             tasks: tasks.into_iter().map(str::to_owned).collect(),
         }
     }
@@ -299,8 +348,161 @@ impl HistoryReport {
              finished and are not counted.\n",
         );
         self.per_day_markdown(&mut md);
+        self.errors_markdown(&mut md);
+        self.runs_markdown(&mut md);
+        self.pictures_markdown(&mut md);
         self.durations_markdown(&mut md);
         md
+    }
+
+    fn errors_markdown(&self, md: &mut String) {
+        md.push_str(
+            "\n## Download errors per day\n\nImage records that failed, per day of the runs' \
+             logical dates and per error class (days without runs left out): how often \
+             downloads fail, and why.\n\n",
+        );
+        let mut table = Table::new(vec![
+            Column::md("Day", Align::Left),
+            Column::md("Records", Align::Right),
+            Column::md("Failed", Align::Right),
+            Column::md("Rate", Align::Right),
+            Column::md("By class", Align::Left),
+        ]);
+        for d in self.images_per_day.iter().filter(|d| d.runs > 0) {
+            let rate = if d.image_records == 0 {
+                Cell::dash()
+            } else {
+                Cell::pct(d.failed() as f64 / d.image_records as f64)
+            };
+            let classes: Vec<String> = d
+                .failures_by_class
+                .iter()
+                .map(|(c, n)| format!("{} {n}", code(c)))
+                .collect();
+            table.row(vec![
+                Cell::plain(d.date.to_string()),
+                Cell::int(d.image_records),
+                Cell::int(d.failed()),
+                rate,
+                if classes.is_empty() {
+                    Cell::dash()
+                } else {
+                    Cell::plain(classes.join(", "))
+                },
+            ]);
+        }
+        if table.is_empty() {
+            md.push_str("No run in the period.\n");
+        } else {
+            table.render_markdown(md);
+        }
+    }
+
+    fn runs_markdown(&self, md: &mut String) {
+        md.push_str(
+            "\n## Runs and new pictures\n\nPer run of the period, oldest first: the hours \
+             since the previous run, and what its pictures were — downloaded (new), already \
+             present (nothing to fetch) or failed. More frequent runs find fewer new pictures.\n\n",
+        );
+        if self.runs.is_empty() {
+            md.push_str("No run in the period.\n");
+        } else {
+            self.runs_table().render_markdown(md);
+        }
+    }
+
+    fn pictures_markdown(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "\n## Most needed pictures\n\nThe pictures the runs of the period named most \
+             often, with how many times each was downloaded, found already present or \
+             failed{}.\n",
+            if self.pictures.len() > PICTURES_LISTED {
+                format!(
+                    " (the first {PICTURES_LISTED} of {}: `history_pictures.csv` lists them all)",
+                    self.pictures.len()
+                )
+            } else {
+                String::new()
+            }
+        );
+        if self.pictures.is_empty() {
+            md.push_str("No picture in the period.\n");
+        } else {
+            self.pictures_table(Some(PICTURES_LISTED))
+                .render_markdown(md);
+        }
+    }
+
+    /// One row per run: its pictures and the hours since the previous run.
+    fn runs_table(&self) -> Table {
+        let mut table = Table::new(vec![
+            Column::both("run_id", "Run", Align::Left),
+            Column::both("logical_date", "Logical date", Align::Left),
+            Column::both("hours_since_previous", "Hours since previous", Align::Right),
+            Column::both("images_downloaded", "Downloaded", Align::Right),
+            Column::both("images_present", "Already present", Align::Right),
+            Column::both("images_failed", "Failed", Align::Right),
+        ]);
+        let count = |n: Option<usize>| n.map_or_else(Cell::dash, Cell::int);
+        for r in &self.runs {
+            table.row(vec![
+                Cell::text(&r.run_id),
+                Cell::utc(r.logical_date),
+                r.hours_since_previous
+                    .map_or_else(Cell::dash, |h| Cell::plain(format!("{h:.1}"))),
+                count(r.images_downloaded),
+                count(r.images_present),
+                count(r.images_failed),
+            ]);
+        }
+        table
+    }
+
+    /// The pictures, most needed first (at most `limit`).
+    fn pictures_table(&self, limit: Option<usize>) -> Table {
+        let mut table = Table::new(vec![
+            Column::both("launch_name", "Launch", Align::Left),
+            Column::both("url", "URL", Align::Left),
+            Column::both("runs", "Runs", Align::Right),
+            Column::both("downloaded", "Downloaded", Align::Right),
+            Column::both("already_present", "Already present", Align::Right),
+            Column::both("failed", "Failed", Align::Right),
+            Column::both("last_seen", "Last seen", Align::Left),
+        ]);
+        for p in self.pictures.iter().take(limit.unwrap_or(usize::MAX)) {
+            table.row(vec![
+                Cell::text(&p.launch_name),
+                Cell::text(&p.url),
+                Cell::int(p.runs),
+                Cell::int(p.downloaded),
+                Cell::int(p.already_present),
+                Cell::int(p.failed),
+                Cell::utc(p.last_seen),
+            ]);
+        }
+        table
+    }
+
+    /// Long form, one row per day and error class (CSV only).
+    fn errors_table(&self) -> Table {
+        let mut table = Table::new(vec![
+            Column::csv("date"),
+            Column::csv("image_records"),
+            Column::csv("error_class"),
+            Column::csv("failed"),
+        ]);
+        for d in &self.images_per_day {
+            for (class, n) in &d.failures_by_class {
+                table.row(vec![
+                    Cell::plain(d.date.to_string()),
+                    Cell::int(d.image_records),
+                    Cell::text(class),
+                    Cell::int(*n),
+                ]);
+            }
+        }
+        table
     }
 
     fn per_day_markdown(&self, md: &mut String) {
@@ -459,8 +661,11 @@ impl HistoryReport {
     }
 
     /// Writes `history.json`, `history.csv` (images per day), `history_success_rate.csv`,
-    /// `history_durations.csv` (one row per run and task) and `history.md` into `dir`
-    /// (created if missing), each atomically; returns their paths.
+    /// `history_errors.csv` (failures per day and error class), `history_runs.csv` (each
+    /// run's pictures and the hours since the previous run), `history_pictures.csv` (every
+    /// picture of the period, most needed first), `history_durations.csv` (one row per run and
+    /// task) and `history.md` into `dir` (created if missing), each atomically; returns their
+    /// paths.
     ///
     /// # Errors
     ///
@@ -470,6 +675,9 @@ impl HistoryReport {
             .json("history.json", self)?
             .csv("history.csv", &self.days_table())?
             .csv("history_success_rate.csv", &self.success_table())?
+            .csv("history_errors.csv", &self.errors_table())?
+            .csv("history_runs.csv", &self.runs_table())?
+            .csv("history_pictures.csv", &self.pictures_table(None))?
             .csv("history_durations.csv", &self.durations_long())?
             .markdown("history.md", self.to_markdown())
             .write(dir)
@@ -479,13 +687,51 @@ impl HistoryReport {
 impl RunHistory {
     /// Image records with outcome `downloaded`; `None` without image records.
     fn downloaded(&self) -> Option<usize> {
-        self.images.as_ref().map(|images| {
-            images
-                .iter()
-                .filter(|r| r.outcome == Outcome::Downloaded)
-                .count()
-        })
+        self.count(|o| o == Outcome::Downloaded)
     }
+
+    /// Image records whose outcome `pick` says; `None` without image records.
+    fn count(&self, pick: impl Fn(Outcome) -> bool) -> Option<usize> {
+        self.images
+            .as_ref()
+            .map(|images| images.iter().filter(|r| pick(r.outcome)).count())
+    }
+}
+
+/// Every picture (by URL) the runs of `recent` named, most needed first.
+fn picture_uses(recent: &[&RunHistory]) -> Vec<PictureUse> {
+    let mut by_url: BTreeMap<&str, PictureUse> = BTreeMap::new();
+    for h in recent {
+        for r in h.images.iter().flatten() {
+            let Some(url) = r.url.as_deref() else {
+                continue;
+            };
+            let p = by_url.entry(url).or_insert_with(|| PictureUse {
+                url: url.to_owned(),
+                launch_name: r.launch_name.clone(),
+                runs: 0,
+                downloaded: 0,
+                already_present: 0,
+                failed: 0,
+                last_seen: h.run.logical_date,
+            });
+            p.runs += 1;
+            match r.outcome {
+                Outcome::Downloaded => p.downloaded += 1,
+                Outcome::Failed => p.failed += 1,
+                o if o.is_ok() => p.already_present += 1,
+                _ => {}
+            }
+            if h.run.logical_date >= p.last_seen {
+                p.last_seen = h.run.logical_date;
+                p.launch_name.clone_from(&r.launch_name);
+            }
+        }
+    }
+    let mut out: Vec<PictureUse> = by_url.into_values().collect();
+    // Stable: ties stay in URL order.
+    out.sort_by(|a, b| (b.runs, b.downloaded).cmp(&(a.runs, a.downloaded)));
+    out
 }
 
 /// Every day of the period, with the runs of `recent` on it and their downloaded pictures.
@@ -498,14 +744,32 @@ fn images_per_day(recent: &[&RunHistory], first: NaiveDate, last: NaiveDate) -> 
                 date,
                 runs: 0,
                 images_downloaded: 0,
+                image_records: 0,
+                failures_by_class: Vec::new(),
             };
             (date, day)
         })
         .collect();
+    let mut classes: BTreeMap<NaiveDate, BTreeMap<String, usize>> = BTreeMap::new();
     for h in recent {
-        if let Some(day) = days.get_mut(&h.run.logical_date.date_naive()) {
+        let date = h.run.logical_date.date_naive();
+        if let Some(day) = days.get_mut(&date) {
             day.runs += 1;
             day.images_downloaded += h.downloaded().unwrap_or(0);
+            day.image_records += h.images.as_ref().map_or(0, Vec::len);
+            for r in h.images.iter().flatten() {
+                if r.outcome == Outcome::Failed {
+                    let class = r.error_class.clone().unwrap_or_else(|| "unknown".into());
+                    *classes.entry(date).or_default().entry(class).or_default() += 1;
+                }
+            }
+        }
+    }
+    for (date, counts) in classes {
+        if let Some(day) = days.get_mut(&date) {
+            let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            day.failures_by_class = counts;
         }
     }
     days.into_values().collect()

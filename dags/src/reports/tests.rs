@@ -1010,6 +1010,9 @@ fn write_all_leaves_only_the_final_files_and_overwrites_them() {
         "history.json",
         "history.md",
         "history_durations.csv",
+        "history_errors.csv",
+        "history_pictures.csv",
+        "history_runs.csv",
         "history_success_rate.csv",
         "launches.csv",
         "launches.json",
@@ -1355,4 +1358,86 @@ fn numbers_are_formatted_for_reading() {
     assert_eq!(bar(1, 100), "█");
     assert_eq!(bar(100, 100).chars().count(), 20);
     assert_eq!(bar(0, 100), "");
+}
+
+#[test]
+fn history_counts_errors_per_day_and_class_and_ranks_pictures_by_use() {
+    let failed = |launch: &str, class: &str| ImageRecord {
+        error_class: Some(class.into()),
+        ..record(launch, None, Outcome::Failed, Some(CDN))
+    };
+    let mut history = sample_history();
+    // 2025-11-01: two timeouts and a 5xx beside 5 pictures; 2025-11-03: d0 fails again.
+    let first = history
+        .iter_mut()
+        .find(|h| h.run.run_id == "scheduled__2025-11-01" && h.run.dag_id == "listing_2_10")
+        .unwrap();
+    let images = first.images.as_mut().unwrap();
+    images.extend([
+        failed("t1", "timeout"),
+        failed("t2", "timeout"),
+        failed("s1", "http_5xx"),
+    ]);
+    let third = history
+        .iter_mut()
+        .find(|h| h.run.run_id == "manual__2025-11-03")
+        .unwrap();
+    third.images.as_mut().unwrap().push(failed("t1", "timeout"));
+    let report = HistoryReport::build("listing_2_10", "get_pictures", at(NOW), &history);
+
+    let day = |d: &str| {
+        report
+            .images_per_day
+            .iter()
+            .find(|x| x.date.to_string() == d)
+            .unwrap()
+    };
+    assert_eq!(day("2025-11-01").image_records, 8);
+    assert_eq!(
+        day("2025-11-01").failures_by_class,
+        [("timeout".to_owned(), 2), ("http_5xx".to_owned(), 1)]
+    );
+    assert_eq!(
+        day("2025-11-03").failures_by_class,
+        [("timeout".to_owned(), 1)]
+    );
+
+    // The runs: new, present and failed pictures, hours since the previous run.
+    let runs: Vec<(Option<usize>, Option<usize>, Option<usize>, Option<f64>)> = report
+        .runs
+        .iter()
+        .map(|r| {
+            (
+                r.images_downloaded,
+                r.images_present,
+                r.images_failed,
+                r.hours_since_previous,
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (Some(3), Some(2), Some(3), None),
+            (None, None, None, Some(24.0)),
+            (Some(2), Some(0), Some(1), Some(30.0)),
+            (None, None, None, Some(162.0)),
+        ]
+    );
+
+    // t1 was needed by two runs and failed in both: it ranks with d0 and d1 (two runs each,
+    // but they were downloaded), after them.
+    let top: Vec<(&str, usize, usize, usize)> = report
+        .pictures
+        .iter()
+        .take(3)
+        .map(|p| (p.launch_name.as_str(), p.runs, p.downloaded, p.failed))
+        .collect();
+    assert_eq!(top, [("d0", 2, 2, 0), ("d1", 2, 2, 0), ("t1", 2, 0, 2)]);
+
+    let md = report.to_markdown();
+    assert!(
+        md.contains("| 2025-11-01 | 8 | 3 | 37.5% | `timeout` 2, `http_5xx` 1 |"),
+        "{md}"
+    );
 }
