@@ -730,7 +730,7 @@ fn picture_uses(recent: &[&RunHistory]) -> Vec<PictureUse> {
     }
     let mut out: Vec<PictureUse> = by_url.into_values().collect();
     // Stable: ties stay in URL order.
-    out.sort_by(|a, b| (b.runs, b.downloaded).cmp(&(a.runs, a.downloaded)));
+    out.sort_by_key(|p| std::cmp::Reverse((p.runs, p.downloaded)));
     out
 }
 
@@ -768,7 +768,7 @@ fn images_per_day(recent: &[&RunHistory], first: NaiveDate, last: NaiveDate) -> 
     for (date, counts) in classes {
         if let Some(day) = days.get_mut(&date) {
             let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
-            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
             day.failures_by_class = counts;
         }
     }
