@@ -1403,7 +1403,7 @@ fn history_counts_errors_per_day_and_class_and_ranks_pictures_by_use() {
     );
 
     // The runs: new, present and failed pictures, hours since the previous run.
-    let runs: Vec<(Option<usize>, Option<usize>, Option<usize>, Option<f64>)> = report
+    let runs: Vec<_> = report
         .runs
         .iter()
         .map(|r| {
