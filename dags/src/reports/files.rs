@@ -55,6 +55,15 @@ impl Files {
         self
     }
 
+    /// Adds an SVG picture.
+    pub(super) fn svg(mut self, name: &'static str, svg: String) -> Files {
+        self.0.push(ReportFile {
+            name,
+            bytes: svg.into_bytes(),
+        });
+        self
+    }
+
     /// Writes every file into `dir` (created if missing), each atomically; their paths, in
     /// order.
     pub(super) fn write(self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {

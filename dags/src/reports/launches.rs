@@ -202,7 +202,45 @@ impl LaunchReport {
         self.window_markdown(&mut md);
         self.counts_markdown(&mut md);
         self.intervals_markdown(&mut md);
+        md.push_str(
+            "\n## Charts\n\nThe counts above as bar charts (SVG files beside this report; the \
+             most frequent 15 values, the rest as one bar):\n\n\
+             ![Launches per month (NET, UTC)](launches_per_month.svg)\n\n\
+             ![Launches per rocket family](launches_per_family.svg)\n\n\
+             ![Launches per provider](launches_per_provider.svg)\n",
+        );
         md
+    }
+
+    /// Launches per month of their NET (UTC), oldest first; launches without a NET apart.
+    fn chart_per_month(&self) -> String {
+        let mut months: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut without = 0;
+        for l in &self.launches {
+            match l.net {
+                Some(net) => *months.entry(net.format("%Y-%m").to_string()).or_default() += 1,
+                None => without += 1,
+            }
+        }
+        let mut bars: Vec<(String, usize)> = months.into_iter().collect();
+        if without > 0 {
+            bars.push(("no NET".to_owned(), without));
+        }
+        super::chart::bar_chart("Launches per month (NET, UTC)", &bars)
+    }
+
+    /// A chart of one of the counts, most frequent first.
+    fn chart_of(&self, counts: &[Count], what: &str) -> String {
+        let bars: Vec<(String, usize)> = counts
+            .iter()
+            .map(|c| {
+                (
+                    c.value.clone().unwrap_or_else(|| "not given".to_owned()),
+                    c.count,
+                )
+            })
+            .collect();
+        super::chart::bar_chart(&format!("Launches per {what}"), &bars)
     }
 
     /// The opening sentence: how many launches, over which NETs; what NET means.
@@ -504,6 +542,15 @@ impl LaunchReport {
             .csv("launches.csv", &self.launches_table())?
             .csv("launches_counts.csv", &counts)?
             .csv("launches_intervals.csv", &self.intervals_table())?
+            .svg("launches_per_month.svg", self.chart_per_month())
+            .svg(
+                "launches_per_family.svg",
+                self.chart_of(&self.counts.rocket_family, "rocket family"),
+            )
+            .svg(
+                "launches_per_provider.svg",
+                self.chart_of(&self.counts.provider, "provider"),
+            )
             .markdown("launches.md", self.to_markdown())
             .write(dir)
     }

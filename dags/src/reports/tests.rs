@@ -114,7 +114,10 @@ fn no_launches_is_a_short_report() {
     insta::assert_snapshot!("launches_empty_md", report.to_markdown());
     let dir = tempfile::tempdir().expect("tempdir");
     let written = report.write(dir.path()).expect("write");
-    assert_eq!(written.len(), 5);
+    // Five tables and three charts (which say there is nothing to draw).
+    assert_eq!(written.len(), 8);
+    let chart = std::fs::read_to_string(dir.path().join("launches_per_month.svg")).expect("svg");
+    assert!(chart.contains("nothing to draw"));
     let csv = std::fs::read_to_string(dir.path().join("launches.csv")).expect("csv");
     assert_eq!(csv.lines().count(), 1, "the header only");
 }
@@ -1019,6 +1022,9 @@ fn write_all_leaves_only_the_final_files_and_overwrites_them() {
         "launches.md",
         "launches_counts.csv",
         "launches_intervals.csv",
+        "launches_per_family.svg",
+        "launches_per_month.svg",
+        "launches_per_provider.svg",
     ];
     assert_eq!(listing(&dir), expected, "no temporary file left behind");
     let mut names: Vec<String> = written
@@ -1267,6 +1273,9 @@ fn csv_files_parse_back_with_their_headers() {
         ]
     );
     assert_eq!(rows.len(), 10);
+    // The charts: one bar per month of the launches' NETs.
+    let month = std::fs::read_to_string(dir.path().join("launches_per_month.svg")).expect("svg");
+    assert!(month.contains(">2025-11</text>"), "{month}");
     // Every record, one row each, the failures with their cause.
     let (header, rows) = read_csv(&dir.path().join("downloads_images.csv"));
     assert_eq!(header.len(), 17);
