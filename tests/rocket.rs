@@ -447,8 +447,36 @@ async fn rocket_launches_fetches_every_page_stores_pictures_and_writes_reports()
 
     // Again: nothing downloaded twice, the picture still missing is asked again.
     let before = server.total_requests();
-    let again = run_pipeline(&dag, home.path(), &events, request().run_id("again")).await;
+    // This time with one event per picture, four at most (then one saying how many more).
+    let again = run_pipeline(
+        &dag,
+        home.path(),
+        &events,
+        request().run_id("again").param("image_events", 4),
+    )
+    .await;
     assert_eq!(again.state, RunState::Success);
+    let kinds = event_kinds(&events);
+    assert_eq!(
+        kinds[1..],
+        [
+            "image_status",
+            "image_status",
+            "image_status",
+            "image_status",
+            "image_status",
+            "run_finished"
+        ]
+    );
+    let last_image: Value = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "image_status")
+        .last()
+        .unwrap();
+    assert_eq!(last_image["data"]["left_out"], 6, "{last_image}");
     let images: Vec<dags::record::ImageRecord> =
         again.task("fetch_images").unwrap().output().unwrap();
     assert!(

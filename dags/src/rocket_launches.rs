@@ -19,6 +19,7 @@
 //! | `bandwidth` (bytes/s) | `ROCKET_BANDWIDTH` | none |
 //! | `max_failure_ratio` | | 0.2 |
 //! | `retention_days` | `ROCKET_RETENTION_DAYS` | keep everything |
+//! | `image_events` (at most this many `image_status` events per run) | `ROCKET_IMAGE_EVENTS` | 0: none |
 //! | API key | `ROCKET_LL2_API_KEY` | none |
 
 use std::path::{Path, PathBuf};
@@ -50,10 +51,17 @@ pub struct Launches {
     pub path: PathBuf,
 }
 
+/// The most pages a run's `max_pages` may ask for: whoever triggers a run sets its params.
+const MAX_PAGES_LIMIT: usize = 100;
+/// The most connections `concurrency` and `per_host` may ask for.
+const CONCURRENCY_LIMIT: usize = 64;
+/// The most `image_status` events `image_events` may ask for in one run.
+const IMAGE_EVENTS_LIMIT: usize = 1000;
+
 fn client_config(ctx: &TaskContext) -> ClientConfig {
     let mut c = ClientConfig::default();
     if let Some(n) = ctx.param::<usize>("max_pages") {
-        c = c.max_pages(n);
+        c = c.max_pages(n.min(MAX_PAGES_LIMIT));
     }
     c
 }
@@ -102,8 +110,12 @@ fn fetcher_config(ctx: &TaskContext) -> FetcherConfig {
     });
     FetcherConfig::default()
         .concurrency(
-            ctx.param::<usize>("concurrency").unwrap_or(16),
-            ctx.param::<usize>("per_host").unwrap_or(16),
+            ctx.param::<usize>("concurrency")
+                .unwrap_or(16)
+                .min(CONCURRENCY_LIMIT),
+            ctx.param::<usize>("per_host")
+                .unwrap_or(16)
+                .min(CONCURRENCY_LIMIT),
         )
         .bandwidth(bandwidth)
 }
@@ -115,6 +127,8 @@ pub fn images_dir(ctx: &TaskContext) -> PathBuf {
 
 /// Download every launch's picture: one record per launch (what happened, how fast, which
 /// source, the SHA-256). A picture that fails does not fail the task; `check_images` decides.
+/// With `image_events` N (param, or `ROCKET_IMAGE_EVENTS`), each picture's outcome is also an
+/// `image_status` notification, N at most per run (then one saying how many were left out).
 #[task(
     execution_timeout = "30m",
     layer = "storage",
@@ -137,7 +151,53 @@ pub async fn fetch_images(
         no_image = count(Outcome::NoImage),
         "pictures done"
     );
+    image_events(ctx, &records);
     Ok(records)
+}
+
+/// One `image_status` event per record, at most `image_events` of them (off by default).
+fn image_events(ctx: &TaskContext, records: &[ImageRecord]) {
+    let limit = ctx
+        .param::<usize>("image_events")
+        .or_else(|| {
+            std::env::var("ROCKET_IMAGE_EVENTS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+        .min(IMAGE_EVENTS_LIMIT);
+    if limit == 0 {
+        return;
+    }
+    for r in records.iter().take(limit) {
+        let why = r
+            .error_class
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        ctx.notify(
+            "image_status",
+            format!("picture of {}: {}{why}", r.launch_name, r.outcome.as_str()),
+            serde_json::json!({
+                "launch_id": r.launch_id,
+                "launch_name": r.launch_name,
+                "outcome": r.outcome.as_str(),
+                "error_class": r.error_class,
+                "http_status": r.http_status,
+                "host": r.host,
+                "bytes": r.bytes,
+                "total_ms": r.total_ms,
+            }),
+        );
+    }
+    if records.len() > limit {
+        let left = records.len() - limit;
+        ctx.notify(
+            "image_status",
+            format!("{left} more picture(s) not sent one by one (image_events = {limit})"),
+            serde_json::json!({ "left_out": left, "limit": limit }),
+        );
+    }
 }
 
 /// What `write_reports` wrote.

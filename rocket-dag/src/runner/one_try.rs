@@ -218,9 +218,10 @@ enum Inputs {
 }
 
 impl Runner {
-    /// Runs try `request.try_number` of task `task_id` for another engine and records it in
-    /// the runner's store (see the [module docs](self)): the run is recorded if it is not yet
-    /// (as scheduled by `request.executor`), the task's inputs are read from the history, the
+    /// Runs try `request.try_number` of task `task_id` for another engine (Airflow's worker
+    /// runs it as `tasks run`) and records it in the runner's store, returning a
+    /// [`TryOutcome`]: the run is recorded if it is not yet (as scheduled by
+    /// `request.executor`), the task's inputs are read from the history, the
     /// try runs once (no retries: they are the engine's) with its log in the usual attempt
     /// file, and its state and output are recorded; whether it is `up_for_retry` or `failed`
     /// follows the task's own `retries`.
