@@ -473,8 +473,7 @@ async fn rocket_launches_fetches_every_page_stores_pictures_and_writes_reports()
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["kind"] == "image_status")
-        .last()
+        .rfind(|e| e["kind"] == "image_status")
         .unwrap();
     assert_eq!(last_image["data"]["left_out"], 6, "{last_image}");
     let images: Vec<dags::record::ImageRecord> =
