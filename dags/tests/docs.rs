@@ -465,3 +465,147 @@ fn the_checks_read_what_they_should() {
         ["b c d", "f"]
     );
 }
+
+// ------------------------------------------------------------------------- the course guide
+
+/// The course's tasks, `1.1` … `30.3`, from the table of `docs/course-variants.md`.
+fn course_tasks() -> Vec<String> {
+    let text = read(&repo().join("docs/course-variants.md"));
+    let mut tasks = Vec::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // `| N | task 1 | task 2 | task 3 |` (the English table; the Russian one repeats it).
+        if cells.len() == 6 && cells[1].parse::<u32>().is_ok() {
+            for k in 1..=3 {
+                let id = format!("{}.{k}", cells[1]);
+                if !tasks.contains(&id) {
+                    tasks.push(id);
+                }
+            }
+        }
+    }
+    tasks
+}
+
+/// The guides: English, and the Russian one once it exists.
+fn course_guides() -> Vec<PathBuf> {
+    ["docs/course.md", "docs/course.ru.md"]
+        .iter()
+        .map(|p| repo().join(p))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[test]
+fn every_course_task_has_an_entry_in_the_guides() {
+    let tasks = course_tasks();
+    assert_eq!(tasks.len(), 90, "{tasks:?}");
+    let guides = course_guides();
+    assert!(!guides.is_empty(), "docs/course.md is missing");
+    for guide in guides {
+        let text = read(&guide);
+        let headings: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("#### "))
+            .filter_map(|h| h.split_whitespace().next())
+            .collect();
+        let missing: Vec<&String> = tasks
+            .iter()
+            .filter(|t| !headings.contains(&t.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{}: no entry for {missing:?}",
+            shown(&guide)
+        );
+        let mut seen = BTreeSet::new();
+        let twice: Vec<&&str> = headings
+            .iter()
+            .filter(|h| tasks.contains(&h.to_string()) && !seen.insert(**h))
+            .collect();
+        assert!(twice.is_empty(), "{}: twice: {twice:?}", shown(&guide));
+    }
+}
+
+/// The project command lines of a guide's ```sh blocks, as written (`--offline` kept).
+fn sh_commands(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    for line in markdown.lines() {
+        let t = line.trim_start();
+        if let Some(info) = t.strip_prefix("```") {
+            in_sh = !in_sh && info.trim() == "sh";
+            continue;
+        }
+        if in_sh && t.starts_with("cargo run -p dags --") && !t.contains('…') {
+            out.push(t.to_owned());
+        }
+    }
+    out
+}
+
+/// Every command of the guides runs, in order, in one fresh folder, offline: the local LL2
+/// server (`--offline`) instead of the internet, and no variable from outside. The Russian
+/// guide shows the same commands. Servers (`webserver`, `scheduler`, `standalone`) and
+/// `--follow` are only parsed: they run until stopped.
+#[test]
+fn the_course_commands_run_offline() {
+    let guides = course_guides();
+    let Some(first) = guides.first() else {
+        panic!("docs/course.md is missing");
+    };
+    let commands = sh_commands(&read(first));
+    assert!(commands.len() >= 20, "only {} commands", commands.len());
+    for other in &guides[1..] {
+        let theirs: BTreeSet<String> = sh_commands(&read(other)).into_iter().collect();
+        let ours: BTreeSet<String> = commands.iter().cloned().collect();
+        assert_eq!(
+            theirs,
+            ours,
+            "{}: not the commands of {}",
+            shown(other),
+            shown(first)
+        );
+    }
+    let bin = env!("CARGO_BIN_EXE_rocket-dag");
+    let dir = tempfile::tempdir().unwrap();
+    let mut failed = Vec::new();
+    let mut ran = BTreeSet::new();
+    for line in &commands {
+        let words = shell_words(line);
+        let args = &words[words.iter().position(|w| w == "--").unwrap() + 1..];
+        let servers = ["webserver", "scheduler", "standalone"];
+        if args
+            .iter()
+            .any(|a| servers.contains(&a.as_str()) || a == "--follow" || a == "-f")
+        {
+            continue;
+        }
+        if !ran.insert(line.clone()) {
+            continue;
+        }
+        let out = Command::new(bin)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("ROCKET_DAG_HOME")
+            .env_remove("ROCKET_DAG_DATABASE_URL")
+            .env_remove("ROCKET_LAUNCHES_URL")
+            .env_remove("ROCKET_LL2_API_KEY")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failed.push(format!(
+                "`{line}` exited {:?}:\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "\n{}", failed.join("\n\n"));
+}
