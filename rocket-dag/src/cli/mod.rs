@@ -11,8 +11,9 @@
 //! before they reach a path or the store.
 //!
 //! `dags test`, `dags backfill` and `scheduler` send each DAG's notifications as configured in
-//! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`
-//! and `ROCKET_DAG_NOTIFY_EVENTS` variables (format and precedence: [`crate::notify`]).
+//! `<home>/notifications.json` and the `ROCKET_DAG_NOTIFY_WEBHOOK`, `ROCKET_DAG_NOTIFY_COMMAND`,
+//! `ROCKET_DAG_NOTIFY_EVENTS` and `ROCKET_DAG_SMTP_*` variables (format and precedence:
+//! [`crate::notify`]).
 
 mod airflow;
 mod args;
@@ -59,7 +60,8 @@ pub fn main(dags: Vec<Dag>) -> ExitCode {
 }
 
 /// Gives each DAG the notifications configured for it in `home` (`<home>/notifications.json`
-/// and the `ROCKET_DAG_NOTIFY_*` variables, see [`crate::notify`]); a configuration that
+/// and the `ROCKET_DAG_NOTIFY_*` / `ROCKET_DAG_SMTP_*` variables, see [`crate::notify`]); a
+/// configuration that
 /// cannot be used is a usage error, rather than a run that silently notifies nobody.
 fn with_notifications<'a>(
     mut runner: Runner,

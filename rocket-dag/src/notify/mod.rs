@@ -53,6 +53,14 @@
 //!   and `ROCKET_DAG_EVENT_KIND` / `ROCKET_DAG_EVENT_TEXT` in its environment; stdout is
 //!   discarded, a non-zero exit is logged with the end of stderr, and a program that outlives
 //!   its timeout is killed (its whole process group).
+//! - **email** (`EmailNotifier`, the crate's `email` feature, on by default): one plain-text
+//!   email per event over SMTP (Airflow's `email_on_failure`), subject
+//!   `[rocket-dag] <kind>: <dag>/<task>` on one line (control characters in ids become spaces:
+//!   nothing can add a header), body the event's text then its JSON. `starttls` (the default)
+//!   requires the server's `STARTTLS` with no fallback to plain text, `tls` is implicit TLS,
+//!   `none` is only allowed to a loopback host. Each attempt has a timeout; connection errors,
+//!   timeouts and 4xx replies are retried with the webhook's backoff, 5xx replies are not; after
+//!   a failure for good, one try until one succeeds, as for webhooks.
 //!
 //! Delivery never fails a task or a run: a notifier that fails logs a warning and that is all.
 //!
@@ -80,20 +88,25 @@
 //!     "log": true,
 //!     "webhooks": [{"url": "https://hooks.slack.com/services/T000/B000/XXXX", "timeout": "10s", "retries": 3}],
 //!     "commands": [{"program": "/usr/local/bin/page-oncall", "args": ["--team", "data"], "timeout": "30s"}],
+//!     "email": {"host": "smtp.example.com", "security": "starttls", "from": "rocket-dag <dags@example.com>",
+//!               "to": ["oncall@example.com"], "timeout": "10s", "retries": 3},
 //!     "events": ["task_failed", "run_finished", "image_failures", "no_images"]
 //!   },
 //!   "dags": {
-//!     "listing_2_10_mapped": {"events": ["task_failed", "run_finished"]}
+//!     "listing_2_10_mapped": {"events": ["task_failed", "run_finished"], "email": null}
 //!   }
 //! }
 //! ```
 //!
 //! - `default` applies to every DAG; a section under `dags` replaces, for that DAG, the fields
-//!   it sets (`"webhooks": []` turns the default webhooks off for it).
-//! - `log` (default `false`), `webhooks`, `commands`, `events` (the kinds to send; absent, or a
-//!   list containing `"*"`, sends every kind).
-//! - Durations are written `"500ms"`, `"10s"`, `"2m"` (or a number of seconds). Webhook
-//!   defaults: `timeout` 10 s, `retries` 3 (at most 10). Command default: `timeout` 30 s.
+//!   it sets (`"webhooks": []` turns the default webhooks off for it, `"email": null` the
+//!   email).
+//! - `log` (default `false`), `webhooks`, `commands`, `email` ([`EmailConfig`]: `host`, `port`
+//!   (default 587, 465 or 25 from `security`), `security` (`starttls`, `tls`, `none`), `from`,
+//!   `to` (an address or a list), `timeout`, `retries`), `events` (the kinds to send; absent, or
+//!   a list containing `"*"`, sends every kind).
+//! - Durations are written `"500ms"`, `"10s"`, `"2m"` (or a number of seconds). Webhook and
+//!   email defaults: `timeout` 10 s, `retries` 3 (at most 10). Command default: `timeout` 30 s.
 //!
 //! Environment variables override the file (for every DAG):
 //!
@@ -102,13 +115,17 @@
 //! | `ROCKET_DAG_NOTIFY_WEBHOOK` | a URL: replaces the webhooks with this one (defaults for timeout and retries); empty: no webhook |
 //! | `ROCKET_DAG_NOTIFY_COMMAND` | a command line, split on whitespace (no shell, no quoting): replaces the commands with it; empty: no command |
 //! | `ROCKET_DAG_NOTIFY_EVENTS` | a comma-separated list of kinds: replaces `events`; empty or `*`: every kind |
+//! | `ROCKET_DAG_SMTP_HOST` | the SMTP host: turns email on for every DAG, over the file's other email settings if any; empty: no email |
+//! | `ROCKET_DAG_SMTP_PORT`, `ROCKET_DAG_SMTP_SECURITY`, `ROCKET_DAG_SMTP_FROM`, `ROCKET_DAG_SMTP_TO` (comma-separated) | replace that email setting; without a host (file or variable) an error, unless the DAG's section says `"email": null` |
+//! | `ROCKET_DAG_SMTP_USERNAME`, `ROCKET_DAG_SMTP_PASSWORD` | the SMTP login, both or neither; only from the environment, never from the file |
 //!
 //! # Secrets
 //!
 //! A webhook URL's path and query are its secret (Slack's are): [`SecretUrl`] shows only
 //! `scheme://host[:port]/…` in `Display`, `Debug`, error messages and logs, and configuration
 //! errors never quote the URL. A command's arguments (which may hold an API key) are not shown
-//! either, only the program.
+//! either, only the program. The SMTP password ([`SmtpCredentials`]) is never in a message, a
+//! log line or `Debug` (lettre is built without its `tracing` feature, which logs `AUTH`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -131,6 +148,20 @@ pub const WEBHOOK_ENV: &str = "ROCKET_DAG_NOTIFY_WEBHOOK";
 pub const COMMAND_ENV: &str = "ROCKET_DAG_NOTIFY_COMMAND";
 /// Replaces the event filter with a comma-separated list of kinds (empty or `*`: every kind).
 pub const EVENTS_ENV: &str = "ROCKET_DAG_NOTIFY_EVENTS";
+/// The email notifier's SMTP host: turns email on for every DAG (empty: off).
+pub const SMTP_HOST_ENV: &str = "ROCKET_DAG_SMTP_HOST";
+/// The SMTP port (default: 587, 465 or 25 from the security).
+pub const SMTP_PORT_ENV: &str = "ROCKET_DAG_SMTP_PORT";
+/// `starttls` (default), `tls` or `none` (loopback hosts only).
+pub const SMTP_SECURITY_ENV: &str = "ROCKET_DAG_SMTP_SECURITY";
+/// The sender's address.
+pub const SMTP_FROM_ENV: &str = "ROCKET_DAG_SMTP_FROM";
+/// The recipients, comma-separated.
+pub const SMTP_TO_ENV: &str = "ROCKET_DAG_SMTP_TO";
+/// The SMTP login's user name (with [`SMTP_PASSWORD_ENV`]).
+pub const SMTP_USERNAME_ENV: &str = "ROCKET_DAG_SMTP_USERNAME";
+/// The SMTP login's password: never logged or shown.
+pub const SMTP_PASSWORD_ENV: &str = "ROCKET_DAG_SMTP_PASSWORD";
 
 const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_WEBHOOK_RETRIES: u32 = 3;
@@ -139,6 +170,7 @@ const MAX_WEBHOOK_RETRIES: u32 = 10;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_EMAIL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Added to the longest delivery when waiting for a run's queue to drain.
 const DRAIN_SLACK: Duration = Duration::from_secs(5);
 /// How much of a failed webhook's answer or a command's stderr goes into the warning.
@@ -146,19 +178,25 @@ const EXCERPT: usize = 300;
 
 mod command;
 mod config;
+#[cfg(feature = "email")]
+mod email;
 mod event;
 mod queue;
 mod secret;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_email;
 mod webhook;
 
 pub use command::CommandNotifier;
-pub use config::{CommandConfig, NotifyConfig, WebhookConfig};
+pub use config::{CommandConfig, EmailConfig, NotifyConfig, SmtpSecurity, WebhookConfig};
+#[cfg(feature = "email")]
+pub use email::EmailNotifier;
 pub(crate) use event::TaskTry;
 pub use event::{Event, EventKind};
 pub(crate) use queue::{Routes, RunQueue};
-pub use secret::SecretUrl;
+pub use secret::{SecretUrl, SmtpCredentials};
 pub use webhook::WebhookNotifier;
 
 /// A notification that could not be delivered. Logged as a warning; never fails a run.
@@ -181,6 +219,17 @@ pub enum NotifyError {
         /// The program (its arguments are not shown: they may hold secrets).
         program: String,
         /// What went wrong.
+        cause: String,
+    },
+    /// The SMTP server did not take the email.
+    #[error("email via {server}: {cause} ({attempts} attempt(s))")]
+    Email {
+        /// The SMTP server, `host:port`.
+        server: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure: the server's reply, or a connection or TLS error (never the
+        /// password).
         cause: String,
     },
     /// A notifier took longer than it said it could.
@@ -233,6 +282,10 @@ pub enum ConfigError {
     /// The HTTP client cannot be built.
     #[error("cannot build the webhook HTTP client: {0}")]
     Client(String),
+    /// Email settings that cannot be used (an address that does not parse, `none` security to
+    /// a host that is not the loopback, a build without the `email` feature).
+    #[error("invalid email notification settings: {0}")]
+    Email(String),
 }
 
 /// Somewhere events go. Implement it to add a destination; the runtime calls it off the
@@ -308,6 +361,20 @@ impl Notifiers {
         }
         for c in &config.commands {
             n = n.with(CommandNotifier::new(c)?);
+        }
+        if let Some(e) = &config.email {
+            #[cfg(feature = "email")]
+            {
+                n = n.with(EmailNotifier::new(e)?);
+            }
+            #[cfg(not(feature = "email"))]
+            {
+                let _ = e;
+                return Err(ConfigError::Email(
+                    "this build of rocket-dag has no email support (its `email` feature is off)"
+                        .into(),
+                ));
+            }
         }
         if let Some(kinds) = &config.events {
             n = n.only(kinds.iter().cloned());

@@ -1,4 +1,5 @@
-//! Secrets in notification targets: a webhook URL shown only as `scheme://host/…`.
+//! Secrets in notification targets: a webhook URL shown only as `scheme://host/…`, an SMTP
+//! password never shown.
 
 use std::fmt;
 
@@ -57,6 +58,44 @@ impl<'de> Deserialize<'de> for SecretUrl {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         SecretUrl::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The SMTP login of the email notifier, read from `ROCKET_DAG_SMTP_USERNAME` and
+/// `ROCKET_DAG_SMTP_PASSWORD`. `Debug` shows the user name only; the password is never in a
+/// message, a log line or `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpCredentials {
+    username: String,
+    password: String,
+}
+
+impl SmtpCredentials {
+    /// A user name and its password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> SmtpCredentials {
+        SmtpCredentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password: for the SMTP `AUTH` command, never for a message.
+    pub fn expose_password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl fmt::Debug for SmtpCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpCredentials")
+            .field("username", &self.username)
+            .field("password", &format_args!("<hidden>"))
+            .finish()
     }
 }
 

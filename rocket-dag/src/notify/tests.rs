@@ -25,7 +25,7 @@ const SECRET: &str = "T0000/B0000/s3cr3t-t0k3n";
 /// A local webhook: records every request (path, JSON body) and answers with the queued
 /// status codes, then 200.
 #[derive(Clone, Default)]
-struct Hook {
+pub(super) struct Hook {
     received: Arc<Mutex<Vec<(String, Value)>>>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
 }
@@ -37,7 +37,7 @@ impl Hook {
         hook
     }
 
-    async fn serve(&self) -> SocketAddr {
+    pub(super) async fn serve(&self) -> SocketAddr {
         let hook = self.clone();
         let app =
             axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
@@ -61,7 +61,7 @@ impl Hook {
         addr
     }
 
-    fn bodies(&self) -> Vec<Value> {
+    pub(super) fn bodies(&self) -> Vec<Value> {
         self.received
             .lock()
             .unwrap()
@@ -93,12 +93,12 @@ fn webhook(url: &str, retries: u32, timeout: Duration) -> WebhookNotifier {
 }
 
 /// A port nothing listens on: connections are refused.
-async fn closed_port() -> SocketAddr {
+pub(super) async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap()
 }
 
-fn failed_event() -> Event {
+pub(super) fn failed_event() -> Event {
     let ctx = TaskContext::builder("listing_2_10", "get_picture")
         .map_index(3)
         .try_number(2, 2)
@@ -310,7 +310,7 @@ async fn a_failing_or_hanging_command_is_reported_and_killed() {
     assert!(err.to_string().contains("cannot start it"), "{err}");
 }
 
-fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+pub(super) fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let vars: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -457,7 +457,7 @@ fn urls_in_messages_are_redacted() {
 }
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Captured(pub(super) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -485,6 +485,7 @@ async fn webhook_secrets_never_show_in_messages_logs_or_debug() {
         log: true,
         webhooks: vec![WebhookConfig::new(&url_up).unwrap()],
         commands: vec![CommandConfig::new("page", ["--api-key", "k3y-pa55"])],
+        email: None,
         events: None,
     };
     let notifiers = Notifiers::from_config(&config).unwrap().with(webhook(
