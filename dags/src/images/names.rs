@@ -37,24 +37,31 @@ pub fn file_names(urls: &[String]) -> Vec<(String, Result<String, NameError>)> {
     let distinct: Vec<&String> = urls.iter().filter(|u| seen.insert(u.as_str())).collect();
     let bases: Vec<Result<SafeName, NameError>> = distinct.iter().map(|u| base_name(u)).collect();
 
+    // Two URLs whose names collide (the same image under two spellings, `http://h/a/../x`
+    // and `http://h/x`; hashes that collide; names that differ only in case) are numbered in
+    // the order of the URLs' text, not of the list: the same URLs get the same names whatever
+    // order they come in.
+    let mut order: Vec<usize> = (0..distinct.len()).collect();
+    order.sort_by_key(|&i| distinct[i]);
+    let mut names: Vec<Option<Result<String, NameError>>> = vec![None; distinct.len()];
     let mut taken = HashSet::new();
+    for i in order {
+        let url = distinct[i];
+        names[i] = Some(bases[i].as_ref().map_err(Clone::clone).map(|base| {
+            let hash = format!("{:08x}", fnv1a(identity(url).as_bytes()));
+            let mut name = base.render(Some(&hash));
+            let mut n = 1;
+            while !taken.insert(name.to_ascii_lowercase()) {
+                n += 1;
+                name = base.render(Some(&format!("{hash}-{n}")));
+            }
+            name
+        }));
+    }
     distinct
         .into_iter()
-        .zip(bases)
-        .map(|(url, base)| {
-            let name = base.map(|base| {
-                let hash = format!("{:08x}", fnv1a(identity(url).as_bytes()));
-                let mut name = base.render(Some(&hash));
-                // Two URLs whose hashes collide too (or differ only in case): number them.
-                let mut n = 1;
-                while !taken.insert(name.to_ascii_lowercase()) {
-                    n += 1;
-                    name = base.render(Some(&format!("{hash}-{n}")));
-                }
-                name
-            });
-            (url.clone(), name)
-        })
+        .zip(names)
+        .map(|(url, name)| (url.clone(), name.expect("every index is named once")))
         .collect()
 }
 
