@@ -4,7 +4,8 @@
 //! the latency floor is about 20 ms for the launches plus ceil(100 / 16) × 20 ms = 140 ms for the
 //! images, plus the transfer and writing 20 MB to disk.
 //!
-//! The same with `listing_2_10_mapped` (one task instance per image).
+//! The same with `listing_2_10_mapped` (one task instance per image), and with
+//! `listing_2_10_bash` (the book's operators: `curl` and `ls | wc -l` as shell tasks).
 //!
 //! `trigger_to_success`: the book DAG from `dags trigger` (the CLI command, in process) to the
 //! run recorded `success` by a running scheduler, with the run history and the attempt logs on
@@ -54,6 +55,24 @@ fn bench(c: &mut Criterion) {
                 let r = rt.block_on(Runner::new(home.path()).run(&dag, req));
                 assert_eq!(r.state, RunState::Success);
                 assert_eq!(r.task("notify").unwrap().output::<usize>(), Some(LAUNCHES));
+                home
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The book's operators: `curl` and `ls | wc -l` as shell tasks around the async downloads.
+    let bash = dags::listing_2_10_bash::listing_2_10_bash();
+    group.bench_function("bash_100_launches_200KiB_20ms", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().unwrap(),
+            |home| {
+                let req = RunRequest::new(date).param("launches_url", server.launches_url());
+                let r = rt.block_on(Runner::new(home.path()).run(&bash, req));
+                assert_eq!(r.state, RunState::Success);
+                assert_eq!(
+                    r.task("notify").unwrap().output::<String>().as_deref(),
+                    Some(format!("There are now {LAUNCHES} images.").as_str())
+                );
                 home
             },
             BatchSize::PerIteration,

@@ -15,6 +15,9 @@
 //! - `mapped_1000`: one task mapped over a 1,000-element list (1,000 task instances, their
 //!   outputs collected for one downstream task), without and with the run history on disk.
 //!
+//! - `task_kind_chain_10`: ten no-op tasks in a chain, as async tasks and as shell tasks
+//!   (`bash -c true`, Airflow's `BashOperator`), attempt logs on.
+//!
 //! `cargo bench --bench runtime`; per task = time per iteration / task count (criterion also
 //! prints it as throughput, in tasks per second).
 
@@ -30,6 +33,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[task]
 async fn noop() -> Result<(), TaskError> {
     Ok(())
+}
+
+#[task(shell)]
+fn shell_noop() -> String {
+    "true".into()
 }
 
 #[task]
@@ -153,6 +161,52 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// `n` tasks in a chain, each a shell task (`bash -c true`) or an async no-op.
+fn kind_chain<T: rocket_dag::Task>(name: &str, n: usize) -> Dag {
+    let mut b = DagBuilder::new(format!("{name}_{n}"));
+    let mut prev = b.add_with_id::<T>("t0");
+    for i in 1..n {
+        let next = b.add_with_id::<T>(format!("t{i}"));
+        b.edge(prev, next);
+        prev = next;
+    }
+    b.build().unwrap()
+}
+
+/// A shell task against an async task doing nothing: the cost of `BashOperator`'s way (a
+/// `bash` process per task) beside a task in the runtime's own process, with attempt logs on.
+fn bench_shell(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
+    let mut group = c.benchmark_group("task_kind_chain_10");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements(10));
+    let mut runs = 0u64;
+    for (label, dag) in [
+        ("async", kind_chain::<noop>("async", 10)),
+        ("shell", kind_chain::<shell_noop>("shell", 10)),
+    ] {
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |home| {
+                    runs += 1;
+                    let r = rt.block_on(
+                        Runner::new(home.path())
+                            .run(&dag, RunRequest::new(date).run_id(format!("kind_{runs}"))),
+                    );
+                    assert_eq!(r.state, RunState::Success);
+                    home
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn bench_mapped(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let date = rocket_dag::cli::parse_date("2024-01-01").unwrap();
@@ -192,5 +246,5 @@ fn bench_mapped(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_mapped);
+criterion_group!(benches, bench, bench_mapped, bench_shell);
 criterion_main!(benches);

@@ -193,6 +193,77 @@ async fn an_unreachable_api_fails_with_a_hint() {
     );
 }
 
+/// The book's operators: `curl` and `ls | wc -l` as shell tasks around the async `get_pictures`.
+fn fast_bash_dag() -> Dag {
+    let mut dag = dags::listing_2_10_bash::listing_2_10_bash();
+    dag.override_task_options(
+        "download_launches",
+        TaskOptions::new().retry_delay(Duration::from_millis(10)),
+    )
+    .unwrap();
+    dag
+}
+
+#[tokio::test]
+async fn the_shell_version_retries_curl_stores_the_document_and_counts_with_ls() {
+    let server = MockServer::start(MockConfig::default().with_launch_faults([Fault::Status(503)]))
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let r = logged_runner(home.path())
+        .run(
+            &fast_bash_dag(),
+            RunRequest::new(date()).param("launches_url", server.launches_url()),
+        )
+        .await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let dl = r.task("download_launches").unwrap();
+    // curl --fail turns the 503 into a failed attempt, which the task's retries repeat.
+    assert_eq!(dl.tries(), 2);
+    assert_eq!(server.requests(dags::mock::LAUNCHES_PATH), 2);
+    let first = std::fs::read_to_string(&dl.attempts[0].log_path).unwrap();
+    assert!(first.contains("503"), "{first}");
+    let pictures: Pictures = r.task("get_pictures").unwrap().output().unwrap();
+    assert!(pictures.downloaded() > 0);
+    assert_eq!(pictures.failed(), 0);
+    // The shell task's output is its last line of stdout.
+    let said: String = r.task("notify").unwrap().output().unwrap();
+    assert_eq!(
+        said,
+        format!("There are now {} images.", pictures.downloaded())
+    );
+    let data = home.path().join("data/listing_2_10_bash");
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(data.join("launches.json")).unwrap()).unwrap();
+    assert!(stored["results"].is_array());
+    assert!(files(&data).iter().all(|f| !f.contains(".part")));
+}
+
+#[tokio::test]
+async fn the_shell_version_never_reads_a_malformed_document_as_launches() {
+    let server =
+        MockServer::start(MockConfig::default().with_launch_faults([Fault::MalformedJson]))
+            .await
+            .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let r = logged_runner(home.path())
+        .run(
+            &fast_bash_dag(),
+            RunRequest::new(date()).param("launches_url", server.launches_url()),
+        )
+        .await;
+    assert_eq!(r.state, RunState::Failed);
+    // curl stores whatever a 200 carries; the async task that reads it refuses it at once.
+    let gp = r.task("get_pictures").unwrap();
+    assert_eq!((gp.state, gp.tries()), (TaskState::Failed, 1));
+    let reason = gp.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("launches.json is not a launch list"),
+        "{reason}"
+    );
+    assert_eq!(r.task("notify").unwrap().state, TaskState::UpstreamFailed);
+}
+
 /// Launches whose images exercise every fault; the images live on their own server so their
 /// paths stay exactly as written.
 async fn faulty_image_servers() -> (MockServer, MockServer, String) {

@@ -3,7 +3,10 @@
 //!
 //! - [`listing_2_10`]: the book's DAG — `download_launches` → `get_pictures` → `notify`;
 //! - [`listing_2_10_mapped`]: the same with one mapped task instance per picture;
-//! - [`rocket_launches`]: the complete pipeline (`rocket_launches`) and the history (`rocket_history`);
+//! - [`listing_2_10_bash`]: the same with the book's operators (`curl` and `ls | wc -l` as shell
+//!   tasks), to compare shell and async tasks;
+//! - [`rocket_launches`]: the complete pipeline (`rocket_launches`, weekly `rocket_weekly`) and the
+//!   history (`rocket_history`);
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
 //! - [`ll2_client`]: pagination, API key, the 429 quota, retries;
 //! - [`images`]: safe, concurrent, streaming image downloads;
@@ -20,6 +23,7 @@ pub mod counts;
 pub mod fetcher;
 pub mod images;
 pub mod listing_2_10;
+pub mod listing_2_10_bash;
 pub mod listing_2_10_mapped;
 pub mod ll2;
 pub mod ll2_client;
@@ -33,7 +37,9 @@ pub fn all() -> Vec<rocket_dag::Dag> {
     vec![
         listing_2_10::listing_2_10(),
         listing_2_10_mapped::listing_2_10_mapped(),
+        listing_2_10_bash::listing_2_10_bash(),
         rocket_launches::rocket_launches(),
+        rocket_launches::rocket_weekly(),
         rocket_launches::rocket_history(),
         rocket_launches::rocket_image_check(),
     ]

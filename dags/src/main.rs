@@ -5,11 +5,18 @@
 //! and points every run the command starts at it — `dags test`, `tasks test`, backfills and
 //! the scheduler's runs alike (as the example's `--offline` does):
 //! `cargo run -p dags -- --offline dags test rocket_launches`.
+//!
+//! The server listens on `127.0.0.1:8754` (`ROCKET_OFFLINE_PORT` to change it), so the picture
+//! URLs are the same in every offline command and a later run finds the pictures an earlier one
+//! stored; when that port is taken, on any free port.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use rocket_dag::cli::Cli;
+
+/// The offline server's port, the same in every command so picture URLs stay the same.
+const OFFLINE_PORT: u16 = 8754;
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
@@ -32,7 +39,21 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async {
-        let server = match dags::mock::MockServer::start(dags::mock::MockConfig::default()).await {
+        let port = std::env::var("ROCKET_OFFLINE_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(OFFLINE_PORT);
+        let config = dags::mock::MockConfig::default();
+        let started = match dags::mock::MockServer::start_on(config.clone(), port).await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                eprintln!(
+                    "note: 127.0.0.1:{port} is taken ({e}); serving on another port, so pictures stored by earlier offline runs have other URLs"
+                );
+                dags::mock::MockServer::start(config).await
+            }
+        };
+        let server = match started {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: cannot start the offline server on 127.0.0.1: {e}");

@@ -449,6 +449,22 @@ pub fn rocket_launches() {
     archive_images(images);
 }
 
+/// The same pipeline once a week (Airflow's `@weekly`: Sunday 00:00 UTC, each run's data
+/// interval one week): the pictures of launches new since last week are downloaded, the ones
+/// already present are only revalidated, and the reports cover the week's run.
+#[dag(
+    schedule = "@weekly",
+    start_date = "2024-01-07",
+    catchup = false,
+    tags = ["rocket", "weekly"]
+)]
+pub fn rocket_weekly() {
+    let launches = fetch_launches();
+    let images = fetch_images(launches);
+    write_reports(launches, images);
+    check_images(images);
+}
+
 /// Checks which launch pictures are reachable, with `HEAD` requests only.
 #[dag(schedule = None, tags = ["rocket", "check"])]
 pub fn rocket_image_check() {

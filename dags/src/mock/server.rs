@@ -45,7 +45,16 @@ impl MockServer {
     ///
     /// The error of binding the listener.
     pub async fn start(config: MockConfig) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(config, 0).await
+    }
+
+    /// As [`start`](Self::start), on `127.0.0.1:port` (0: any free port).
+    ///
+    /// # Errors
+    ///
+    /// The error of binding the listener (the port is taken, say).
+    pub async fn start_on(config: MockConfig, port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(ServerState::new(config, format!("http://{addr}")));
         let app = Router::new()
