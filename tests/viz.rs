@@ -438,6 +438,173 @@ fn print_pdf_makes_a_pdf_of_the_report() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+// ---------------------------------------------------------------------------- the hand-in
+
+/// `pdftotext` (Debian's `poppler-utils`), or `None` (skip) when it is missing and CI does not
+/// require the browser tests.
+fn pdftotext(pdf: &Path) -> Option<String> {
+    match std::process::Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext {}: {out:?}", pdf.display());
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(e) => {
+            if std::env::var("ROCKET_DAG_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
+                panic!("no pdftotext ({e}): install Debian's `poppler-utils`");
+            }
+            eprintln!("skipped: no pdftotext (install Debian's `poppler-utils`)");
+            None
+        }
+    }
+}
+
+/// Two students' hand-ins from one home (variant 18 in Russian, variant 4 in English): the
+/// PDF named after the author with every part in its text, Cyrillic intact; the HTML refers to
+/// nothing outside and the browser fetches nothing for it; the draw.io files and archives.
+#[test]
+fn handin_writes_the_pdf_of_a_variant_with_every_part() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("viz-handin");
+    let _ = std::fs::remove_dir_all(&out);
+    rt.block_on(async {
+        let server = MockServer::start(MockConfig::default()).await.unwrap();
+        let date = rocket_dag::cli::parse_date("2026-03-05").unwrap();
+        for dag in [
+            dags::listing_2_10::listing_2_10(),
+            dags::rocket_launches::rocket_launches(),
+        ] {
+            let store = Store::open_home(home.path()).await.unwrap();
+            let run = logged_runner(home.path())
+                .with_store(store.clone())
+                .run(
+                    &dag,
+                    RunRequest::new(date).param("launches_url", server.launches_url()),
+                )
+                .await;
+            assert_eq!(run.state, RunState::Success, "{}", run.summary_table());
+            store.close().await;
+        }
+    });
+    let mut global = rocket_dag::cli::GlobalArgs {
+        home: Some(home.path().to_owned()),
+        ..Default::default()
+    };
+    global.guides = dags::course_guides();
+    let cases = [
+        (18, rocket_dag::cli::HandinLang::Ru, "Иванов Иван Иванович"),
+        (4, rocket_dag::cli::HandinLang::En, "Петрова А.С."),
+    ];
+    for (variant, lang, author) in cases {
+        let dir = out.join(format!("variant-{variant}"));
+        let args = rocket_dag::cli::HandinArgs {
+            author: author.to_owned(),
+            variant: Some(variant),
+            dags: Vec::new(),
+            out: dir.clone(),
+            lang,
+        };
+        let code = rt.block_on(rocket_dag::cli::execute(
+            &dags::all(),
+            rocket_dag::cli::Command::Handin(args),
+            &global,
+        ));
+        assert_eq!(code, std::process::ExitCode::SUCCESS);
+        let pdf = dir.join(format!("{author}-05.pdf"));
+        let html_path = dir.join(format!("{author}-05.html"));
+        assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+        for f in [
+            "architecture.drawio",
+            "dag-listing_2_10.drawio",
+            "dag-rocket_launches.drawio",
+        ] {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            assert!(text.contains("<mxfile") && text.contains("<mxCell"), "{f}");
+        }
+        for f in ["listing_2_10-export.tar.gz", "rocket_launches-export.tar.gz"] {
+            assert!(std::fs::metadata(dir.join(f)).unwrap().len() > 100, "{f}");
+        }
+
+        let html = std::fs::read_to_string(&html_path).unwrap();
+        let outside: Vec<String> = references(&html)
+            .into_iter()
+            .filter(|r| !r.starts_with("href=#") && !r.starts_with("src=data:"))
+            .map(|r| r.chars().take(200).collect())
+            .collect();
+        assert!(outside.is_empty(), "{outside:?}");
+        let (port, seen) = recording_proxy();
+        let (dom, _) = browse(
+            &browser,
+            port,
+            &["--dump-dom".to_owned()],
+            &chromium::file_url(&html_path),
+        );
+        assert!(dom.contains("id=\"variant\""));
+        let requests = page_requests(&seen);
+        assert!(requests.is_empty(), "the hand-in fetched {requests:?}");
+
+        let Some(text) = pdftotext(&pdf) else {
+            return;
+        };
+        // pdftotext breaks lines where the page does; compare words.
+        let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let guide = &global.guides[if lang == rocket_dag::cli::HandinLang::Ru { 0 } else { 1 }];
+        let entries = rocket_dag::viz::handin::guide_entries(&guide.markdown);
+        let tasks = rocket_dag::viz::handin::variant_entries(&entries, variant);
+        assert_eq!(tasks.len(), 3);
+        let mut expected = vec![author.to_owned(), format!("{variant}")];
+        for t in &tasks {
+            expected.push(format!("{} {}", t.id, t.title));
+        }
+        let parts = match lang {
+            rocket_dag::cli::HandinLang::Ru => [
+                "Постановка задачи",
+                "Задачи варианта",
+                "Архитектура решения",
+                "Результаты моих запусков",
+            ],
+            rocket_dag::cli::HandinLang::En => [
+                "Task statement",
+                "The variant's tasks",
+                "The solution's architecture",
+                "Outputs of my runs",
+            ],
+        };
+        expected.extend(parts.map(str::to_owned));
+        // Each DAG's report: code, graph, layers, Gantt chart, logs.
+        expected.extend(
+            [
+                "DAG listing_2_10",
+                "DAG rocket_launches",
+                "pub async fn download_launches",
+                "Gantt chart",
+                "DAG in layers",
+                "Logs",
+                "There are now 5 images.",
+            ]
+            .map(str::to_owned),
+        );
+        for want in &expected {
+            let want = want.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                words.contains(&want),
+                "variant {variant}: {want:?} is not in the PDF's text ({})",
+                pdf.display()
+            );
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------ the graph
 
 /// The elements of `svg` as (name, attributes), panicking unless it is well-formed XML.

@@ -32,6 +32,22 @@ pub mod record;
 pub mod reports;
 pub mod rocket_launches;
 
+/// The course guides (`docs/course.ru.md`, `docs/course.md`), built into the binary so that
+/// `handin --variant N` finds each variant's tasks and the commands that answer them.
+pub fn course_guides() -> Vec<rocket_dag::cli::Guide> {
+    use rocket_dag::viz::handin::Lang;
+    vec![
+        rocket_dag::cli::Guide {
+            lang: Lang::Ru,
+            markdown: include_str!("../../docs/course.ru.md").into(),
+        },
+        rocket_dag::cli::Guide {
+            lang: Lang::En,
+            markdown: include_str!("../../docs/course.md").into(),
+        },
+    ]
+}
+
 /// Every DAG of this crate (what the `rocket-dag` binary registers).
 pub fn all() -> Vec<rocket_dag::Dag> {
     vec![

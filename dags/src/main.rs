@@ -27,10 +27,9 @@ fn main() -> ExitCode {
         }
         None => false,
     };
-    if !offline {
-        return rocket_dag::cli::main(dags::all());
-    }
     let cli = Cli::parse_from(args);
+    let mut global = cli.global.clone();
+    global.guides = dags::course_guides();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -39,32 +38,42 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async {
-        let port = std::env::var("ROCKET_OFFLINE_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(OFFLINE_PORT);
-        let config = dags::mock::MockConfig::default();
-        let started = match dags::mock::MockServer::start_on(config.clone(), port).await {
-            Ok(s) => Ok(s),
-            Err(e) => {
-                eprintln!(
-                    "note: 127.0.0.1:{port} is taken ({e}); serving on another port, so pictures stored by earlier offline runs have other URLs"
-                );
-                dags::mock::MockServer::start(config).await
+        // Kept until the command ends: every run it starts fetches from it.
+        let _server = if offline {
+            match start_offline_server().await {
+                Ok(server) => {
+                    global.params.insert(
+                        dags::listing_2_10::LAUNCHES_URL_PARAM.to_owned(),
+                        server.launches_url().into(),
+                    );
+                    Some(server)
+                }
+                Err(e) => {
+                    eprintln!("error: cannot start the offline server on 127.0.0.1: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
+        } else {
+            None
         };
-        let server = match started {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot start the offline server on 127.0.0.1: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let mut global = cli.global.clone();
-        global.params.insert(
-            dags::listing_2_10::LAUNCHES_URL_PARAM.to_owned(),
-            server.launches_url().into(),
-        );
         rocket_dag::cli::execute(&dags::all(), cli.command, &global).await
     })
+}
+
+/// The bundled snapshot on [`OFFLINE_PORT`] (or `ROCKET_OFFLINE_PORT`), else on a free port.
+async fn start_offline_server() -> std::io::Result<dags::mock::MockServer> {
+    let port = std::env::var("ROCKET_OFFLINE_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(OFFLINE_PORT);
+    let config = dags::mock::MockConfig::default();
+    match dags::mock::MockServer::start_on(config.clone(), port).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            eprintln!(
+                "note: 127.0.0.1:{port} is taken ({e}); serving on another port, so pictures stored by earlier offline runs have other URLs"
+            );
+            dags::mock::MockServer::start(config).await
+        }
+    }
 }

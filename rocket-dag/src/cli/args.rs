@@ -150,6 +150,20 @@ pub struct GlobalArgs {
     /// `-p`/`--conf` override them.
     #[arg(skip)]
     pub params: Map<String, Value>,
+    /// Course guides `handin` reads the variants' tasks from (a binary embeds its course's
+    /// guides, one per language).
+    #[arg(skip)]
+    pub guides: Vec<Guide>,
+}
+
+/// A course guide in Markdown whose entries are headed `#### N.K Title`
+/// ([`crate::viz::handin::guide_entries`]).
+#[derive(Debug, Clone)]
+pub struct Guide {
+    /// Its language.
+    pub lang: crate::viz::handin::Lang,
+    /// The guide.
+    pub markdown: std::borrow::Cow<'static, str>,
 }
 
 impl GlobalArgs {
@@ -250,6 +264,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE.drawio|FILE.svg")]
         out: Option<PathBuf>,
     },
+    /// Write the course hand-in: one PDF (AUTHOR-05.pdf) with the statement, the variant's
+    /// tasks and their outputs, the architecture, and each DAG's code, graph, logs and Gantt chart
+    Handin(HandinArgs),
     /// Write a run's report: statement, code, graph, architecture, Gantt chart, logs, results
     Report {
         /// DAG id
@@ -282,6 +299,36 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `handin --author NAME [--variant N] [--dags DAG,…] --out DIR`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HandinArgs {
+    /// Your full name, as the PDF's name and title page show it ("Иванов И.И.")
+    #[arg(long)]
+    pub author: String,
+    /// Your variant (1–30): its three tasks, the guide's answer to each and what your runs wrote
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=99))]
+    pub variant: Option<u32>,
+    /// The DAGs whose latest runs go in [default: those the variant's commands name, and the
+    /// first DAG of the binary, that have a run]
+    #[arg(long, value_delimiter = ',', value_parser = crate::ids::parse_dag)]
+    pub dags: Vec<String>,
+    /// The folder to write the PDF, the HTML, the .drawio files and the archives to
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The language of the page and of the variant's tasks
+    #[arg(long, value_enum, default_value_t = HandinLang::Ru)]
+    pub lang: HandinLang,
+}
+
+/// The hand-in's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HandinLang {
+    /// Russian
+    Ru,
+    /// English
+    En,
 }
 
 /// `runs …`

@@ -20,6 +20,7 @@ mod args;
 mod backfill;
 mod dags;
 mod export;
+mod handin;
 mod logs;
 mod pictures;
 mod runs;
@@ -219,6 +220,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             }
             pictures::architecture(&chosen, out.as_deref(), global)
         }
+        Command::Handin(args) => handin::command(dags, global, args).await,
         Command::Report { dag, run, out, pdf } => match find(dags, &dag) {
             Err(code) => code,
             Ok(d) => {

@@ -16,6 +16,7 @@
 //! | [`architecture`] | assets and tasks from `reads`/`writes`, drawn by [`lanes`] |
 //! | [`report`] | one HTML file: statement, code, diagrams, Gantt, logs, results |
 //! | [`chromium`] | the report as PDF, through headless Chromium |
+//! | [`handin`] | the course hand-in: statement, variant, architecture and every DAG's report on one page |
 //!
 //! What they share: `palette` (every colour and the font), [`svg`] (the writer, numbers,
 //! routes), [`layout`] (columns of a graph), `time` and `axis` (the charts' time axes), `html`
@@ -29,6 +30,7 @@ pub mod chromium;
 pub mod durations;
 pub mod gantt;
 pub mod graph;
+pub mod handin;
 mod html;
 pub mod lanes;
 pub mod layout;

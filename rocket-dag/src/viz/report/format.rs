@@ -11,7 +11,7 @@ use super::JSON_LIMIT;
 /// Markdown to HTML (tables and strikethrough on). Raw HTML is shown as text; links keep their
 /// text (the address follows in parentheses) and images become their alt text, so the result
 /// links and fetches nothing.
-pub(super) fn markdown_to_html(md: &str) -> String {
+pub(in crate::viz) fn markdown_to_html(md: &str) -> String {
     let parser = Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut links: Vec<CowStr<'_>> = Vec::new();
@@ -39,7 +39,7 @@ pub(super) fn markdown_to_html(md: &str) -> String {
 
 /// `text` cut to at most `limit` bytes (at a line end when there is one in the last quarter,
 /// else at a character boundary), and a note saying what was left out.
-pub(super) fn truncate(text: &str, limit: usize) -> (&str, Option<String>) {
+pub(in crate::viz) fn truncate(text: &str, limit: usize) -> (&str, Option<String>) {
     if text.len() <= limit {
         return (text, None);
     }
@@ -76,7 +76,7 @@ pub(super) fn pretty_json(json: &str) -> (String, Option<String>) {
 }
 
 /// `512 B`, `20.0 KiB`, `3.1 MiB`.
-pub(super) fn human_bytes(n: u64) -> String {
+pub(in crate::viz) fn human_bytes(n: u64) -> String {
     const K: f64 = 1024.0;
     let f = n as f64;
     if f < K {
@@ -90,7 +90,7 @@ pub(super) fn human_bytes(n: u64) -> String {
     }
 }
 
-pub(super) fn fmt_time(t: DateTime<Utc>) -> String {
+pub(in crate::viz) fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
 }
 

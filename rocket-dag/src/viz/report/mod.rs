@@ -24,6 +24,7 @@ mod render;
 mod tests;
 
 pub use load::{build, task_code};
+pub(in crate::viz) use format::{fmt_time, human_bytes, markdown_to_html, truncate};
 
 /// The id and title of every section of the page, in order.
 pub const SECTIONS: [(&str, &str); 9] = [

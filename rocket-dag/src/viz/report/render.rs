@@ -187,6 +187,23 @@ impl Report {
         self.render(true)
     }
 
+    /// The printed page's style sheet and body, every `id` and in-page reference prefixed with
+    /// `prefix`, so that several reports share one page (the hand-in).
+    pub(in crate::viz) fn print_parts(&self, prefix: &str) -> (String, String) {
+        let page = self.print_html();
+        let between = |open: &str, close: &str| {
+            let start = page.find(open).map_or(0, |i| i + open.len());
+            let end = page[start..].find(close).map_or(page.len(), |i| start + i);
+            page[start..end].to_owned()
+        };
+        // Text is escaped (`"` as `&quot;`), so these patterns occur only in markup.
+        let body = between("<body>", "</body>")
+            .replace(" id=\"", &format!(" id=\"{prefix}"))
+            .replace("href=\"#", &format!("href=\"#{prefix}"))
+            .replace("url(#", &format!("url(#{prefix}"));
+        (between("<style>", "</style>"), body)
+    }
+
     fn task_order(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.tasks.iter().map(|t| t.id.clone()).collect();
         for t in &self.history.tries {
