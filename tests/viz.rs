@@ -531,7 +531,10 @@ fn handin_writes_the_pdf_of_a_variant_with_every_part() {
             let text = std::fs::read_to_string(dir.join(f)).unwrap();
             assert!(text.contains("<mxfile") && text.contains("<mxCell"), "{f}");
         }
-        for f in ["listing_2_10-export.tar.gz", "rocket_launches-export.tar.gz"] {
+        for f in [
+            "listing_2_10-export.tar.gz",
+            "rocket_launches-export.tar.gz",
+        ] {
             assert!(std::fs::metadata(dir.join(f)).unwrap().len() > 100, "{f}");
         }
 
@@ -558,7 +561,11 @@ fn handin_writes_the_pdf_of_a_variant_with_every_part() {
         };
         // pdftotext breaks lines where the page does; compare words.
         let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let guide = &global.guides[if lang == rocket_dag::cli::HandinLang::Ru { 0 } else { 1 }];
+        let guide = &global.guides[if lang == rocket_dag::cli::HandinLang::Ru {
+            0
+        } else {
+            1
+        }];
         let entries = rocket_dag::viz::handin::guide_entries(&guide.markdown);
         let tasks = rocket_dag::viz::handin::variant_entries(&entries, variant);
         assert_eq!(tasks.len(), 3);

@@ -10,8 +10,7 @@ use chrono::Utc;
 
 use super::*;
 use crate::viz::handin::{
-    Answer, GuideEntry, Handin, Lang, OUTPUT_LIMIT, Output as Found, guide_entries,
-    variant_entries,
+    Answer, GuideEntry, Handin, Lang, OUTPUT_LIMIT, Output as Found, guide_entries, variant_entries,
 };
 use crate::viz::report::{Report, ResultContent};
 use crate::viz::{self, VizError};
@@ -199,7 +198,11 @@ fn list(written: &[(PathBuf, String)], global: &GlobalArgs) {
 
 /// The DAGs the tasks' commands name, in order, after the binary's first DAG (the book's).
 fn named_dags(dags: &[Dag], tasks: &[GuideEntry]) -> Vec<String> {
-    let mut out: Vec<String> = dags.first().map(|d| d.id().to_owned()).into_iter().collect();
+    let mut out: Vec<String> = dags
+        .first()
+        .map(|d| d.id().to_owned())
+        .into_iter()
+        .collect();
     for cmd in tasks.iter().flat_map(|t| &t.commands) {
         for word in cmd.split_whitespace() {
             if dags.iter().any(|d| d.id() == word) && !out.iter().any(|o| o == word) {
@@ -284,7 +287,17 @@ mod tests {
     fn the_author_names_the_file_or_is_refused() {
         assert_eq!(file_stem(" Иванов И.И. ").unwrap(), "Иванов И.И.-05");
         assert_eq!(file_stem("Jane Doe").unwrap(), "Jane Doe-05");
-        for bad in ["", "  ", "../x", "a/b", "a\\b", ".hidden", "a\nb", "a\u{1b}[31m", "c:d"] {
+        for bad in [
+            "",
+            "  ",
+            "../x",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "a\nb",
+            "a\u{1b}[31m",
+            "c:d",
+        ] {
             assert!(file_stem(bad).is_err(), "{bad:?}");
         }
         assert!(file_stem(&"я".repeat(101)).is_err());

@@ -282,7 +282,10 @@ impl Handin {
             ("solution".to_owned(), w.architecture.to_owned()),
         ];
         for (i, (dag, _)) in bodies.iter().enumerate() {
-            toc.push((format!("dag-{i}"), format!("{} {dag}: {}", w.dag, w.dag_parts)));
+            toc.push((
+                format!("dag-{i}"),
+                format!("{} {dag}: {}", w.dag, w.dag_parts),
+            ));
         }
         for (id, label) in &toc {
             h.push_str(&format!(

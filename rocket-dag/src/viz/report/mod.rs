@@ -23,8 +23,8 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-pub use load::{build, task_code};
 pub(in crate::viz) use format::{fmt_time, human_bytes, markdown_to_html, truncate};
+pub use load::{build, task_code};
 
 /// The id and title of every section of the page, in order.
 pub const SECTIONS: [(&str, &str); 9] = [
