@@ -4,7 +4,10 @@
 //! - [`listing_2_10`]: the book's DAG — `download_launches` → `get_pictures` → `notify`;
 //! - [`listing_2_10_mapped`]: the same with one mapped task instance per picture;
 //! - [`rocket_launches`]: the complete pipeline (`rocket_launches`) and the history (`rocket_history`);
+//! - [`rocket_sources`]: launches from LL2 and the r/SpaceX API, merged (`rocket_sources`);
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
+//! - [`spacex`]: the r/SpaceX API (v4, v5) read into the same model;
+//! - [`sources`]: several sources' launches merged, each launch once;
 //! - [`ll2_client`]: pagination, API key, the 429 quota, retries;
 //! - [`images`]: safe, concurrent, streaming image downloads;
 //! - [`fetcher`]: the resilient fetcher (retries, limits, integrity, de-duplication, fallbacks);
@@ -27,6 +30,9 @@ pub mod mock;
 pub mod record;
 pub mod reports;
 pub mod rocket_launches;
+pub mod rocket_sources;
+pub mod sources;
+pub mod spacex;
 
 /// Every DAG of this crate (what the `rocket-dag` binary registers).
 pub fn all() -> Vec<rocket_dag::Dag> {
@@ -36,5 +42,6 @@ pub fn all() -> Vec<rocket_dag::Dag> {
         rocket_launches::rocket_launches(),
         rocket_launches::rocket_history(),
         rocket_launches::rocket_image_check(),
+        rocket_sources::rocket_sources(),
     ]
 }

@@ -141,3 +141,44 @@ pub(super) fn query_usize(query: Option<&str>, key: &str) -> Option<usize> {
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| v.parse().ok())
 }
+
+/// An r/SpaceX document with every patch and Flickr link pointed at `base`, when it is a list
+/// of launches (or a query page); anything else, as given.
+pub(super) fn spacex_body(json: &str, rewrite_images: bool, base: &str) -> Bytes {
+    let Ok(mut doc) = serde_json::from_str::<Value>(json) else {
+        return Bytes::from(json.to_owned());
+    };
+    if !rewrite_images {
+        return Bytes::from(json.to_owned());
+    }
+    let launches = match &mut doc {
+        Value::Array(items) => Some(items),
+        Value::Object(page) => match page.get_mut("docs") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
+        _ => None,
+    };
+    for launch in launches.into_iter().flatten() {
+        let Some(links) = launch.get_mut("links") else {
+            continue;
+        };
+        if let Some(Value::Object(patch)) = links.get_mut("patch") {
+            for url in patch.values_mut() {
+                if let Value::String(u) = url {
+                    *u = local_image_url(u, base);
+                }
+            }
+        }
+        if let Some(Value::Object(flickr)) = links.get_mut("flickr") {
+            for list in flickr.values_mut() {
+                for url in list.as_array_mut().into_iter().flatten() {
+                    if let Value::String(u) = url {
+                        *u = local_image_url(u, base);
+                    }
+                }
+            }
+        }
+    }
+    Bytes::from(doc.to_string())
+}
