@@ -76,7 +76,7 @@ pub fn merge(sources: Vec<SourceLaunches>) -> Vec<Launch> {
             continue;
         };
         // Candidate pairs (merged index, incoming index), best first.
-        let mut pairs: Vec<((u8, i64, String, String), usize, usize)> = Vec::new();
+        let mut pairs: Vec<(Rank, usize, usize)> = Vec::new();
         for (i, m) in merged.iter().enumerate() {
             for (j, (l, link)) in incoming.iter().enumerate() {
                 let linked = link.is_some() && m.source_ids.get(&base) == link.as_ref();
@@ -118,6 +118,10 @@ pub fn merge(sources: Vec<SourceLaunches>) -> Vec<Launch> {
     merged.sort_by(|a, b| (a.net.is_none(), a.net, &a.id).cmp(&(b.net.is_none(), b.net, &b.id)));
     merged
 }
+
+/// How good a candidate pair is, best first: link (0) or rule 2 (1), then the NET gap in
+/// seconds, then the two ids (so ties do not depend on the order of the lists).
+type Rank = (u8, i64, String, String);
 
 /// Rule 2: same operator, NETs within [`NET_TOLERANCE`], similar names.
 pub fn same_launch(a: &Launch, b: &Launch) -> bool {
