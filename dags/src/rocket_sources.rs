@@ -16,7 +16,8 @@
 //! |---|---|---|
 //! | `launches_url` | `ROCKET_LAUNCHES_URL` | LL2's "upcoming" endpoint |
 //! | `spacex_url` | `ROCKET_SPACEX_URL` | `https://api.spacexdata.com/v5/launches/upcoming` |
-//! | `max_pages` (LL2) | | 10 (at most 100) |
+//! | `max_pages` (LL2, per query) | | 10 (at most 100) |
+//! | `families`: rocket families, one LL2 query each (`search=<family>`); SpaceX's launches kept for those families only | | none: one query for every launch |
 //! | `concurrency`, `per_host`, `bandwidth`, `max_failure_ratio` | | as `rocket_launches` |
 //! | LL2 API key (never sent to the SpaceX host) | `ROCKET_LL2_API_KEY` | none |
 
@@ -34,12 +35,17 @@ use crate::spacex::{DEFAULT_SPACEX_URL, SPACEX_URL_ENV, SPACEX_URL_PARAM};
 
 /// The most LL2 pages a run's `max_pages` may ask for.
 const MAX_PAGES_LIMIT: usize = 100;
+/// The most rocket families `families` may list (one LL2 query each).
+pub const MAX_FAMILIES: usize = 10;
 
 /// How one source fared in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceStatus {
     /// `ll2` or `spacex`.
     pub name: String,
+    /// The rocket family this LL2 query asked for (`families`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     /// What was asked.
     pub url: String,
     /// Whether its launches were read.
@@ -87,9 +93,69 @@ fn describe(source: &str, err: &ClientError) -> String {
     }
 }
 
+/// The `families` param: rocket families (`Falcon,Electron`), one LL2 query each; none means
+/// one query for every launch.
+///
+/// # Errors
+///
+/// More than [`MAX_FAMILIES`] families, or a family that is empty, longer than 40 characters
+/// or not letters, digits, spaces, `-` and `.`.
+pub fn families(ctx: &TaskContext) -> Result<Vec<String>, TaskError> {
+    let Some(raw) = ctx.param::<String>("families") else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for f in raw.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let fine = f.chars().count() <= 40
+            && f.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '.'));
+        if !fine {
+            return Err(TaskError::fail_now(format!(
+                "families: {f:?} is not a rocket family (letters, digits, spaces, `-` and `.`, at most 40)"
+            )));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(f)) {
+            out.push(f.to_owned());
+        }
+    }
+    if out.len() > MAX_FAMILIES {
+        return Err(TaskError::fail_now(format!(
+            "families: at most {MAX_FAMILIES}, not {}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// The LL2 query for one family: `url` with `search=<family>` (LL2 searches launch, rocket and
+/// provider names).
+pub fn family_url(url: &str, family: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            u.query_pairs_mut().append_pair("search", family);
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// Whether a launch's rocket is of one of `families` (its family or rocket name contains one,
+/// case ignored).
+fn of_families(l: &crate::ll2::Launch, families: &[String]) -> bool {
+    let names = [l.rocket_family.as_deref(), l.rocket.as_deref()];
+    families.iter().any(|f| {
+        let f = f.to_lowercase();
+        names
+            .iter()
+            .flatten()
+            .any(|n| n.to_lowercase().contains(&f))
+    })
+}
+
 /// Fetch the upcoming launches of every source at once, merge them (each launch once, with the
 /// sources it came from) and store them as `launches.json`, with `sources.json` saying how each
-/// source fared. Fails only when every source fails.
+/// source fared. With `families` (`-p families=Falcon,Electron`), LL2 is asked once per family
+/// and SpaceX's launches are kept for those families only. Fails only when every source fails.
 #[task(
     retries = 3,
     retry_delay = "5s",
@@ -101,45 +167,74 @@ fn describe(source: &str, err: &ClientError) -> String {
 )]
 pub async fn fetch_sources(ctx: &TaskContext) -> Result<Launches, TaskError> {
     let (ll2_url, sx_url) = (launches_url(ctx), spacex_url(ctx));
+    let families = families(ctx)?;
+    let queries: Vec<(Option<String>, String)> = if families.is_empty() {
+        vec![(None, ll2_url.clone())]
+    } else {
+        families
+            .iter()
+            .map(|f| (Some(f.clone()), family_url(&ll2_url, f)))
+            .collect()
+    };
     let ll2 = Ll2Client::new(ctx.http().clone(), client_config(ctx));
     let (ll2_got, sx_got) = tokio::join!(
-        ll2.fetch_all(&ll2_url),
+        futures::future::join_all(queries.iter().map(|(_, url)| ll2.fetch_all(url))),
         crate::spacex::fetch(ctx.http().clone(), &sx_url, client_config(ctx)),
     );
     let mut statuses = Vec::new();
-    let mut lists = Vec::new();
     let mut failures = Vec::new();
     let (mut pages, mut requests) = (0, 0);
-    match ll2_got {
-        Ok(f) => {
-            statuses.push(SourceStatus {
-                name: "ll2".into(),
-                url: ll2_url.clone(),
-                ok: true,
-                launches: f.launches.len(),
-                pages: f.pages,
-                requests: f.requests,
-                error: None,
-            });
-            pages += f.pages;
-            requests += f.requests;
-            lists.push(SourceLaunches::new("ll2", f.launches));
-        }
-        Err(e) => {
-            let error = describe("ll2", &e);
-            tracing::warn!("source ll2 failed: {error}");
-            statuses.push(failed("ll2", &ll2_url, &error));
-            lists.push(SourceLaunches::new("ll2", Vec::new()));
-            failures.push(e);
+    let mut ll2_launches: Vec<crate::ll2::Launch> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for ((family, url), got) in queries.iter().zip(ll2_got) {
+        match got {
+            Ok(f) => {
+                statuses.push(SourceStatus {
+                    name: "ll2".into(),
+                    family: family.clone(),
+                    url: url.clone(),
+                    ok: true,
+                    launches: f.launches.len(),
+                    pages: f.pages,
+                    requests: f.requests,
+                    error: None,
+                });
+                pages += f.pages;
+                requests += f.requests;
+                // One launch per id across the family queries.
+                ll2_launches.extend(f.launches.into_iter().filter(|l| seen.insert(l.id.clone())));
+            }
+            Err(e) => {
+                let error = describe("ll2", &e);
+                tracing::warn!("source ll2 failed: {error}");
+                let mut status = failed("ll2", url, &error);
+                status.family = family.clone();
+                statuses.push(status);
+                failures.push(e);
+            }
         }
     }
+    let mut lists = vec![SourceLaunches::new("ll2", ll2_launches)];
     match sx_got {
         Ok(f) => {
+            let before = f.launches.len();
+            let kept: Vec<_> = f
+                .launches
+                .into_iter()
+                .filter(|s| families.is_empty() || of_families(&s.launch, &families))
+                .collect();
+            if kept.len() < before {
+                tracing::info!(
+                    left_out = before - kept.len(),
+                    "SpaceX launches of other rocket families left out"
+                );
+            }
             statuses.push(SourceStatus {
                 name: crate::spacex::SOURCE.into(),
+                family: None,
                 url: sx_url.clone(),
                 ok: true,
-                launches: f.launches.len(),
+                launches: kept.len(),
                 pages: 1,
                 requests: f.requests,
                 error: None,
@@ -148,8 +243,7 @@ pub async fn fetch_sources(ctx: &TaskContext) -> Result<Launches, TaskError> {
             requests += f.requests;
             lists.push(SourceLaunches {
                 name: crate::spacex::SOURCE.into(),
-                launches: f
-                    .launches
+                launches: kept
                     .into_iter()
                     .map(|s| (s.launch, s.launch_library_id))
                     .collect(),
@@ -177,15 +271,14 @@ pub async fn fetch_sources(ctx: &TaskContext) -> Result<Launches, TaskError> {
     }
     let launches = merge(lists);
     let both = launches.iter().filter(|l| l.sources.len() > 1).count();
-    for s in &statuses {
-        if s.ok {
-            tracing::info!(
-                source = %s.name,
-                launches = s.launches,
-                requests = s.requests,
-                "source read"
-            );
-        }
+    for s in statuses.iter().filter(|s| s.ok) {
+        tracing::info!(
+            source = %s.name,
+            family = s.family.as_deref().unwrap_or("all"),
+            launches = s.launches,
+            requests = s.requests,
+            "source read"
+        );
     }
     tracing::info!(
         launches = launches.len(),
@@ -222,6 +315,7 @@ pub async fn fetch_sources(ctx: &TaskContext) -> Result<Launches, TaskError> {
 fn failed(name: &str, url: &str, error: &str) -> SourceStatus {
     SourceStatus {
         name: name.into(),
+        family: None,
         url: url.into(),
         ok: false,
         launches: 0,
@@ -488,6 +582,59 @@ mod tests {
                 .join("data/rocket_sources/launches.json")
                 .exists()
         );
+    }
+
+    #[tokio::test]
+    async fn families_ask_ll2_once_each_and_keep_spacex_launches_of_those_families() {
+        rocket_dag::logging::init();
+        let server = MockServer::start(MockConfig::default()).await.unwrap();
+        let run_with = |families: &str| {
+            let home = tempfile::tempdir().unwrap();
+            let request = RunRequest::new(date())
+                .param("launches_url", server.launches_url())
+                .param("spacex_url", server.spacex_url())
+                .param("families", families);
+            async move {
+                let r = Runner::new(home.path())
+                    .run(&rocket_sources(), request)
+                    .await;
+                (r, home)
+            }
+        };
+        // Falcon: 7 LL2 launches and both SpaceX ones (Falcon 9, Falcon 1); Alpha: Firefly's.
+        let (r, home) = run_with("Falcon, Alpha ,falcon").await;
+        assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+        let doc = launches_doc(home.path());
+        let ll2: Vec<&Value> = doc["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["name"] == "ll2")
+            .collect();
+        assert_eq!(ll2.len(), 2, "one query per family, `falcon` once: {doc}");
+        assert_eq!(ll2[0]["family"], "Falcon");
+        assert!(ll2[0]["url"].as_str().unwrap().ends_with("?search=Falcon"));
+        assert_eq!(
+            (ll2[0]["launches"].as_u64(), ll2[1]["launches"].as_u64()),
+            (Some(7), Some(1))
+        );
+        assert_eq!(source(&doc, "spacex")["launches"], 2);
+        assert_eq!(doc["count"], 10);
+
+        // Only Alpha: SpaceX's Falcons are left out.
+        let (r, home) = run_with("Alpha").await;
+        assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+        let doc = launches_doc(home.path());
+        assert_eq!(source(&doc, "spacex")["launches"], 0);
+        assert_eq!(doc["count"], 1);
+
+        // Not a family: the task fails at once.
+        let (r, _home) = run_with("Falcon; rm -rf /").await;
+        assert_eq!(r.state, RunState::Failed);
+        assert_eq!(r.task("fetch_sources").unwrap().attempts.len(), 1);
+        let many: Vec<String> = (0..=MAX_FAMILIES).map(|i| format!("F{i}")).collect();
+        let (r, _home) = run_with(&many.join(",")).await;
+        assert_eq!(r.state, RunState::Failed);
     }
 
     #[tokio::test]

@@ -5,7 +5,8 @@
 //! * `GET /2.0.0/launch/upcoming/` (with or without the trailing slash): a launch page built
 //!   from [`MockConfig::launches_json`]. Its image URLs point back at this server, `next` and
 //!   `previous` are local `?limit=&offset=` links, and `count` is the number of launches the
-//!   mock holds.
+//!   mock holds (with `?search=TERM`, only the launches whose launch, rocket or provider name
+//!   contains it, as LL2 does).
 //! * `GET /2.0.0/launch/` and `GET /2.0.0/launch/previous/`: the same launches, filtered by
 //!   `net__gte` / `net__lt` (RFC 3339) when given and ordered by NET, paginated alike (what the
 //!   history DAG asks for).

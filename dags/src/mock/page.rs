@@ -50,24 +50,44 @@ impl ServerState {
             query_str(query, key).and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
         };
         let filtered: Vec<Value>;
-        let results: &[Value] =
-            if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
-                all
-            } else {
-                let (gte, lt) = (bound("net__gte"), bound("net__lt"));
-                let mut f: Vec<Value> = all
-                    .iter()
-                    .filter(|l| {
-                        let n = net(l);
-                        gte.is_none_or(|g| n.is_some_and(|n| n >= g))
-                            && lt.is_none_or(|t| n.is_some_and(|n| n < t))
-                    })
-                    .cloned()
-                    .collect();
-                f.sort_by_key(|l| net(l));
-                filtered = f;
-                &filtered
-            };
+        let results: &[Value] = if let Some(term) = query_str(query, "search") {
+            // LL2's `search`: launch, rocket and provider names, case ignored.
+            let term = term.to_lowercase();
+            filtered = all
+                .iter()
+                .filter(|l| {
+                    [
+                        l.pointer("/name"),
+                        l.pointer("/rocket/configuration/name"),
+                        l.pointer("/rocket/configuration/full_name"),
+                        l.pointer("/rocket/configuration/family"),
+                        l.pointer("/launch_service_provider/name"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|s| s.to_lowercase().contains(&term))
+                })
+                .cloned()
+                .collect();
+            &filtered
+        } else if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
+            all
+        } else {
+            let (gte, lt) = (bound("net__gte"), bound("net__lt"));
+            let mut f: Vec<Value> = all
+                .iter()
+                .filter(|l| {
+                    let n = net(l);
+                    gte.is_none_or(|g| n.is_some_and(|n| n >= g))
+                        && lt.is_none_or(|t| n.is_some_and(|n| n < t))
+                })
+                .cloned()
+                .collect();
+            f.sort_by_key(|l| net(l));
+            filtered = f;
+            &filtered
+        };
         let total = results.len();
         let offset = query_usize(query, "offset").unwrap_or(0).min(total);
         let limit = query_usize(query, "limit")
