@@ -9,6 +9,16 @@ pub const LL2_API: Asset = Asset::new("ll2_api", AssetKind::ExternalApi)
     .label("Launch Library 2 API")
     .location("https://ll.thespacedevs.com/2.0.0/launch/");
 
+/// The r/SpaceX API (`rocket_sources`' second launch source).
+pub const SPACEX_API: Asset = Asset::new("spacex_api", AssetKind::ExternalApi)
+    .label("r/SpaceX API")
+    .location("https://api.spacexdata.com/v5/launches/upcoming");
+
+/// How each launch source fared in the last `rocket_sources` run (`sources.json`).
+pub const SOURCES_JSON: Asset = Asset::new("sources_json", AssetKind::File)
+    .label("sources.json")
+    .location("sources.json");
+
 /// The servers the launches' picture URLs point at.
 pub const IMAGE_HOSTS: Asset = Asset::new("image_hosts", AssetKind::ExternalApi)
     .label("Image hosts (launch pictures)")

@@ -7,7 +7,10 @@
 //!   tasks), to compare shell and async tasks;
 //! - [`rocket_launches`]: the complete pipeline (`rocket_launches`, weekly `rocket_weekly`) and the
 //!   history (`rocket_history`);
+//! - [`rocket_sources`]: launches from LL2 and the r/SpaceX API, merged (`rocket_sources`);
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
+//! - [`spacex`]: the r/SpaceX API (v4, v5) read into the same model;
+//! - [`sources`]: several sources' launches merged, each launch once;
 //! - [`ll2_client`]: pagination, API key, the 429 quota, retries;
 //! - [`images`]: safe, concurrent, streaming image downloads;
 //! - [`fetcher`]: the resilient fetcher (retries, limits, integrity, de-duplication, fallbacks);
@@ -31,6 +34,9 @@ pub mod mock;
 pub mod record;
 pub mod reports;
 pub mod rocket_launches;
+pub mod rocket_sources;
+pub mod sources;
+pub mod spacex;
 
 /// The course guides (`docs/course.ru.md`, `docs/course.md`), built into the binary so that
 /// `handin --variant N` finds each variant's tasks and the commands that answer them.
@@ -58,5 +64,6 @@ pub fn all() -> Vec<rocket_dag::Dag> {
         rocket_launches::rocket_weekly(),
         rocket_launches::rocket_history(),
         rocket_launches::rocket_image_check(),
+        rocket_sources::rocket_sources(),
     ]
 }

@@ -60,6 +60,15 @@ pub struct Launch {
     pub image_url: Option<String>,
     /// URL of a thumbnail of the image (API 2.3.0 and later only).
     pub thumbnail_url: Option<String>,
+    /// The sources this launch came from, e.g. `["ll2", "spacex"]` once
+    /// [`crate::sources::merge`] has folded the same launch of two APIs into one; empty (and
+    /// left out of the JSON) for a launch read from one source alone, as in `rocket_launches`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// The launch's id in each of its [`sources`](Launch::sources), e.g.
+    /// `{"ll2": "<uuid>", "spacex": "<object id>"}`; empty (and left out) like `sources`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub source_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// One page of a launch list (`/launch/upcoming/` and friends).
@@ -398,6 +407,8 @@ impl WireLaunch {
             orbit,
             image_url,
             thumbnail_url,
+            sources: Vec::new(),
+            source_ids: Default::default(),
             id,
         })
     }
@@ -582,6 +593,8 @@ mod tests {
                 orbit: None,
                 image_url: Some("https://spacelaunchnow-prod-east.nyc3.digitaloceanspaces.com/media/launch_images/falcon2520925_image_20201217060406.jpeg".into()),
                 thumbnail_url: None,
+                sources: Vec::new(),
+                source_ids: Default::default(),
             }
         );
         let new = &load("v2.2.0-upcoming-limit5-2025-11.json").results[0];
@@ -740,6 +753,8 @@ mod tests {
                 orbit: None,
                 image_url: None,
                 thumbnail_url: None,
+                sources: Vec::new(),
+                source_ids: Default::default(),
             }
         );
         assert_eq!(page.results[1].net, None);

@@ -1,7 +1,8 @@
 //! `rocket-dag`: the CLI over every DAG of the `dags` crate (`cargo run -p dags -- --help`).
 //!
 //! `--offline` (anywhere before the subcommand's own arguments) serves a bundled real Launch
-//! Library 2 snapshot and generated images from 127.0.0.1 for as long as this command runs,
+//! Library 2 snapshot, a recorded r/SpaceX sample (for `rocket_sources`) and generated images
+//! from 127.0.0.1 for as long as this command runs,
 //! and points every run the command starts at it — `dags test`, `tasks test`, backfills and
 //! the scheduler's runs alike (as the example's `--offline` does):
 //! `cargo run -p dags -- --offline dags test rocket_launches`.
@@ -45,6 +46,10 @@ fn main() -> ExitCode {
                     global.params.insert(
                         dags::listing_2_10::LAUNCHES_URL_PARAM.to_owned(),
                         server.launches_url().into(),
+                    );
+                    global.params.insert(
+                        dags::spacex::SPACEX_URL_PARAM.to_owned(),
+                        server.spacex_url().into(),
                     );
                     Some(server)
                 }

@@ -942,3 +942,54 @@ fn offline_runs_the_complete_pipeline_on_a_local_snapshot() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn rocket_sources_sends_the_ll2_key_to_ll2_and_never_to_the_spacex_host() {
+    // LL2 on one server (the key's origin, as `ROCKET_LAUNCHES_URL` says), SpaceX on another.
+    let ll2 = MockServer::start(MockConfig::default()).await.unwrap();
+    let spacex = MockServer::start(MockConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (home_path, ll2_url) = (home.path().to_owned(), ll2.launches_url());
+    let param = format!("spacex_url={}", spacex.spacex_url());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_rocket-dag"))
+            .args([
+                "--output",
+                "json",
+                "dags",
+                "test",
+                "rocket_sources",
+                "2026-03-05",
+                "-p",
+                &param,
+            ])
+            .env("ROCKET_DAG_HOME", &home_path)
+            .env("NO_COLOR", "1")
+            .env("ROCKET_LL2_API_KEY", "s3cret-key")
+            .env("ROCKET_LAUNCHES_URL", &ll2_url)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["state"], "success");
+    assert!(
+        ll2.authorizations()
+            .contains(&Some("Token s3cret-key".to_owned())),
+        "{:?}",
+        ll2.authorizations()
+    );
+    let to_spacex = spacex.authorizations();
+    assert!(!to_spacex.is_empty(), "SpaceX was asked");
+    assert!(to_spacex.iter().all(Option::is_none), "{to_spacex:?}");
+    let sources: Value = serde_json::from_slice(
+        &std::fs::read(dags::rocket_sources::sources_path(home.path())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sources["launches"], 12);
+}

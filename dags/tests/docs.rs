@@ -590,6 +590,7 @@ fn the_course_commands_run_offline() {
             .env_remove("ROCKET_DAG_HOME")
             .env_remove("ROCKET_DAG_DATABASE_URL")
             .env_remove("ROCKET_LAUNCHES_URL")
+            .env_remove("ROCKET_SPACEX_URL")
             .env_remove("ROCKET_LL2_API_KEY")
             .env("NO_COLOR", "1")
             .output()

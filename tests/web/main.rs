@@ -94,6 +94,10 @@ impl Web {
         if options.scheduler {
             let mut params = serde_json::Map::new();
             params.insert(LAUNCHES_URL_PARAM.into(), mock.launches_url().into());
+            params.insert(
+                dags::spacex::SPACEX_URL_PARAM.into(),
+                mock.spacex_url().into(),
+            );
             let runner = metrics.observe(
                 rocket_dag::Runner::new(home.path())
                     .default_params(params)

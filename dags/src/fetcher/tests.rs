@@ -25,6 +25,8 @@ fn launch(id: &str, url: Option<String>) -> Launch {
         orbit: None,
         image_url: url,
         thumbnail_url: None,
+        sources: Vec::new(),
+        source_ids: Default::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::BUNDLED_LAUNCHES_JSON;
+use super::{BUNDLED_LAUNCHES_JSON, BUNDLED_SPACEX_JSON};
 
 /// A fault the mock server can inject into one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,12 @@ pub struct MockConfig {
     /// The `next` link of the last launch page, instead of none: a URL on another server (a
     /// hostile page sending the client elsewhere).
     pub next_page: Option<String>,
+    /// The r/SpaceX document behind `GET /v5/launches/upcoming`. A JSON array of launches has
+    /// its `links` (patch, flickr) pointed at this server when [`MockConfig::rewrite_images`];
+    /// anything else is served byte for byte.
+    pub spacex_json: String,
+    /// Faults for the first requests to the SpaceX endpoint, one per request, in order.
+    pub spacex_faults: Vec<Fault>,
 }
 
 impl Default for MockConfig {
@@ -87,6 +93,8 @@ impl Default for MockConfig {
             throttle_next_use_secs: 0,
             page_size: None,
             next_page: None,
+            spacex_json: BUNDLED_SPACEX_JSON.to_owned(),
+            spacex_faults: Vec::new(),
         }
     }
 }
@@ -138,6 +146,20 @@ impl MockConfig {
     #[must_use]
     pub fn with_next_page(mut self, url: impl Into<String>) -> Self {
         self.next_page = Some(url.into());
+        self
+    }
+
+    /// Serves this document at the SpaceX endpoint instead of the bundled sample.
+    #[must_use]
+    pub fn with_spacex_json(mut self, json: impl Into<String>) -> Self {
+        self.spacex_json = json.into();
+        self
+    }
+
+    /// Injects these faults, in order, into the first requests to the SpaceX endpoint.
+    #[must_use]
+    pub fn with_spacex_faults(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
+        self.spacex_faults = faults.into_iter().collect();
         self
     }
 

@@ -5,10 +5,15 @@
 //! * `GET /2.0.0/launch/upcoming/` (with or without the trailing slash): a launch page built
 //!   from [`MockConfig::launches_json`]. Its image URLs point back at this server, `next` and
 //!   `previous` are local `?limit=&offset=` links, and `count` is the number of launches the
-//!   mock holds.
+//!   mock holds (with `?search=TERM`, only the launches whose launch, rocket or provider name
+//!   contains it, as LL2 does).
 //! * `GET /2.0.0/launch/` and `GET /2.0.0/launch/previous/`: the same launches, filtered by
 //!   `net__gte` / `net__lt` (RFC 3339) when given and ordered by NET, paginated alike (what the
 //!   history DAG asks for).
+//! * `GET /v5/launches/upcoming` (and `/v4/…`): an r/SpaceX launch list,
+//!   [`MockConfig::spacex_json`] (a real recorded sample by default, [`BUNDLED_SPACEX_JSON`]),
+//!   its patch and Flickr links pointed back at this server, with its own faults
+//!   ([`MockConfig::spacex_faults`]).
 //! * `GET /2.0.0/api-throttle/`: LL2's throttle status, with [`MockConfig::throttle_next_use_secs`].
 //! * `GET /images/{path}`: a small, valid PNG of [`MockConfig::image_bytes`] bytes, whatever the
 //!   path.
@@ -50,6 +55,14 @@ pub use server::MockServer;
 /// The LL2 snapshot served by default: `GET /2.0.0/launch/upcoming/` of March 2026, 10 launches.
 pub const BUNDLED_LAUNCHES_JSON: &str =
     include_str!("../../fixtures/ll2/v2.0.0-upcoming-2026-03.json");
+
+/// The r/SpaceX sample served by default: two real v4 launch objects (Starlink-17, upcoming in
+/// February 2021, and FalconSat), see `fixtures/spacex/SOURCES.md`.
+pub const BUNDLED_SPACEX_JSON: &str =
+    include_str!("../../fixtures/spacex/v4-launches-2021-02-starlink17-falconsat.json");
+
+/// Path of the SpaceX endpoint on the mock server.
+pub const SPACEX_PATH: &str = "/v5/launches/upcoming";
 
 /// The bundled snapshot's launches repeated to `n`, each with an id and image URL of its own
 /// (`launch_<i>.png`, rewritten to the server like any other): the benchmarks' feed.

@@ -50,24 +50,44 @@ impl ServerState {
             query_str(query, key).and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
         };
         let filtered: Vec<Value>;
-        let results: &[Value] =
-            if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
-                all
-            } else {
-                let (gte, lt) = (bound("net__gte"), bound("net__lt"));
-                let mut f: Vec<Value> = all
-                    .iter()
-                    .filter(|l| {
-                        let n = net(l);
-                        gte.is_none_or(|g| n.is_some_and(|n| n >= g))
-                            && lt.is_none_or(|t| n.is_some_and(|n| n < t))
-                    })
-                    .cloned()
-                    .collect();
-                f.sort_by_key(|l| net(l));
-                filtered = f;
-                &filtered
-            };
+        let results: &[Value] = if let Some(term) = query_str(query, "search") {
+            // LL2's `search`: launch, rocket and provider names, case ignored.
+            let term = term.to_lowercase();
+            filtered = all
+                .iter()
+                .filter(|l| {
+                    [
+                        l.pointer("/name"),
+                        l.pointer("/rocket/configuration/name"),
+                        l.pointer("/rocket/configuration/full_name"),
+                        l.pointer("/rocket/configuration/family"),
+                        l.pointer("/launch_service_provider/name"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|s| s.to_lowercase().contains(&term))
+                })
+                .cloned()
+                .collect();
+            &filtered
+        } else if path == LAUNCHES_PATH || path == LAUNCHES_PATH.trim_end_matches('/') {
+            all
+        } else {
+            let (gte, lt) = (bound("net__gte"), bound("net__lt"));
+            let mut f: Vec<Value> = all
+                .iter()
+                .filter(|l| {
+                    let n = net(l);
+                    gte.is_none_or(|g| n.is_some_and(|n| n >= g))
+                        && lt.is_none_or(|t| n.is_some_and(|n| n < t))
+                })
+                .cloned()
+                .collect();
+            f.sort_by_key(|l| net(l));
+            filtered = f;
+            &filtered
+        };
         let total = results.len();
         let offset = query_usize(query, "offset").unwrap_or(0).min(total);
         let limit = query_usize(query, "limit")
@@ -140,4 +160,45 @@ pub(super) fn query_usize(query: Option<&str>, key: &str) -> Option<usize> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| v.parse().ok())
+}
+
+/// An r/SpaceX document with every patch and Flickr link pointed at `base`, when it is a list
+/// of launches (or a query page); anything else, as given.
+pub(super) fn spacex_body(json: &str, rewrite_images: bool, base: &str) -> Bytes {
+    let Ok(mut doc) = serde_json::from_str::<Value>(json) else {
+        return Bytes::from(json.to_owned());
+    };
+    if !rewrite_images {
+        return Bytes::from(json.to_owned());
+    }
+    let launches = match &mut doc {
+        Value::Array(items) => Some(items),
+        Value::Object(page) => match page.get_mut("docs") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
+        _ => None,
+    };
+    for launch in launches.into_iter().flatten() {
+        let Some(links) = launch.get_mut("links") else {
+            continue;
+        };
+        if let Some(Value::Object(patch)) = links.get_mut("patch") {
+            for url in patch.values_mut() {
+                if let Value::String(u) = url {
+                    *u = local_image_url(u, base);
+                }
+            }
+        }
+        if let Some(Value::Object(flickr)) = links.get_mut("flickr") {
+            for list in flickr.values_mut() {
+                for url in list.as_array_mut().into_iter().flatten() {
+                    if let Value::String(u) = url {
+                        *u = local_image_url(u, base);
+                    }
+                }
+            }
+        }
+    }
+    Bytes::from(doc.to_string())
 }

@@ -18,9 +18,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::faults::{detail, respond};
-use super::page::Launches;
+use super::page::{Launches, spacex_body};
 use super::png::{png_of_size, stamped};
-use super::{Fault, LAUNCHES_PATH, MockConfig};
+use super::{Fault, LAUNCHES_PATH, MockConfig, SPACEX_PATH};
 
 /// A running mock LL2 server. It stops when dropped or [shut down](MockServer::shutdown).
 pub struct MockServer {
@@ -63,6 +63,8 @@ impl MockServer {
             .route("/2.0.0/launch/", get(launches))
             .route("/2.0.0/launch/previous/", get(launches))
             .route("/2.0.0/api-throttle/", get(throttle))
+            .route(SPACEX_PATH, get(spacex))
+            .route("/v4/launches/upcoming", get(spacex))
             .route("/images/{*path}", get(image))
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(state.clone(), track))
@@ -99,6 +101,11 @@ impl MockServer {
     /// URL of the launches endpoint: `{base}/2.0.0/launch/upcoming/`.
     pub fn launches_url(&self) -> String {
         format!("{}{LAUNCHES_PATH}", self.state.base)
+    }
+
+    /// URL of the SpaceX endpoint: `{base}/v5/launches/upcoming`.
+    pub fn spacex_url(&self) -> String {
+        format!("{}{SPACEX_PATH}", self.state.base)
     }
 
     /// URL of an image on this server: `{base}/images/{name}` (`name` is used verbatim).
@@ -181,6 +188,9 @@ pub(super) struct ServerState {
     authorizations: Mutex<Vec<Option<String>>>,
     throttle_next_use_secs: u64,
     pub(super) next_page: Option<String>,
+    spacex: Bytes,
+    spacex_faults: Vec<Fault>,
+    spacex_hits: AtomicUsize,
     stamped: Mutex<HashMap<String, Bytes>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -189,6 +199,9 @@ pub(super) struct ServerState {
 impl ServerState {
     fn new(config: MockConfig, base: String) -> Self {
         Self {
+            spacex: spacex_body(&config.spacex_json, config.rewrite_images, &base),
+            spacex_faults: config.spacex_faults,
+            spacex_hits: AtomicUsize::new(0),
             launches: Launches::of(config.launches_json, config.rewrite_images, &base),
             image: png_of_size(config.image_bytes),
             launch_faults: config.launch_faults,
@@ -249,6 +262,19 @@ async fn launches(State(state): State<Arc<ServerState>>, uri: Uri) -> Response {
     let body = state.launches_body(uri.path(), uri.query());
     let fault = state.launch_faults.get(hit);
     respond(fault, body, "application/json", &state.base, None).await
+}
+
+async fn spacex(State(state): State<Arc<ServerState>>) -> Response {
+    let hit = state.spacex_hits.fetch_add(1, Ordering::SeqCst);
+    let fault = state.spacex_faults.get(hit);
+    respond(
+        fault,
+        state.spacex.clone(),
+        "application/json",
+        &state.base,
+        None,
+    )
+    .await
 }
 
 async fn throttle(State(state): State<Arc<ServerState>>) -> Response {

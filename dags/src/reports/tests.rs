@@ -52,6 +52,8 @@ fn launch(id: &str, net: Option<&str>) -> Launch {
         orbit: Some("Low Earth Orbit".into()),
         image_url: None,
         thumbnail_url: None,
+        sources: Vec::new(),
+        source_ids: Default::default(),
     }
 }
 
