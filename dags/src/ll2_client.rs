@@ -517,7 +517,7 @@ impl Ll2Client {
         let req = self.http.get(&throttle).timeout(Duration::from_secs(10));
         // The throttle endpoint is on the page's own origin.
         let req = self.authorize(req, keyed);
-        let body = body_prefix(req.send().await.ok()?, SMALL_BODY).await;
+        let body = rocket_dag::http::read_prefix(req.send().await.ok()?, SMALL_BODY).await;
         let status: serde_json::Value = serde_json::from_slice(&body).ok()?;
         status
             .get("next_use_secs")
@@ -588,7 +588,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
 
 /// The `detail` of an LL2 error body (`{"detail": "…"}`), shortened.
 async fn detail_of(response: reqwest::Response) -> Option<String> {
-    let body = body_prefix(response, SMALL_BODY).await;
+    let body = rocket_dag::http::read_prefix(response, SMALL_BODY).await;
     let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
     let d = v.get("detail")?.as_str()?;
     Some(d.chars().take(200).collect())
@@ -597,21 +597,6 @@ async fn detail_of(response: reqwest::Response) -> Option<String> {
 /// The most read of an error body or of the throttle endpoint's answer: a few fields are
 /// wanted, and a body (gzip-expanded, say) of any size must not fill memory.
 const SMALL_BODY: usize = 64 * 1024;
-
-/// At most `limit` bytes of `response`'s body; the rest is never read.
-async fn body_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    while out.len() < limit {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let take = chunk.len().min(limit - out.len());
-                out.extend_from_slice(&chunk[..take]);
-            }
-            _ => break,
-        }
-    }
-    out
-}
 
 /// `https://host/2.0.0/launch/upcoming/` → `https://host/2.0.0/api-throttle/`.
 pub fn throttle_url(url: &str) -> Option<String> {

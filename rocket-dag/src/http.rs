@@ -80,6 +80,22 @@ pub fn permanent_failure(err: &reqwest::Error) -> Option<&'static str> {
     None
 }
 
+/// The first `limit` bytes of `response`'s body (fewer if it ends or breaks first): what an
+/// error message may quote, without reading a body of any size.
+pub async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let take = chunk.len().min(limit - out.len());
+                out.extend_from_slice(&chunk[..take]);
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

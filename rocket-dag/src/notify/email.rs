@@ -2,7 +2,7 @@
 //! with a timeout per attempt and retries on transient failures.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -13,6 +13,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::delivery::{Attempt, Delivery, Undelivered};
 use super::secret::{excerpt, redact_urls};
 use super::*;
 
@@ -29,15 +30,10 @@ pub struct EmailNotifier {
     security: SmtpSecurity,
     from: Mailbox,
     to: Mailboxes,
-    timeout: Duration,
-    retries: u32,
-    first_backoff: Duration,
     /// Whether a login is configured (the login itself lives in the transport only).
     login: Option<String>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// Set once a delivery failed for good: the next deliveries get a single attempt until
-    /// one succeeds (as the webhook does).
-    degraded: AtomicBool,
+    delivery: Delivery,
 }
 
 impl EmailNotifier {
@@ -104,12 +100,9 @@ impl EmailNotifier {
             security: config.security,
             from,
             to,
-            timeout,
-            retries: config.retries.min(MAX_WEBHOOK_RETRIES),
-            first_backoff: FIRST_BACKOFF,
             login: config.credentials.as_ref().map(|c| c.username().to_owned()),
             transport: builder.build(),
-            degraded: AtomicBool::new(false),
+            delivery: Delivery::new(timeout, config.retries),
         })
     }
 
@@ -120,14 +113,8 @@ impl EmailNotifier {
 
     #[cfg(test)]
     pub(super) fn with_backoff(mut self, first: Duration) -> Self {
-        self.first_backoff = first;
+        self.delivery = self.delivery.with_backoff(first);
         self
-    }
-
-    fn backoff(&self, retry: u32) -> Duration {
-        crate::retry::Backoff::exponential(self.first_backoff)
-            .max(MAX_BACKOFF)
-            .delay(retry)
     }
 
     fn message(&self, event: &Event) -> Result<Message, NotifyError> {
@@ -166,53 +153,27 @@ impl EmailNotifier {
 
     async fn deliver(&self, event: &Event) -> Result<(), NotifyError> {
         let message = self.message(event)?;
-        let tries = if self.degraded.load(Ordering::Relaxed) {
-            1
-        } else {
-            self.retries + 1
-        };
-        let mut cause = String::new();
-        for attempt in 1..=tries {
-            if attempt > 1 {
-                let delay = self.backoff(attempt - 1);
-                tracing::debug!(
-                    target: "rocket_dag::notify",
-                    "email via {}: {cause}; retrying in {}",
-                    self.server,
-                    format_duration(delay)
-                );
-                tokio::time::sleep(delay).await;
-            }
-            let sent = tokio::time::timeout(self.timeout, self.transport.send(message.clone()));
-            let retryable = match sent.await {
-                Ok(Ok(_)) => {
-                    self.degraded.store(false, Ordering::Relaxed);
-                    return Ok(());
+        let channel = format!("email via {}", self.server);
+        let timeout = self.delivery.timeout();
+        self.delivery
+            .run(&channel, || {
+                let message = message.clone();
+                async move {
+                    match self.transport.send(message).await {
+                        Ok(_) => Attempt::Sent,
+                        Err(e) => match describe(&e, self.security, timeout) {
+                            (cause, true) => Attempt::Retry(cause),
+                            (cause, false) => Attempt::Fail(cause),
+                        },
+                    }
                 }
-                Ok(Err(e)) => {
-                    let (text, retryable) = describe(&e, self.security, self.timeout);
-                    cause = text;
-                    retryable
-                }
-                Err(_) => {
-                    cause = format!("no answer within {}", format_duration(self.timeout));
-                    true
-                }
-            };
-            if !retryable {
-                return Err(NotifyError::Email {
-                    server: self.server.clone(),
-                    attempts: attempt,
-                    cause,
-                });
-            }
-        }
-        self.degraded.store(true, Ordering::Relaxed);
-        Err(NotifyError::Email {
-            server: self.server.clone(),
-            attempts: tries,
-            cause,
-        })
+            })
+            .await
+            .map_err(|Undelivered { attempts, cause }| NotifyError::Email {
+                server: self.server.clone(),
+                attempts,
+                cause,
+            })
     }
 }
 
@@ -313,8 +274,8 @@ impl fmt::Debug for EmailNotifier {
             .field("from", &self.from.to_string())
             .field("to", &self.to.to_string())
             .field("login", &self.login)
-            .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
+            .field("timeout", &self.delivery.timeout())
+            .field("retries", &self.delivery.retries())
             .finish_non_exhaustive()
     }
 }
@@ -329,8 +290,6 @@ impl Notifier for EmailNotifier {
     }
 
     fn max_duration(&self) -> Duration {
-        let tries = self.retries + 1;
-        let backoff: Duration = (1..tries).map(|r| self.backoff(r)).sum();
-        self.timeout * tries + backoff
+        self.delivery.max_duration()
     }
 }

@@ -178,6 +178,7 @@ const EXCERPT: usize = 300;
 
 mod command;
 mod config;
+mod delivery;
 #[cfg(feature = "email")]
 mod email;
 mod event;

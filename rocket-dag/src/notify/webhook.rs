@@ -1,11 +1,11 @@
 //! The webhook notifier: a Slack-compatible JSON POST, with timeouts and retries.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::delivery::{Attempt, Delivery, Undelivered};
 use super::secret::{excerpt, redact_urls};
 use super::*;
 
@@ -13,14 +13,8 @@ use super::*;
 /// per request and retries with backoff on connection errors, timeouts, 5xx and 429.
 pub struct WebhookNotifier {
     url: SecretUrl,
-    timeout: Duration,
-    retries: u32,
-    first_backoff: Duration,
     client: reqwest::Client,
-    /// Set once a delivery failed for good: the next deliveries get a single request until
-    /// one succeeds, so a webhook that is down does not hold every event for its whole
-    /// retry budget.
-    degraded: AtomicBool,
+    delivery: Delivery,
 }
 
 impl WebhookNotifier {
@@ -40,11 +34,8 @@ impl WebhookNotifier {
             .map_err(|e| ConfigError::Client(e.without_url().to_string()))?;
         Ok(WebhookNotifier {
             url: config.url.clone(),
-            timeout,
-            retries: config.retries.min(MAX_WEBHOOK_RETRIES),
-            first_backoff: FIRST_BACKOFF,
             client,
-            degraded: AtomicBool::new(false),
+            delivery: Delivery::new(timeout, config.retries),
         })
     }
 
@@ -55,84 +46,52 @@ impl WebhookNotifier {
 
     #[cfg(test)]
     pub(super) fn with_backoff(mut self, first: Duration) -> Self {
-        self.first_backoff = first;
+        self.delivery = self.delivery.with_backoff(first);
         self
-    }
-
-    fn backoff(&self, retry: u32) -> Duration {
-        crate::retry::Backoff::exponential(self.first_backoff)
-            .max(MAX_BACKOFF)
-            .delay(retry)
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), NotifyError> {
         let body = serde_json::json!({ "text": slack_escape(&event.text()), "event": event });
-        let tries = if self.degraded.load(Ordering::Relaxed) {
-            1
-        } else {
-            self.retries + 1
-        };
-        let mut cause = String::new();
-        for attempt in 1..=tries {
-            if attempt > 1 {
-                let delay = self.backoff(attempt - 1);
-                tracing::debug!(
-                    target: "rocket_dag::notify",
-                    "webhook {}: {cause}; retrying in {}",
-                    self.url,
-                    format_duration(delay)
-                );
-                tokio::time::sleep(delay).await;
+        let channel = format!("webhook {}", self.url);
+        self.delivery
+            .run(&channel, || self.post(&body))
+            .await
+            .map_err(|Undelivered { attempts, cause }| NotifyError::Webhook {
+                url: self.url.clone(),
+                attempts,
+                cause,
+            })
+    }
+
+    /// One POST: 2xx is delivered; 5xx, 429 and errors on the way may heal; other answers
+    /// would be the same again.
+    async fn post(&self, body: &serde_json::Value) -> Attempt {
+        let sent = self
+            .client
+            .post(self.url.expose().clone())
+            .json(body)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) if resp.status().is_success() => Attempt::Sent,
+            Ok(resp) => {
+                let status = resp.status();
+                // Only the start of the answer is quoted: no more is read.
+                let bytes = crate::http::read_prefix(resp, 4096).await;
+                let answer = String::from_utf8_lossy(&bytes);
+                let mut cause = format!("HTTP {status}");
+                if !answer.trim().is_empty() {
+                    cause.push_str(&format!(": {}", redact_urls(&excerpt(&answer))));
+                }
+                if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    Attempt::Retry(cause)
+                } else {
+                    Attempt::Fail(cause)
+                }
             }
-            let retryable = match self
-                .client
-                .post(self.url.expose().clone())
-                .json(&body)
-                .send()
-                .await
-            {
-                Ok(resp) if resp.status().is_success() => {
-                    self.degraded.store(false, Ordering::Relaxed);
-                    return Ok(());
-                }
-                Ok(mut resp) => {
-                    let status = resp.status();
-                    // Only the start of the answer is quoted: no more is read.
-                    let mut bytes = Vec::new();
-                    while bytes.len() < 4096 {
-                        match resp.chunk().await {
-                            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                            _ => break,
-                        }
-                    }
-                    bytes.truncate(4096);
-                    let answer = String::from_utf8_lossy(&bytes);
-                    cause = format!("HTTP {status}");
-                    if !answer.trim().is_empty() {
-                        cause.push_str(&format!(": {}", redact_urls(&excerpt(&answer))));
-                    }
-                    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                }
-                Err(e) => {
-                    let builder = e.is_builder();
-                    cause = describe(e, self.timeout);
-                    !builder
-                }
-            };
-            if !retryable {
-                return Err(NotifyError::Webhook {
-                    url: self.url.clone(),
-                    attempts: attempt,
-                    cause,
-                });
-            }
+            Err(e) if e.is_builder() => Attempt::Fail(describe(e, self.delivery.timeout())),
+            Err(e) => Attempt::Retry(describe(e, self.delivery.timeout())),
         }
-        self.degraded.store(true, Ordering::Relaxed);
-        Err(NotifyError::Webhook {
-            url: self.url.clone(),
-            attempts: tries,
-            cause,
-        })
     }
 }
 
@@ -167,8 +126,8 @@ impl fmt::Debug for WebhookNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookNotifier")
             .field("url", &self.url)
-            .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
+            .field("timeout", &self.delivery.timeout())
+            .field("retries", &self.delivery.retries())
             .finish_non_exhaustive()
     }
 }
@@ -183,8 +142,6 @@ impl Notifier for WebhookNotifier {
     }
 
     fn max_duration(&self) -> Duration {
-        let tries = self.retries + 1;
-        let backoff: Duration = (1..tries).map(|r| self.backoff(r)).sum();
-        self.timeout * tries + backoff
+        self.delivery.max_duration()
     }
 }

@@ -256,286 +256,20 @@ fn without_the_email_feature_email_settings_are_refused() {
 }
 
 #[cfg(feature = "email")]
+mod smtp_server;
+
+#[cfg(feature = "email")]
 mod delivery {
-    use std::collections::VecDeque;
     use std::net::SocketAddr;
-    use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as BASE64;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
-    use tokio::net::tcp::OwnedReadHalf;
 
     use super::super::email::subject;
     use super::super::tests::{Captured, Hook, closed_port, env, failed_event};
+    use super::smtp_server::Smtp;
     use super::*;
-
-    /// An email as the server received it.
-    #[derive(Debug, Clone, Default)]
-    struct Mail {
-        from: String,
-        to: Vec<String>,
-        /// What came after `DATA`, dots unstuffed, without the final `.`.
-        data: String,
-    }
-
-    impl Mail {
-        /// The header lines, unfolded.
-        fn headers(&self) -> Vec<String> {
-            let head = self.data.split("\r\n\r\n").next().unwrap_or("");
-            head.replace("\r\n ", " ")
-                .replace("\r\n\t", " ")
-                .split("\r\n")
-                .map(str::to_owned)
-                .collect()
-        }
-
-        fn header(&self, name: &str) -> Option<String> {
-            let prefix = format!("{}:", name.to_ascii_lowercase());
-            self.headers()
-                .into_iter()
-                .find(|h| h.to_ascii_lowercase().starts_with(&prefix))
-                .map(|h| h[prefix.len()..].trim().to_owned())
-        }
-
-        /// The body, its transfer encoding undone.
-        fn body(&self) -> String {
-            let raw = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            let encoding = self
-                .header("Content-Transfer-Encoding")
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let bytes = match encoding.as_str() {
-                "quoted-printable" => unquote(raw),
-                "base64" => BASE64.decode(raw.replace("\r\n", "")).unwrap(),
-                _ => raw.as_bytes().to_vec(),
-            };
-            String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
-        }
-    }
-
-    fn unquote(qp: &str) -> Vec<u8> {
-        let b = qp.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'=' && b[i + 1..].starts_with(b"\r\n") {
-                i += 3;
-            } else if b[i] == b'=' {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            } else {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-        out
-    }
-
-    #[derive(Default)]
-    struct Seen {
-        connections: u32,
-        /// Every command line, as received.
-        commands: Vec<String>,
-        /// The user names and passwords of `AUTH`, decoded.
-        logins: Vec<(String, String)>,
-        mails: Vec<Mail>,
-    }
-
-    /// A small SMTP server: greets with 220, answers `EHLO` (offering `AUTH PLAIN LOGIN` and
-    /// `STARTTLS` when asked to; it cannot actually upgrade), `AUTH`, `MAIL FROM`, `RCPT TO`,
-    /// `DATA`, `RSET`, `NOOP` and `QUIT`, and records what it received. Each connection takes
-    /// the next fault, if any: a reply given instead of the usual one at a stage (`CONNECT`
-    /// for the greeting, `AUTH`, `MAIL`, `RCPT`, `DATA` once the text is in).
-    #[derive(Clone, Default)]
-    struct Smtp {
-        auth: bool,
-        starttls: bool,
-        faults: Arc<Mutex<VecDeque<(&'static str, &'static str)>>>,
-        seen: Arc<Mutex<Seen>>,
-    }
-
-    impl Smtp {
-        fn failing(faults: &[(&'static str, &'static str)]) -> Smtp {
-            let smtp = Smtp::default();
-            smtp.faults.lock().unwrap().extend(faults);
-            smtp
-        }
-
-        async fn serve(&self) -> SocketAddr {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let smtp = self.clone();
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    let smtp = smtp.clone();
-                    tokio::spawn(async move {
-                        let _ = smtp.session(stream).await;
-                    });
-                }
-            });
-            addr
-        }
-
-        fn mails(&self) -> Vec<Mail> {
-            self.seen.lock().unwrap().mails.clone()
-        }
-
-        fn connections(&self) -> u32 {
-            self.seen.lock().unwrap().connections
-        }
-
-        fn commands(&self) -> Vec<String> {
-            self.seen.lock().unwrap().commands.clone()
-        }
-
-        async fn session(self, stream: TcpStream) -> std::io::Result<()> {
-            self.seen.lock().unwrap().connections += 1;
-            let fault = self.faults.lock().unwrap().pop_front();
-            let fails = |stage: &str| {
-                fault
-                    .filter(|(at, _)| *at == stage)
-                    .map(|(_, reply)| reply.to_owned())
-            };
-            let (read, mut write) = stream.into_split();
-            let mut read = BufReader::new(read);
-            if let Some(reply) = fails("CONNECT") {
-                write.write_all(format!("{reply}\r\n").as_bytes()).await?;
-                return Ok(());
-            }
-            write.write_all(b"220 test.local ESMTP\r\n").await?;
-            let mut mail = Mail::default();
-            let mut logged_in = false;
-            while let Some(command) = line(&mut read).await? {
-                self.seen.lock().unwrap().commands.push(command.clone());
-                let words: Vec<&str> = command.split(' ').collect();
-                let reply = match words[0].to_ascii_uppercase().as_str() {
-                    "EHLO" => {
-                        let mut r = String::from("250-test.local\r\n");
-                        if self.starttls {
-                            r.push_str("250-STARTTLS\r\n");
-                        }
-                        if self.auth {
-                            r.push_str("250-AUTH PLAIN LOGIN\r\n");
-                        }
-                        r.push_str("250 8BITMIME");
-                        r
-                    }
-                    "HELO" => "250 test.local".into(),
-                    "STARTTLS" => "454 4.7.0 TLS not available".into(),
-                    "AUTH" if !self.auth => "503 5.5.1 no AUTH here".into(),
-                    "AUTH" => {
-                        let mut ask = async |prompt: &str| -> std::io::Result<String> {
-                            write.write_all(format!("{prompt}\r\n").as_bytes()).await?;
-                            Ok(line(&mut read).await?.unwrap_or_default())
-                        };
-                        let decode = |b64: &str| {
-                            String::from_utf8(BASE64.decode(b64.trim()).unwrap_or_default())
-                                .unwrap_or_default()
-                        };
-                        let login = match words.get(1).map(|m| m.to_ascii_uppercase()).as_deref() {
-                            Some("PLAIN") => {
-                                let b64 = match words.get(2) {
-                                    Some(b) => (*b).to_owned(),
-                                    None => ask("334 ").await?,
-                                };
-                                let plain = decode(&b64);
-                                let parts: Vec<&str> = plain.split('\0').collect();
-                                (parts.len() == 3)
-                                    .then(|| (parts[1].to_owned(), parts[2].to_owned()))
-                            }
-                            Some("LOGIN") => {
-                                let user = decode(&ask("334 VXNlcm5hbWU6").await?);
-                                let pass = decode(&ask("334 UGFzc3dvcmQ6").await?);
-                                Some((user, pass))
-                            }
-                            _ => None,
-                        };
-                        match (login, fails("AUTH")) {
-                            (Some(login), None) => {
-                                self.seen.lock().unwrap().logins.push(login);
-                                logged_in = true;
-                                "235 2.7.0 Authentication successful".into()
-                            }
-                            (Some(_), Some(reply)) => reply,
-                            (None, _) => "504 5.5.4 unknown mechanism".into(),
-                        }
-                    }
-                    "MAIL" if self.auth && !logged_in => "530 5.7.0 Authentication required".into(),
-                    "MAIL" => match fails("MAIL") {
-                        Some(reply) => reply,
-                        None => {
-                            mail = Mail {
-                                from: address(&command),
-                                ..Mail::default()
-                            };
-                            "250 2.1.0 OK".into()
-                        }
-                    },
-                    "RCPT" => match fails("RCPT") {
-                        Some(reply) => reply,
-                        None => {
-                            mail.to.push(address(&command));
-                            "250 2.1.5 OK".into()
-                        }
-                    },
-                    "DATA" => {
-                        write.write_all(b"354 go ahead\r\n").await?;
-                        let mut data = String::new();
-                        loop {
-                            let mut raw = String::new();
-                            if read.read_line(&mut raw).await? == 0 {
-                                return Ok(());
-                            }
-                            if raw == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(raw.strip_prefix('.').unwrap_or(&raw));
-                        }
-                        match fails("DATA") {
-                            Some(reply) => reply,
-                            None => {
-                                mail.data = data;
-                                self.seen.lock().unwrap().mails.push(mail.clone());
-                                "250 2.0.0 OK queued".into()
-                            }
-                        }
-                    }
-                    "RSET" => {
-                        mail = Mail::default();
-                        "250 2.0.0 OK".into()
-                    }
-                    "NOOP" => "250 2.0.0 OK".into(),
-                    "QUIT" => {
-                        write.write_all(b"221 2.0.0 bye\r\n").await?;
-                        return Ok(());
-                    }
-                    _ => "502 5.5.2 unknown command".into(),
-                };
-                write.write_all(format!("{reply}\r\n").as_bytes()).await?;
-            }
-            Ok(())
-        }
-    }
-
-    /// One command line without its CRLF; `None` at the end of the connection.
-    async fn line(read: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Option<String>> {
-        let mut raw = String::new();
-        if read.read_line(&mut raw).await? == 0 {
-            return Ok(None);
-        }
-        Ok(Some(raw.trim_end_matches(['\r', '\n']).to_owned()))
-    }
-
-    /// The address of `MAIL FROM:<a>` or `RCPT TO:<a>`.
-    fn address(line: &str) -> String {
-        let start = line.find('<').map_or(0, |i| i + 1);
-        let end = line[start..].find('>').map_or(line.len(), |i| start + i);
-        line[start..end].to_owned()
-    }
 
     /// A notifier to the test server, without encryption (the server is on the loopback).
     fn email(addr: SocketAddr, retries: u32) -> EmailNotifier {
@@ -789,6 +523,45 @@ mod delivery {
         notifiers.send(&failed_event()).await;
         assert!(started.elapsed() < Duration::from_secs(3));
         assert_eq!(hook.bodies().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_each_attempt() {
+        // Accepts the connection, then says nothing (not even the greeting).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        let config = EmailConfig::new("127.0.0.1", "dags@example.com", ["oncall@example.com"])
+            .port(addr.port())
+            .security(SmtpSecurity::None)
+            .retries(1)
+            .timeout(Duration::from_millis(300));
+        let n = EmailNotifier::new(&config)
+            .unwrap()
+            .with_backoff(Duration::from_millis(20));
+        let started = Instant::now();
+        let err = n.notify(&failed_event()).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(&err, NotifyError::Email { attempts: 2, cause, .. }
+                if cause.contains("no answer within") || cause.contains("timed out")),
+            "{err}"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Two attempts of 300 ms and a backoff, bounded by what the notifier announces.
+        assert!(took >= Duration::from_millis(600), "{took:?}");
+        assert!(
+            took <= n.max_duration() + Duration::from_secs(1),
+            "{took:?}"
+        );
     }
 
     #[tokio::test]
