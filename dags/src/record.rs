@@ -90,4 +90,28 @@ pub struct ImageRecord {
     pub file_name: Option<String>,
     /// Host of `url`.
     pub host: Option<String>,
+    /// Every request that failed, in order (retried, or followed by a fallback URL; the last
+    /// one is the record's own error when the picture failed), at most
+    /// [`MAX_FAILED_ATTEMPTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<FailedAttempt>,
+}
+
+/// The most failed requests kept per picture (retries and fallbacks are bounded anyway; this
+/// bounds the record whatever the settings).
+pub const MAX_FAILED_ATTEMPTS: usize = 20;
+
+/// One request for a picture that failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedAttempt {
+    /// The URL asked.
+    pub url: String,
+    /// The failure's class (as [`ImageRecord::error_class`]).
+    pub error_class: String,
+    /// The failure in words.
+    pub error: String,
+    /// The HTTP status, when there was an answer.
+    pub http_status: Option<u16>,
+    /// From the request to the failure, in milliseconds.
+    pub ms: f64,
 }

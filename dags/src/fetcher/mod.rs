@@ -229,11 +229,15 @@ impl Fetcher {
     /// Tries the launch's sources in order until one gives a picture.
     async fn fetch_launch(&self, launch: &Launch) -> ImageRecord {
         let mut attempts = 0;
+        let mut failures = Vec::new();
         let mut last: Option<ImageRecord> = None;
         for (source, url) in sources(launch, self.config.fallbacks) {
             let mut record = self.fetch_source(launch, &url).await;
             attempts += record.attempts;
             record.attempts = attempts;
+            failures.append(&mut record.failed_attempts);
+            failures.truncate(crate::record::MAX_FAILED_ATTEMPTS);
+            record.failed_attempts = failures.clone();
             if record.outcome.is_ok() {
                 record.source = Some(source);
                 if source != Source::Primary {
@@ -323,6 +327,7 @@ fn blank(l: &Launch, url: Option<&str>) -> ImageRecord {
         sha256: None,
         file_name: None,
         host: url.and_then(host_of),
+        failed_attempts: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use super::{Fetcher, StoredImage, blank, failed, host_of, ms};
 use crate::images::{Body, FetchError, Fetched, Limits, fetch_to_part};
 use crate::ll2::Launch;
-use crate::record::{ImageRecord, Outcome};
+use crate::record::{FailedAttempt, ImageRecord, Outcome};
 
 impl Fetcher {
     /// One URL, with retries.
@@ -43,14 +43,27 @@ impl Fetcher {
         }
         let per_host = self.host_slots(url);
         let mut tries = 0u32;
+        let mut failures = Vec::new();
         loop {
             tries += 1;
             let started = Instant::now();
             let result = self.attempt(url, name, known.as_ref(), &per_host).await;
             let total = started.elapsed();
+            if let Err(e) = &result
+                && failures.len() < crate::record::MAX_FAILED_ATTEMPTS
+            {
+                failures.push(FailedAttempt {
+                    url: url.to_owned(),
+                    error_class: e.class().to_owned(),
+                    error: e.to_string(),
+                    http_status: status_of(e),
+                    ms: ms(total),
+                });
+            }
             let tried = ImageRecord {
                 total_ms: Some(ms(total)),
                 attempts: tries,
+                failed_attempts: failures.clone(),
                 ..base.clone()
             };
             match result {
@@ -217,11 +230,16 @@ fn failure(tried: ImageRecord, e: &FetchError) -> ImageRecord {
         outcome: Outcome::Failed,
         error_class: Some(e.class().to_owned()),
         error: Some(e.to_string()),
-        http_status: match e {
-            FetchError::Status(s) => Some(*s),
-            FetchError::RateLimited { .. } => Some(429),
-            _ => None,
-        },
+        http_status: status_of(e),
         ..tried
+    }
+}
+
+/// The HTTP status a failure carries, if any.
+fn status_of(e: &FetchError) -> Option<u16> {
+    match e {
+        FetchError::Status(s) => Some(*s),
+        FetchError::RateLimited { .. } => Some(429),
+        _ => None,
     }
 }

@@ -120,6 +120,15 @@ async fn every_fault_has_its_outcome_and_class() {
     assert_eq!(by("ok").host.as_deref(), Some("127.0.0.1"));
     assert_eq!(outcome("flaky"), (Outcome::Downloaded, None));
     assert_eq!(by("flaky").attempts, 2, "a 503 is retried");
+    // Each failed request is kept, in order, with its cause.
+    let flaky = &by("flaky").failed_attempts;
+    assert_eq!(flaky.len(), 1, "{flaky:?}");
+    assert_eq!(
+        (flaky[0].error_class.as_str(), flaky[0].http_status),
+        ("http_5xx", Some(503))
+    );
+    assert!(flaky[0].url.ends_with("flaky.png"));
+    assert!(by("ok").failed_attempts.is_empty());
     assert_eq!(outcome("gone"), (Outcome::Failed, Some("http_4xx")));
     assert_eq!(
         (by("gone").attempts, by("gone").http_status),
@@ -128,6 +137,13 @@ async fn every_fault_has_its_outcome_and_class() {
     );
     assert_eq!(outcome("down"), (Outcome::Failed, Some("http_5xx")));
     assert_eq!(by("down").attempts, 3, "1 + 2 retries");
+    assert_eq!(by("down").failed_attempts.len(), 3);
+    assert!(
+        by("down")
+            .failed_attempts
+            .iter()
+            .all(|a| a.error_class == "http_5xx" && a.ms >= 0.0)
+    );
     assert_eq!(outcome("reset"), (Outcome::Downloaded, None));
     assert_eq!(outcome("cut").1, Some("truncated"));
     assert_eq!(outcome("html"), (Outcome::Failed, Some("not_an_image")));
@@ -269,6 +285,11 @@ async fn fallbacks_serve_when_the_primary_fails() {
         r[0].attempts, 2,
         "the primary (the thumbnail is the same URL), then the rocket"
     );
+    // The primary's 404 is kept on the record the fallback completed.
+    let failed = &r[0].failed_attempts;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].url.ends_with("broken.png"));
+    assert_eq!(failed[0].http_status, Some(404));
     let off = fetch_launch_images(
         &[l],
         tempfile::tempdir().unwrap().path(),

@@ -328,6 +328,7 @@ fn record(launch: &str, rocket: Option<&str>, outcome: Outcome, host: Option<&st
         sha256: None,
         file_name: None,
         host: host.map(str::to_owned),
+        failed_attempts: Vec::new(),
     }
 }
 
