@@ -11,7 +11,7 @@
 //! | report | JSON and Markdown | CSV, one file per table |
 //! |---|---|---|
 //! | [`LaunchReport`] | `launches.json`, `launches.md` | `launches.csv` (key fields, one row per launch), `launches_counts.csv` (`dimension,value,launches`), `launches_intervals.csv` (gaps) |
-//! | [`DownloadReport`] | `downloads.json`, `downloads.md` | `downloads.csv` (one row per launch), `downloads_slowest.csv`, `downloads_summary.csv` (the other tables in long form: `table,key,metric,value`) |
+//! | [`DownloadReport`] | `downloads.json`, `downloads.md` | `downloads.csv` (one row per launch), `downloads_images.csv` (one row per image record), `downloads_attempts.csv` (one row per failed request), `downloads_slowest.csv`, `downloads_summary.csv` (the other tables in long form: `table,key,metric,value`) |
 //! | [`HistoryReport`] | `history.json`, `history.md` | `history.csv` (images per day), `history_success_rate.csv`, `history_durations.csv` (one row per run and task) |
 //!
 //! Every file is written atomically: to a hidden temporary file in the same directory, flushed

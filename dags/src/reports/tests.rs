@@ -567,6 +567,64 @@ fn download_report_of_every_outcome() {
 }
 
 #[test]
+fn each_failed_request_has_a_row_and_the_markdown_counts_them() {
+    let attempt =
+        |url: &str, class: &str, status: Option<u16>, error: &str| crate::record::FailedAttempt {
+            url: url.into(),
+            error_class: class.into(),
+            error: error.into(),
+            http_status: status,
+            ms: 12.5,
+        };
+    let mut recovered = record("Flaky", None, Outcome::Downloaded, Some(CDN));
+    recovered.failed_attempts = vec![attempt(
+        "https://a/x.png",
+        "http_5xx",
+        Some(503),
+        "HTTP 503",
+    )];
+    let mut lost = failed(
+        record("Lost", None, Outcome::Failed, Some(CDN)),
+        "connect",
+        None,
+    );
+    lost.failed_attempts = vec![
+        attempt(
+            "https://a/y.png",
+            "connect",
+            None,
+            "=HYPERLINK(\"http://evil\")",
+        ),
+        attempt("https://a/rocket.png", "http_4xx", Some(404), "HTTP 404"),
+    ];
+    let clean = record("Clean", None, Outcome::Downloaded, Some(CDN));
+    let report = DownloadReport::build(&[recovered, lost, clean]);
+    let md = report.to_markdown();
+    assert!(
+        md.contains("### Failed requests\n\n3 requests failed in all")
+            && md.contains("1 picture was stored after such a failure"),
+        "{md}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    report.write(dir.path()).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("downloads_attempts.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows[0],
+        "launch_id,launch_name,outcome,request,url,error_class,http_status,error,ms"
+    );
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[1].starts_with("id-Flaky,Flaky,downloaded,1,https://a/x.png,http_5xx,503,"));
+    assert!(rows[2].starts_with("id-Lost,Lost,failed,1,https://a/y.png,connect,,"));
+    assert!(rows[3].starts_with("id-Lost,Lost,failed,2,https://a/rocket.png,http_4xx,404,"));
+    // A cause from the network lands as text, not as a formula.
+    assert!(rows[2].contains("'=HYPERLINK"), "{}", rows[2]);
+    // Without failed requests the section is left out.
+    let quiet = DownloadReport::build(&[record("Clean", None, Outcome::Downloaded, Some(CDN))]);
+    assert!(!quiet.to_markdown().contains("Failed requests"));
+}
+
+#[test]
 fn nearest_rank_percentiles() {
     let p = Percentiles::of((1..=10).map(f64::from));
     assert_eq!(
@@ -1009,6 +1067,7 @@ fn write_all_leaves_only_the_final_files_and_overwrites_them() {
         "downloads.csv",
         "downloads.json",
         "downloads.md",
+        "downloads_attempts.csv",
         "downloads_images.csv",
         "downloads_slowest.csv",
         "downloads_summary.csv",
