@@ -255,7 +255,11 @@ impl Runner {
         let run = self.record_external_run(store, dag, &request).await?;
 
         let tries = store.task_instances(dag.id(), &request.run_id).await?;
-        let xcoms = store.load_xcoms(dag.id(), &request.run_id).await?;
+        // Only what this instance reads: its inputs' outputs.
+        let input_ids: Vec<&str> = node.inputs().iter().map(|&u| dag.tasks()[u].id()).collect();
+        let xcoms = store
+            .load_xcoms_of(dag.id(), &request.run_id, &input_ids)
+            .await?;
         let recorded = Recorded {
             tries: &tries,
             xcoms: &xcoms,
@@ -563,10 +567,10 @@ fn run_type_of(run_id: &str) -> RunType {
 /// running), and ends the run once every task has a final state. Returns the run's state.
 async fn settle(store: &Store, dag: &Dag, run_id: &str) -> Result<RunStateRecord, StoreError> {
     let tries = store.task_instances(dag.id(), run_id).await?;
-    let xcoms = store.load_xcoms(dag.id(), run_id).await?;
+    // Outputs are read only for a task that could run now, and only its inputs'.
     let recorded = Recorded {
         tries: &tries,
-        xcoms: &xcoms,
+        xcoms: &[],
     };
     let mut states: Vec<Option<TaskState>> =
         dag.tasks().iter().map(|t| recorded.state(t.id())).collect();
@@ -590,10 +594,17 @@ async fn settle(store: &Store, dag: &Dag, run_id: &str) -> Result<RunStateRecord
         }
         let decision = match by_rule(rule, counts, upstream.len()) {
             Decision::Run => {
+                let input_ids: Vec<&str> =
+                    node.inputs().iter().map(|&u| dag.tasks()[u].id()).collect();
+                let xcoms = store.load_xcoms_of(dag.id(), run_id, &input_ids).await?;
+                let with_outputs = Recorded {
+                    tries: &tries,
+                    xcoms: &xcoms,
+                };
                 let inputs: Option<Vec<XCom>> = node
                     .inputs()
                     .iter()
-                    .map(|&u| recorded.output(dag, u))
+                    .map(|&u| with_outputs.output(dag, u))
                     .collect();
                 let input_state = |f: fn(TaskState) -> bool| {
                     node.inputs()

@@ -148,6 +148,32 @@ async fn round_trip(store: &Store, dag: &str) {
             ("get_pictures".to_owned(), 2, "\"a.png\"".to_owned()),
         ]
     );
+    // Only some tasks' outputs: what one task instance reads as its inputs.
+    assert_eq!(
+        store
+            .load_xcoms_of(dag, &r.run_id, &["get_pictures", "nope"])
+            .await
+            .unwrap(),
+        vec![
+            ("get_pictures".to_owned(), 1, "\"b.png\"".to_owned()),
+            ("get_pictures".to_owned(), 2, "\"a.png\"".to_owned()),
+        ]
+    );
+    assert_eq!(
+        store
+            .load_xcoms_of(dag, &r.run_id, &["download_launches"])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .load_xcoms_of(dag, &r.run_id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store
         .delete_xcom(dag, &r.run_id, "get_pictures")
         .await

@@ -183,17 +183,51 @@ impl Store {
         dag_id: &str,
         run_id: &str,
     ) -> Result<Vec<(String, i32, String)>, StoreError> {
+        self.read_xcoms(dag_id, run_id, None).await
+    }
+
+    /// As [`load_xcoms`](Self::load_xcoms), only the outputs of `task_ids`: what one task
+    /// instance reads as its inputs, without reading every other output of the run (a mapped
+    /// task's thousand elements, say).
+    pub async fn load_xcoms_of(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_ids: &[&str],
+    ) -> Result<Vec<(String, i32, String)>, StoreError> {
+        if task_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read_xcoms(dag_id, run_id, Some(task_ids)).await
+    }
+
+    async fn read_xcoms(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_ids: Option<&[&str]>,
+    ) -> Result<Vec<(String, i32, String)>, StoreError> {
         let op = || format!("read the task outputs of run `{run_id}` of DAG `{dag_id}`");
-        let rows = sqlx::query(
+        let only = task_ids.map_or_else(String::new, |ids| {
+            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(" AND task_id IN ({})", marks.join(", "))
+        });
+        let sql = format!(
             "SELECT task_id, map_index, output FROM task_instances \
-             WHERE dag_id = $1 AND run_id = $2 AND output IS NOT NULL \
-             ORDER BY task_id, map_index, try_number",
-        )
-        .bind(dag_id)
-        .bind(run_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.query_error(op()))?;
+             WHERE dag_id = $1 AND run_id = $2 AND output IS NOT NULL{only} \
+             ORDER BY task_id, map_index, try_number"
+        );
+        // Only numbered placeholders are added to the text; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(dag_id)
+            .bind(run_id);
+        for id in task_ids.unwrap_or_default() {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error(op()))?;
         let mut out: Vec<(String, i32, String)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let read = || -> Result<(String, i32, String), sqlx::Error> {
