@@ -264,6 +264,131 @@ async fn the_shell_version_never_reads_a_malformed_document_as_launches() {
     assert_eq!(r.task("notify").unwrap().state, TaskState::UpstreamFailed);
 }
 
+/// The incremental DAG: everything new, then nothing, then the API's revision (one moved with
+/// a new picture, one gone) — with the picture too slow once, so the run fails and the state
+/// stays as it was; the next run processes the same change and commits. A corrupt state stops
+/// the run with the file's name and is left alone.
+#[tokio::test]
+async fn rocket_incremental_processes_only_changes_and_commits_only_finished_runs() {
+    use dags::incremental::{STATE_FILE, SyncState};
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    // The revised launch's new picture answers after 2 s.
+    let first: Value = rocket_dag::http::client()
+        .get(format!("{}?revision=1", server.launches_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revised = first["results"][0]["image"].as_str().unwrap().to_owned();
+    let path = revised.split("/images/").nth(1).unwrap().to_owned();
+    assert!(path.starts_with("revised-1-"), "{revised}");
+    drop(server);
+    let server = MockServer::start(MockConfig::default().with_image_fault(
+        format!("/images/{path}"),
+        Fault::Delay(Duration::from_secs(2)),
+    ))
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dag = dags::rocket_incremental::rocket_incremental();
+    let mut impatient = dags::rocket_incremental::rocket_incremental();
+    impatient
+        .override_task_options(
+            "fetch_changed_images",
+            TaskOptions::new().execution_timeout(Duration::from_millis(300)),
+        )
+        .unwrap();
+    let state_file = home.path().join("data/rocket_incremental").join(STATE_FILE);
+    let run = |dag: Dag, day: u32, revision: Option<u32>| {
+        let url = match revision {
+            Some(r) => format!("{}?revision={r}", server.launches_url()),
+            None => server.launches_url(),
+        };
+        let home = home.path().to_owned();
+        async move {
+            let date = rocket_dag::cli::parse_date(&format!("2026-03-{day:02}")).unwrap();
+            logged_runner(home)
+                .run(&dag, RunRequest::new(date).param("launches_url", url))
+                .await
+        }
+    };
+    let changes = |r: &DagRunReport| -> (usize, usize, usize, usize) {
+        let sync: dags::rocket_incremental::Sync =
+            r.task("detect_changes").unwrap().output().unwrap();
+        let c = sync.changes;
+        (c.new, c.changed, c.unchanged, c.gone)
+    };
+
+    let r1 = run(dag.clone(), 5, None).await;
+    assert_eq!(r1.state, RunState::Success, "{}", r1.summary_table());
+    assert_eq!(changes(&r1), (10, 0, 0, 0));
+    assert_eq!(SyncState::load(&state_file).unwrap().launches.len(), 10);
+
+    let r2 = run(dag.clone(), 6, None).await;
+    assert_eq!(changes(&r2), (0, 0, 10, 0));
+    let images: Vec<dags::record::ImageRecord> =
+        r2.task("fetch_changed_images").unwrap().output().unwrap();
+    assert!(images.is_empty(), "nothing to fetch: {images:?}");
+    let committed = std::fs::read(&state_file).unwrap();
+
+    // The change's picture is too slow for the run: it fails before the commit.
+    let r3 = run(impatient, 7, Some(1)).await;
+    assert_eq!(r3.state, RunState::Failed, "{}", r3.summary_table());
+    assert_eq!(changes(&r3), (0, 1, 8, 1));
+    assert_eq!(
+        r3.task("commit_state").unwrap().state,
+        TaskState::UpstreamFailed
+    );
+    assert_eq!(
+        std::fs::read(&state_file).unwrap(),
+        committed,
+        "the state did not move"
+    );
+    let md = std::fs::read_to_string(
+        home.path()
+            .join("data/rocket_incremental/reports/manual__2026-03-07T00:00:00+00:00/changes.md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("| changed | net status image last_updated |"),
+        "{md}"
+    );
+    assert!(md.contains("| gone |"), "{md}");
+
+    // The next run finds the same change, fetches the picture and commits.
+    let r4 = run(dag.clone(), 8, Some(1)).await;
+    assert_eq!(r4.state, RunState::Success, "{}", r4.summary_table());
+    assert_eq!(changes(&r4), (0, 1, 8, 1));
+    let images: Vec<dags::record::ImageRecord> =
+        r4.task("fetch_changed_images").unwrap().output().unwrap();
+    assert_eq!(images.len(), 1);
+    // Stored by now: here, or by the timed-out try, whose download finished within the grace
+    // a cancelled task gets.
+    assert!(images[0].outcome.is_ok(), "{:?}", images[0]);
+    let state = SyncState::load(&state_file).unwrap();
+    assert_eq!(state.launches.len(), 9);
+    assert_eq!(
+        state.run_id.as_deref(),
+        Some("manual__2026-03-08T00:00:00+00:00")
+    );
+    let r5 = run(dag.clone(), 9, Some(1)).await;
+    assert_eq!(changes(&r5), (0, 0, 9, 0));
+
+    // A corrupt state: the run stops, naming the file, and the file is left as it is.
+    std::fs::write(&state_file, b"{ not json").unwrap();
+    let r6 = run(dag, 10, Some(1)).await;
+    let dc = r6.task("detect_changes").unwrap();
+    assert_eq!((dc.state, dc.tries()), (TaskState::Failed, 1));
+    let reason = dc.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("state/launches.json") && reason.contains("not a state file"),
+        "{reason}"
+    );
+    assert_eq!(std::fs::read(&state_file).unwrap(), b"{ not json");
+}
+
 /// Launches whose images exercise every fault; the images live on their own server so their
 /// paths stay exactly as written.
 async fn faulty_image_servers() -> (MockServer, MockServer, String) {

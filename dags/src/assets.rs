@@ -39,6 +39,11 @@ pub const IMAGE_MANIFEST: Asset = Asset::new("image_manifest", AssetKind::File)
     .label("images/.manifest.json")
     .location("images/.manifest.json");
 
+/// What the last successful `rocket_incremental` run knew of each launch.
+pub const SYNC_STATE: Asset = Asset::new("sync_state", AssetKind::File)
+    .label("state/launches.json")
+    .location(crate::incremental::STATE_FILE);
+
 /// Pictures older than the retention, packed as `.tar.gz`.
 pub const IMAGE_ARCHIVE: Asset = Asset::new("image_archive", AssetKind::Folder)
     .label("images/archive/")

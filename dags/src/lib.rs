@@ -7,6 +7,8 @@
 //!   tasks), to compare shell and async tasks;
 //! - [`rocket_launches`]: the complete pipeline (`rocket_launches`, weekly `rocket_weekly`) and the
 //!   history (`rocket_history`);
+//! - [`rocket_incremental`]: the launch list processed incrementally, against a state that
+//!   survives restarts ([`incremental`]: new, changed, gone);
 //! - [`rocket_sources`]: launches from LL2 and the r/SpaceX API, merged (`rocket_sources`);
 //! - [`ll2`]: the Launch Library 2 model (API 2.0.0 to 2.3.0 shapes);
 //! - [`spacex`]: the r/SpaceX API (v4, v5) read into the same model;
@@ -25,6 +27,7 @@ pub mod assets;
 pub mod counts;
 pub mod fetcher;
 pub mod images;
+pub mod incremental;
 pub mod listing_2_10;
 pub mod listing_2_10_bash;
 pub mod listing_2_10_mapped;
@@ -33,6 +36,7 @@ pub mod ll2_client;
 pub mod mock;
 pub mod record;
 pub mod reports;
+pub mod rocket_incremental;
 pub mod rocket_launches;
 pub mod rocket_sources;
 pub mod sources;
@@ -65,5 +69,6 @@ pub fn all() -> Vec<rocket_dag::Dag> {
         rocket_launches::rocket_history(),
         rocket_launches::rocket_image_check(),
         rocket_sources::rocket_sources(),
+        rocket_incremental::rocket_incremental(),
     ]
 }

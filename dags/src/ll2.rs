@@ -60,6 +60,10 @@ pub struct Launch {
     pub image_url: Option<String>,
     /// URL of a thumbnail of the image (API 2.3.0 and later only).
     pub thumbnail_url: Option<String>,
+    /// When the API last changed this launch (LL2 2.2.0 and later send `last_updated`; `None`
+    /// for 2.0.0, and when the value cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<DateTime<Utc>>,
     /// The sources this launch came from, e.g. `["ll2", "spacex"]` once
     /// [`crate::sources::merge`] has folded the same launch of two APIs into one; empty (and
     /// left out of the JSON) for a launch read from one source alone, as in `rocket_launches`.
@@ -195,6 +199,8 @@ struct WireLaunch {
     name: Option<String>,
     #[serde(default, deserialize_with = "non_empty")]
     net: Option<String>,
+    #[serde(default)]
+    last_updated: Option<WireText>,
     #[serde(default)]
     status: Option<WireStatus>,
     #[serde(default)]
@@ -343,6 +349,15 @@ impl WireLaunch {
                 None
             }
         });
+        let last_updated = self.last_updated.and_then(WireText::get).and_then(|raw| {
+            match DateTime::parse_from_rfc3339(&raw) {
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(err) => {
+                    tracing::warn!(launch = %id, last_updated = %raw, cause = %err, "ignoring an unreadable last_updated");
+                    None
+                }
+            }
+        });
         let (image_url, thumbnail_url) = match self.image {
             Some(WireImage::Url(url)) => (Some(url).filter(|u| !u.trim().is_empty()), None),
             Some(WireImage::Object {
@@ -407,6 +422,7 @@ impl WireLaunch {
             orbit,
             image_url,
             thumbnail_url,
+            last_updated,
             sources: Vec::new(),
             source_ids: Default::default(),
             id,
@@ -593,6 +609,7 @@ mod tests {
                 orbit: None,
                 image_url: Some("https://spacelaunchnow-prod-east.nyc3.digitaloceanspaces.com/media/launch_images/falcon2520925_image_20201217060406.jpeg".into()),
                 thumbnail_url: None,
+                last_updated: None,
                 sources: Vec::new(),
                 source_ids: Default::default(),
             }
@@ -605,6 +622,8 @@ mod tests {
         assert_eq!(new.country.as_deref(), Some("USA"));
         assert_eq!(new.orbit.as_deref(), Some("Low Earth Orbit"));
         assert_eq!(new.rocket_family.as_deref(), Some("Falcon"));
+        assert!(new.last_updated.is_some(), "2.2.0 sends last_updated");
+        assert_eq!(old.last_updated, None, "2.0.0 does not");
 
         let with_null_mission = load("v2.0.0-upcoming-2020-12-basph-snippet.json")
             .results
@@ -753,6 +772,7 @@ mod tests {
                 orbit: None,
                 image_url: None,
                 thumbnail_url: None,
+                last_updated: None,
                 sources: Vec::new(),
                 source_ids: Default::default(),
             }

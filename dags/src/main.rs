@@ -7,6 +7,9 @@
 //! the scheduler's runs alike (as the example's `--offline` does):
 //! `cargo run -p dags -- --offline dags test rocket_launches`.
 //!
+//! `--offline-revision N` (implies `--offline`) serves the launch list as the API might show
+//! it N revisions later — some launches gone, some moved — to see `rocket_incremental` notice.
+//!
 //! The server listens on `127.0.0.1:8754` (`ROCKET_OFFLINE_PORT` to change it), so the picture
 //! URLs are the same in every offline command and a later run finds the pictures an earlier one
 //! stored; when that port is taken, on any free port.
@@ -21,12 +24,31 @@ const OFFLINE_PORT: u16 = 8754;
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
+    // `--offline-revision N`: offline, the launch list N revisions later (see `dags::mock`).
+    let revision = match args.iter().position(|a| a == "--offline-revision") {
+        Some(i) if i + 1 < args.len() => {
+            let value = args.remove(i + 1);
+            args.remove(i);
+            match value.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    eprintln!("error: --offline-revision takes a number, not `{value}`");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Some(_) => {
+            eprintln!("error: --offline-revision takes a number");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
     let offline = match args.iter().position(|a| a == "--offline") {
         Some(i) => {
             args.remove(i);
             true
         }
-        None => false,
+        None => revision.is_some(),
     };
     let cli = Cli::parse_from(args);
     let mut global = cli.global.clone();
@@ -43,9 +65,13 @@ fn main() -> ExitCode {
         let _server = if offline {
             match start_offline_server().await {
                 Ok(server) => {
+                    let url = match revision {
+                        Some(n) => format!("{}?revision={n}", server.launches_url()),
+                        None => server.launches_url(),
+                    };
                     global.params.insert(
                         dags::listing_2_10::LAUNCHES_URL_PARAM.to_owned(),
-                        server.launches_url().into(),
+                        url.into(),
                     );
                     global.params.insert(
                         dags::spacex::SPACEX_URL_PARAM.to_owned(),

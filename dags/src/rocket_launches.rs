@@ -102,7 +102,7 @@ pub async fn fetch_launches(ctx: &TaskContext) -> Result<Launches, TaskError> {
     })
 }
 
-fn fetcher_config(ctx: &TaskContext) -> FetcherConfig {
+pub(crate) fn fetcher_config(ctx: &TaskContext) -> FetcherConfig {
     let bandwidth = ctx.param::<u64>("bandwidth").or_else(|| {
         std::env::var("ROCKET_BANDWIDTH")
             .ok()

@@ -306,6 +306,7 @@ impl WireLaunch {
                 orbit: None,
                 image_url,
                 thumbnail_url: patch_small,
+                last_updated: None,
                 sources: vec![SOURCE.to_owned()],
                 source_ids: [(SOURCE.to_owned(), id.clone())].into(),
                 id,

@@ -228,6 +228,9 @@ fn cli_args(line: &str) -> Option<Vec<String>> {
         None => Vec::new(),
     };
     args.retain(|a| a != "--offline");
+    if let Some(i) = args.iter().position(|a| a == "--offline-revision") {
+        args.drain(i..(i + 2).min(args.len()));
+    }
     if let Some(i) = args.iter().position(|a| a == "--launches-url") {
         args.drain(i..(i + 2).min(args.len()));
     }

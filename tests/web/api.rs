@@ -270,7 +270,7 @@ async fn dags_tasks_version_and_health_have_airflows_fields() {
     })
     .await;
     let dags = get(&web, "/api/v1/dags").await;
-    assert_eq!(dags.body["total_entries"], 8, "{}", dags.text);
+    assert_eq!(dags.body["total_entries"], 9, "{}", dags.text);
     let ids: Vec<&str> = dags.body["dags"]
         .as_array()
         .unwrap()

@@ -25,6 +25,7 @@ fn launch(id: &str, url: Option<String>) -> Launch {
         orbit: None,
         image_url: url,
         thumbnail_url: None,
+        last_updated: None,
         sources: Vec::new(),
         source_ids: Default::default(),
     }

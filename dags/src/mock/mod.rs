@@ -7,6 +7,9 @@
 //!   `previous` are local `?limit=&offset=` links, and `count` is the number of launches the
 //!   mock holds (with `?search=TERM`, only the launches whose launch, rocket or provider name
 //!   contains it, as LL2 does).
+//!   With `revision=N` in the query, the list as the API might show it N revisions later: the
+//!   last N launches gone, the first N moved N days later, "To Be Confirmed", with a new
+//!   picture and a `last_updated` (what `rocket_incremental` notices; `--offline-revision N` asks for it).
 //! * `GET /2.0.0/launch/` and `GET /2.0.0/launch/previous/`: the same launches, filtered by
 //!   `net__gte` / `net__lt` (RFC 3339) when given and ordered by NET, paginated alike (what the
 //!   history DAG asks for).

@@ -41,6 +41,14 @@ impl ServerState {
             Launches::Raw(bytes) => return bytes.clone(),
             Launches::Page(results) => results,
         };
+        let revised: Vec<Value>;
+        let all: &[Value] = match query_usize(query, "revision") {
+            Some(r) if r > 0 => {
+                revised = revise(all, r);
+                &revised
+            }
+            _ => all,
+        };
         let net = |l: &Value| {
             l.get("net")
                 .and_then(Value::as_str)
@@ -112,6 +120,41 @@ impl ServerState {
         });
         Bytes::from(page.to_string())
     }
+}
+
+/// The launch list as the API might show it `r` revisions later: the last `r` launches gone
+/// (launched), the first `r` moved `r` days later with the status "To Be Confirmed", a new
+/// picture (`/images/revised-<r>-<name>`) and `last_updated` set to 2026-03-05 12:00 UTC plus
+/// `r` hours.
+fn revise(all: &[Value], r: usize) -> Vec<Value> {
+    let keep = all.len().saturating_sub(r);
+    let mut out: Vec<Value> = all[..keep].to_vec();
+    let updated = chrono::DateTime::parse_from_rfc3339("2026-03-05T12:00:00Z")
+        .map(|t| t + chrono::Duration::hours(r as i64))
+        .ok();
+    for launch in out.iter_mut().take(r) {
+        let moved = launch
+            .get("net")
+            .and_then(Value::as_str)
+            .and_then(|n| chrono::DateTime::parse_from_rfc3339(n).ok())
+            .map(|n| n + chrono::Duration::days(r as i64));
+        if let Some(obj) = launch.as_object_mut() {
+            if let Some(net) = moved {
+                obj.insert("net".into(), Value::String(net.to_rfc3339()));
+            }
+            obj.insert(
+                "status".into(),
+                serde_json::json!({"id": 2, "name": "To Be Confirmed", "abbrev": "TBC"}),
+            );
+            if let Some(t) = updated {
+                obj.insert("last_updated".into(), Value::String(t.to_rfc3339()));
+            }
+            if let Some(Value::String(url)) = obj.get_mut("image") {
+                *url = url.replacen("/images/", &format!("/images/revised-{r}-"), 1);
+            }
+        }
+    }
+    out
 }
 
 /// Rewrites `image` (a URL, or an object with `image_url`/`thumbnail_url`) to this server.

@@ -42,6 +42,7 @@ use serde::Serialize;
 use crate::ll2::Launch;
 use crate::record::ImageRecord;
 
+pub mod changes;
 mod chart;
 mod downloads;
 mod files;

@@ -52,6 +52,7 @@ fn launch(id: &str, net: Option<&str>) -> Launch {
         orbit: Some("Low Earth Orbit".into()),
         image_url: None,
         thumbnail_url: None,
+        last_updated: None,
         sources: Vec::new(),
         source_ids: Default::default(),
     }

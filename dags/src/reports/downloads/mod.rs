@@ -92,7 +92,7 @@ pub struct SlowImage {
 /// the smallest measurement such that at least p % of them are at or below it. It is always
 /// one of the measurements (never interpolated); with no measurement every percentile is
 /// `null`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Percentiles {
     /// How many measurements (records with a finite, non-negative value).
     pub samples: usize,
