@@ -25,8 +25,12 @@ def main(base: str) -> None:
         tis = task_instance_api.TaskInstanceApi(api)
         monitoring = monitoring_api.MonitoringApi(api)
 
+        everything = dags.get_dags(limit=100)
+        assert everything.total_entries == len(everything.dags) >= 5, everything
         listed = dags.get_dags(limit=2, order_by="-dag_id")
-        assert listed.total_entries == 5 and len(listed.dags) == 2, listed
+        assert listed.total_entries == everything.total_entries and len(listed.dags) == 2, listed
+        ids = sorted((d.dag_id for d in everything.dags), reverse=True)
+        assert [d.dag_id for d in listed.dags] == ids[:2], listed
         dag = dags.get_dag("listing_2_10")
         assert dag.schedule_interval.value == "@daily", dag
         paused = dags.patch_dag("listing_2_10", DAG(is_paused=True), update_mask=["is_paused"])

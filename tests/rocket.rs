@@ -376,6 +376,41 @@ async fn rocket_incremental_processes_only_changes_and_commits_only_finished_run
     let r5 = run(dag.clone(), 9, Some(1)).await;
     assert_eq!(changes(&r5), (0, 0, 9, 0));
 
+    // Another run commits between this run's detect_changes and its commit: no commit over it.
+    let mut racing = dags::rocket_incremental::rocket_incremental();
+    racing
+        .override_task_options(
+            "fetch_changed_images",
+            TaskOptions::new().execution_timeout(Duration::from_secs(30)),
+        )
+        .unwrap();
+    let before = SyncState::load(&state_file).unwrap();
+    let mut other = before.clone();
+    other.run_id = Some("someone_else".into());
+    // The revised picture takes 2 s: time enough to commit "another run" meanwhile.
+    std::fs::remove_dir_all(home.path().join("data/rocket_incremental/images")).unwrap();
+    let state_path = state_file.clone();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        other.save(&state_path).unwrap();
+    });
+    let mut moved = before.clone();
+    moved.launches.clear();
+    moved.save(&state_file).unwrap();
+    let raced = run(racing, 11, Some(1)).await;
+    writer.await.unwrap();
+    let commit = raced.task("commit_state").unwrap();
+    assert_eq!(commit.state, TaskState::Failed, "{}", raced.summary_table());
+    assert!(
+        commit.reason.as_deref().unwrap().contains("someone_else"),
+        "{:?}",
+        commit.reason
+    );
+    assert_eq!(
+        SyncState::load(&state_file).unwrap().run_id.as_deref(),
+        Some("someone_else")
+    );
+
     // A corrupt state: the run stops, naming the file, and the file is left as it is.
     std::fs::write(&state_file, b"{ not json").unwrap();
     let r6 = run(dag, 10, Some(1)).await;

@@ -105,7 +105,8 @@ pub async fn fetch_changed_images(
 }
 
 /// Commit the state for the next run: every launch as listed now, except those whose picture
-/// failed (they are processed again next time). Written atomically, only when the run got here.
+/// failed (they are processed again next time). Written atomically, only when the run got here,
+/// and never over a state another run committed after `detect_changes` read it.
 #[task(layer = "storage", writes = [SYNC_STATE])]
 pub async fn commit_state(
     ctx: &TaskContext,
@@ -117,8 +118,19 @@ pub async fn commit_state(
         .filter(|r| r.outcome == Outcome::Failed)
         .map(|r| r.launch_id.clone())
         .collect();
-    let state = commit(&sync.previous, sync.next, &failed);
     let path = state_path(ctx);
+    // Another run (a `dags test` beside the scheduler, say) may have committed meanwhile:
+    // committing over it would forget what it processed.
+    let now = SyncState::load(&path).map_err(|e| TaskError::fail_now(e.to_string()))?;
+    if now != sync.previous {
+        return Err(TaskError::fail_now(format!(
+            "the state {} changed since detect_changes read it (run `{}` committed meanwhile): \
+             not committing over it; the next run compares again",
+            path.display(),
+            now.run_id.as_deref().unwrap_or("?")
+        )));
+    }
+    let state = commit(&sync.previous, sync.next, &failed);
     let n = state.launches.len();
     let p = path.clone();
     tokio::task::spawn_blocking(move || state.save(&p))
