@@ -37,9 +37,15 @@ pub(super) async fn command(
             out.display()
         ));
     }
-    let store = match open_store(global).await {
-        Ok(s) => s,
-        Err(code) => return code,
+    let (store, run) = match run {
+        Some(run) => match open_run(global, &dag, &run).await {
+            Ok((store, run)) => (store, Some(run)),
+            Err(code) => return code,
+        },
+        None => match open_store(global).await {
+            Ok(store) => (store, None),
+            Err(code) => return code,
+        },
     };
     match crate::export::export(&store, &home, &dag, run.as_deref(), &out).await {
         Err(e @ crate::export::ExportError::NoRun { .. }) => usage(e),

@@ -147,22 +147,37 @@ async fn open_store(global: &GlobalArgs) -> Result<crate::store::Store, ExitCode
         .map_err(fail)
 }
 
-/// `--run latest`: the run of `dag` that started last, as every `--run` takes it; any other
-/// run id as given.
+/// The store, and `run` as a run id: `--run latest` is the run of `dag` that started last, as
+/// every `--run` takes it (resolved through the store the command uses); any other id as given.
+async fn open_run(
+    global: &GlobalArgs,
+    dag: &str,
+    run: &str,
+) -> Result<(crate::store::Store, String), ExitCode> {
+    let store = open_store(global).await?;
+    if run != "latest" {
+        return Ok((store, run.to_owned()));
+    }
+    match store.last_started_run(dag).await {
+        Ok(Some(r)) => Ok((store, r.run_id)),
+        Ok(None) => {
+            store.close().await;
+            Err(fail(format_args!(
+                "DAG `{dag}` has no recorded run (`--run latest`)"
+            )))
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// [`open_run`] for a command that reads no store otherwise (`logs` reads files).
 async fn resolve_run(global: &GlobalArgs, dag: &str, run: String) -> Result<String, ExitCode> {
     if run != "latest" {
         return Ok(run);
     }
-    let store = open_store(global).await?;
-    let last = store.last_started_run(dag).await;
+    let (store, run) = open_run(global, dag, &run).await?;
     store.close().await;
-    match last {
-        Ok(Some(r)) => Ok(r.run_id),
-        Ok(None) => Err(fail(format_args!(
-            "DAG `{dag}` has no recorded run (`--run latest`)"
-        ))),
-        Err(e) => Err(fail(e)),
-    }
+    Ok(run)
 }
 
 /// Runs one command over `dags`.
@@ -174,10 +189,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             runs::list(dags, global, dag, state, limit).await
         }
         Command::Runs(RunsCommand::Mark { dag, run, state }) => {
-            match resolve_run(global, &dag, run).await {
-                Ok(run) => runs::mark(global, dag, run, state).await,
-                Err(code) => code,
-            }
+            runs::mark(global, dag, run, state).await
         }
         Command::Logs(mut args) => match resolve_run(global, &args.dag, args.run).await {
             Ok(run) => {
@@ -232,16 +244,7 @@ pub async fn execute(dags: &[Dag], command: Command, global: &GlobalArgs) -> Exi
             run,
             out,
             force,
-        } => {
-            let run = match run {
-                Some(run) => match resolve_run(global, &dag, run).await {
-                    Ok(run) => Some(run),
-                    Err(code) => return code,
-                },
-                None => None,
-            };
-            export::command(global, dag, run, out, force).await
-        }
+        } => export::command(global, dag, run, out, force).await,
     }
 }
 
@@ -282,26 +285,14 @@ async fn tasks_command(dags: &[Dag], command: TasksCommand, global: &GlobalArgs)
             run,
             task,
             map_index,
-        } => match resolve_run(global, &dag, run).await {
-            Ok(run) => tasks::state(global, dag, run, task, map_index).await,
-            Err(code) => code,
-        },
-        TasksCommand::Mark(mut args) => match resolve_run(global, &args.dag, args.run).await {
-            Ok(run) => {
-                args.run = run;
-                tasks::mark(dags, global, args).await
-            }
-            Err(code) => code,
-        },
+        } => tasks::state(global, dag, run, task, map_index).await,
+        TasksCommand::Mark(args) => tasks::mark(dags, global, args).await,
         TasksCommand::Run(args) => tasks::run(dags, global, args).await,
         TasksCommand::Clear {
             dag,
             run,
             task,
             downstream,
-        } => match resolve_run(global, &dag, run).await {
-            Ok(run) => tasks::clear(dags, global, dag, run, task, downstream).await,
-            Err(code) => code,
-        },
+        } => tasks::clear(dags, global, dag, run, task, downstream).await,
     }
 }

@@ -9,8 +9,8 @@ use crate::dag::Dag;
 
 pub(super) async fn mark(global: &GlobalArgs, dag: String, run: String, state: String) -> ExitCode {
     let json = global.output == Output::Json;
-    let store = match open_store(global).await {
-        Ok(s) => s,
+    let (store, run) = match open_run(global, &dag, &run).await {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let state: crate::store::RunStateRecord = match state.parse() {

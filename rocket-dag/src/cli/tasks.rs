@@ -115,8 +115,8 @@ pub(super) async fn mark(dags: &[Dag], global: &GlobalArgs, args: MarkArgs) -> E
         Ok(s) => s,
         Err(e) => return usage(e),
     };
-    let store = match open_store(global).await {
-        Ok(s) => s,
+    let (store, run) = match open_run(global, &dag, &run).await {
+        Ok(found) => found,
         Err(code) => return code,
     };
     use crate::control::{self, ControlError};
@@ -153,8 +153,8 @@ pub(super) async fn state(
     map_index: Option<u32>,
 ) -> ExitCode {
     let json = global.output == Output::Json;
-    let store = match open_store(global).await {
-        Ok(s) => s,
+    let (store, run) = match open_run(global, &dag, &run).await {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let tis = match store.task_instances(&dag, &run).await {
@@ -226,8 +226,8 @@ pub(super) async fn clear(
         Err(code) => return code,
     };
     let clear = crate::control::with_downstream(d, start, downstream);
-    let store = match open_store(global).await {
-        Ok(s) => s,
+    let (store, run) = match open_run(global, &dag, &run).await {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let ids: Vec<&str> = clear.iter().map(|&i| d.tasks()[i].id()).collect();
