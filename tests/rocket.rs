@@ -240,6 +240,38 @@ async fn the_shell_version_retries_curl_stores_the_document_and_counts_with_ls()
 }
 
 #[tokio::test]
+async fn the_shell_version_fetches_only_http_urls() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = home.path().join("secret.json");
+    std::fs::write(&secret, br#"{"results": [], "token": "s3cr3t"}"#).unwrap();
+    for url in [
+        format!("file://{}", secret.display()),
+        "-K/etc/passwd".to_owned(),
+    ] {
+        let r = logged_runner(home.path())
+            .run(
+                &fast_bash_dag(),
+                RunRequest::new(date()).param("launches_url", url.as_str()),
+            )
+            .await;
+        assert_eq!(r.state, RunState::Failed, "{url}: {}", r.summary_table());
+        assert_eq!(
+            r.task("download_launches").unwrap().state,
+            TaskState::Failed,
+            "{url}"
+        );
+    }
+    // Nothing was copied into the data folder.
+    let data = home.path().join("data/listing_2_10_bash");
+    assert!(!data.join("launches.json").exists());
+    assert!(
+        files(&data).iter().all(|f| !f.contains("launches")),
+        "{:?}",
+        files(&data)
+    );
+}
+
+#[tokio::test]
 async fn the_shell_version_never_reads_a_malformed_document_as_launches() {
     let server =
         MockServer::start(MockConfig::default().with_launch_faults([Fault::MalformedJson]))
@@ -422,6 +454,51 @@ async fn rocket_incremental_processes_only_changes_and_commits_only_finished_run
         "{reason}"
     );
     assert_eq!(std::fs::read(&state_file).unwrap(), b"{ not json");
+}
+
+/// A picture several launches share fails: every one of those launches is held back from the
+/// state (not only the one whose record says `failed`), so the next run processes them again.
+#[tokio::test]
+async fn rocket_incremental_holds_back_every_launch_of_a_failed_shared_picture() {
+    use dags::incremental::{STATE_FILE, SyncState};
+    let probe = MockServer::start(MockConfig::default()).await.unwrap();
+    let page: Value = rocket_dag::http::client()
+        .get(probe.launches_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let images: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["image"].as_str())
+        .collect();
+    let shared = images[0].to_owned();
+    let sharing = images.iter().filter(|u| **u == shared).count();
+    assert!(
+        sharing >= 2,
+        "the snapshot's first picture is shared: {images:?}"
+    );
+    let path = format!("/images/{}", shared.split("/images/").nth(1).unwrap());
+    drop(probe);
+    let server =
+        MockServer::start(MockConfig::default().with_image_fault(path, Fault::Status(404)))
+            .await
+            .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let r = logged_runner(home.path())
+        .run(
+            &dags::rocket_incremental::rocket_incremental(),
+            RunRequest::new(date()).param("launches_url", server.launches_url()),
+        )
+        .await;
+    assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
+    let state =
+        SyncState::load(&home.path().join("data/rocket_incremental").join(STATE_FILE)).unwrap();
+    assert_eq!(state.launches.len(), images.len() - sharing);
 }
 
 /// Launches whose images exercise every fault; the images live on their own server so their

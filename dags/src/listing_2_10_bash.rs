@@ -19,7 +19,8 @@ use crate::ll2::parse_page;
 /// handed to the shell as a variable, never pasted into the script.
 ///
 /// `--fail` makes an HTTP error a non-zero exit (the book's `curl` would store the error page);
-/// `curl` writes to a temporary name that is renamed only when the download is complete.
+/// `curl` writes to a temporary name that is renamed only when the download is complete; only
+/// `http` and `https` URLs are fetched, up to 32 MiB.
 #[task(
     shell,
     retries = 3,
@@ -35,8 +36,13 @@ pub fn download_launches(ctx: &TaskContext) -> String {
     } else {
         format!("\"${{{LAUNCHES_URL_ENV}:-{DEFAULT_LAUNCHES_URL}}}\"")
     };
+    // Only http(s), redirects included (whoever triggers a run sets `launches_url`: a
+    // `file://` URL must not copy a local file into the data folder), a size cap, and `--`
+    // so a value starting with `-` is never an option.
     format!(
-        "curl --silent --show-error --fail --location --max-time 60 -o .launches.json.part {url} \
+        "curl --silent --show-error --fail --location --max-time 60 \
+         --proto =http,https --proto-redir =http,https --max-filesize 33554432 \
+         -o .launches.json.part -- {url} \
          && mv .launches.json.part launches.json && echo stored launches.json"
     )
 }

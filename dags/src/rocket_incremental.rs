@@ -113,11 +113,29 @@ pub async fn commit_state(
     sync: Sync,
     images: Vec<ImageRecord>,
 ) -> Result<usize, TaskError> {
-    let failed: BTreeSet<String> = images
+    // A picture shared by several launches is fetched for one of them (the others' records
+    // say `duplicate_url`): every launch with the picture URL of a failed one is held back.
+    let mut failed: BTreeSet<String> = images
         .iter()
         .filter(|r| r.outcome == Outcome::Failed)
         .map(|r| r.launch_id.clone())
         .collect();
+    let failed_urls: BTreeSet<&str> = sync
+        .to_process
+        .iter()
+        .filter(|l| failed.contains(&l.id))
+        .filter_map(|l| l.image_url.as_deref())
+        .collect();
+    failed.extend(
+        sync.to_process
+            .iter()
+            .filter(|l| {
+                l.image_url
+                    .as_deref()
+                    .is_some_and(|u| failed_urls.contains(u))
+            })
+            .map(|l| l.id.clone()),
+    );
     let path = state_path(ctx);
     // Another run (a `dags test` beside the scheduler, say) may have committed meanwhile:
     // committing over it would forget what it processed.

@@ -14,7 +14,8 @@
 //!    * both have a NET, at most [`NET_TOLERANCE`] (24 h) apart (a slip of a day is the most
 //!      two feeds updated at different times usually disagree by);
 //!    * similar names (see [`similar_names`]): the numbers of one name are all in the other
-//!      (`Starlink 6-108` never matches `Starlink 6-109`), and they share a word.
+//!      (`Starlink 6-108` never matches `Starlink 6-109`; a name without numbers only one
+//!      without numbers), and they share a word.
 //!
 //! Candidate pairs are taken closest NET first (links before everything), ties broken by
 //! ids, so the result does not depend on the order of either list. The merged list is sorted
@@ -150,15 +151,21 @@ fn mission_name(l: &Launch) -> String {
 }
 
 /// Whether two mission names may name the same mission: the numbers of one are all numbers
-/// of the other (leading zeros ignored: `SV04` = `SV 4`), and they share a word of two or more
-/// letters, or both have no words and the same numbers.
+/// of the other (leading zeros ignored: `SV04` = `SV 4`) — and a name without numbers matches
+/// only a name without numbers (`Starlink` is not `Starlink Group 6-108`: SpaceX flies two
+/// Starlinks within a day) — and they share a word of two or more letters, or both have no
+/// words and the same numbers.
 pub fn similar_names(a: &str, b: &str) -> bool {
     let (aw, an) = tokens(a);
     let (bw, bn) = tokens(b);
     if an.is_empty() && bn.is_empty() && (aw.is_empty() || bw.is_empty()) {
         return false;
     }
-    let numbers = an.is_subset(&bn) || bn.is_subset(&an);
+    let numbers = if an.is_empty() || bn.is_empty() {
+        an == bn
+    } else {
+        an.is_subset(&bn) || bn.is_subset(&an)
+    };
     let words = if aw.is_empty() && bw.is_empty() {
         an == bn
     } else {
@@ -443,5 +450,9 @@ mod tests {
         assert!(!similar_names("CRS-20", "Starlink-20"));
         assert!(!similar_names("", "Starlink"));
         assert!(similar_names("Transporter-9", "Transporter 9"));
+        // A name without numbers is not any numbered flight of the same kind.
+        assert!(!similar_names("Starlink", "Starlink Group 6-108"));
+        assert!(!similar_names("Transporter 12", "Transporter"));
+        assert!(similar_names("Crew Dragon Demo", "Demo (Crew Dragon)"));
     }
 }

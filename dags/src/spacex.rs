@@ -10,7 +10,7 @@
 //!
 //! | r/SpaceX | [`Launch`] |
 //! |---|---|
-//! | `id` | `id` (a 24-hex object id; cannot collide with LL2's UUIDs) |
+//! | `id` | `id` (a 24-hex object id, which cannot collide with LL2's UUIDs; any other id gets the prefix `spacex:`) |
 //! | `name` | `name` and `mission` |
 //! | `date_utc` (else `date_unix`) | `net` |
 //! | `success`, `upcoming`, `tbd` | `status`: `Success`, `Failure`, `TBD` or `Upcoming` |
@@ -228,7 +228,15 @@ struct WireFlickr {
 
 impl WireLaunch {
     fn into_launch(self) -> Option<SpacexLaunch> {
-        let id = self.id?;
+        // The API's ids are 24-hex object ids, which cannot collide with LL2's UUIDs; anything
+        // else is kept apart by a prefix, so no answer can pass for an LL2 launch.
+        let id = self.id.map(|id| {
+            if id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                id
+            } else {
+                format!("spacex:{id}")
+            }
+        })?;
         let net = self
             .date_utc
             .as_deref()
@@ -490,5 +498,18 @@ mod tests {
         }
         let dup = parse_launches(br#"[{"id": "a"}, {"id": "a"}]"#).unwrap();
         assert_eq!(dup.len(), 1, "one launch per id");
+        // Only object ids stay as they are: nothing can pass for an LL2 launch's id.
+        let ids = parse_launches(
+            br#"[{"id": "5eb87d46ffd86e000604b388"}, {"id": "aeccc82e-4a01-46dc-a893-1d6d098973e2"}]"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = ids.iter().map(|l| l.launch.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "5eb87d46ffd86e000604b388",
+                "spacex:aeccc82e-4a01-46dc-a893-1d6d098973e2"
+            ]
+        );
     }
 }

@@ -307,7 +307,8 @@ pub struct HandinArgs {
     /// Your full name, as the PDF's name and title page show it ("Иванов И.И.")
     #[arg(long)]
     pub author: String,
-    /// Your variant (1–30): its three tasks, the guide's answer to each and what your runs wrote
+    /// Your variant (1–30 in the course): its three tasks, the guide's answer to each and what
+    /// your runs wrote
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=99))]
     pub variant: Option<u32>,
     /// The DAGs whose latest runs go in [default: those the variant's commands name, and the

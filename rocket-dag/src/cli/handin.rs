@@ -10,7 +10,8 @@ use chrono::Utc;
 
 use super::*;
 use crate::viz::handin::{
-    Answer, GuideEntry, Handin, Lang, OUTPUT_LIMIT, Output as Found, guide_entries, variant_entries,
+    Answer, GuideEntry, Handin, Lang, OUTPUT_LIMIT, Output as Found, SVG_LIMIT, guide_entries,
+    variant_entries,
 };
 use crate::viz::report::{Report, ResultContent};
 use crate::viz::{self, VizError};
@@ -34,7 +35,7 @@ pub(crate) fn file_stem(author: &str) -> Result<String, String> {
     }
     if let Some(c) = name
         .chars()
-        .find(|c| c.is_control() || NOT_IN_NAME.contains(c))
+        .find(|&c| c.is_control() || invisible(c) || NOT_IN_NAME.contains(&c))
     {
         return Err(format!(
             "--author cannot contain {:?}: it names the PDF file",
@@ -42,6 +43,14 @@ pub(crate) fn file_stem(author: &str) -> Result<String, String> {
         ));
     }
     Ok(format!("{name}-05"))
+}
+
+/// Characters that change how a name displays without showing (bidirectional overrides,
+/// zero-width spaces and joiners, the soft hyphen, the byte-order mark).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 pub(super) async fn command(dags: &[Dag], global: &GlobalArgs, args: HandinArgs) -> ExitCode {
@@ -166,6 +175,12 @@ pub(super) async fn command(dags: &[Dag], global: &GlobalArgs, args: HandinArgs)
         }
         written.push((archive, format!("run {run}, logs and data")));
     }
+    // A PDF of an earlier hand-in must not stay beside this one's files if printing fails.
+    if let Err(e) = std::fs::remove_file(&pdf)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return fail(format_args!("cannot replace {}: {e}", pdf.display()));
+    }
     // Chromium is waited for on a blocking thread (up to its time limit).
     let (page, target) = (html.clone(), pdf.clone());
     let printed =
@@ -248,7 +263,12 @@ fn outputs_of(entry: &GuideEntry, reports: &[(&Dag, Report)], home: &Path) -> Ve
             };
             for rel in candidates {
                 let rel = format!("data/{}/{rel}", dag.id());
-                if let Some((text, cut)) = read_head(&home.join(&rel)) {
+                let limit = if rel.ends_with(".svg") {
+                    SVG_LIMIT
+                } else {
+                    OUTPUT_LIMIT
+                };
+                if let Some((text, cut)) = read_head(&home.join(&rel), limit) {
                     found.push(Found {
                         dag_id: dag.id().to_owned(),
                         path: rel,
@@ -267,14 +287,12 @@ fn outputs_of(entry: &GuideEntry, reports: &[(&Dag, Report)], home: &Path) -> Ve
     found
 }
 
-/// The first [`OUTPUT_LIMIT`] bytes of a file as text, and how many bytes were left out.
-fn read_head(path: &Path) -> Option<(String, u64)> {
+/// The first `limit` bytes of a file as text, and how many bytes were left out.
+fn read_head(path: &Path, limit: usize) -> Option<(String, u64)> {
     let file = std::fs::File::open(path).ok()?;
     let size = file.metadata().ok()?.len();
     let mut bytes = Vec::new();
-    file.take(OUTPUT_LIMIT as u64)
-        .read_to_end(&mut bytes)
-        .ok()?;
+    file.take(limit as u64).read_to_end(&mut bytes).ok()?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     Some((text, size.saturating_sub(bytes.len() as u64)))
 }
@@ -297,6 +315,8 @@ mod tests {
             "a\nb",
             "a\u{1b}[31m",
             "c:d",
+            "Иванов\u{202E}fdp.exe",
+            "a\u{200B}b",
         ] {
             assert!(file_stem(bad).is_err(), "{bad:?}");
         }

@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use super::{FIRST_BACKOFF, MAX_BACKOFF, MAX_WEBHOOK_RETRIES, format_duration};
 
+/// What an attempt gets beyond its channel's own time limit (reqwest's, lettre's) before it is
+/// dropped: the channel's limit decides, with its own message; this only backs it up.
+const BACKSTOP: Duration = Duration::from_secs(1);
+
 /// What one attempt came to.
 pub(super) enum Attempt {
     /// Delivered.
@@ -72,11 +76,12 @@ impl Delivery {
     pub(super) fn max_duration(&self) -> Duration {
         let tries = self.retries + 1;
         let backoff: Duration = (1..tries).map(|r| self.backoff(r)).sum();
-        self.timeout * tries + backoff
+        (self.timeout + BACKSTOP) * tries + backoff
     }
 
     /// Runs `attempt` until it is sent, fails for good, or the attempts are spent. An attempt
-    /// that outlives [`timeout`](Self::timeout) is dropped and counts as "no answer".
+    /// that outlives [`timeout`](Self::timeout) (plus a second's backstop: the channel's own
+    /// limit answers first) is dropped and counts as "no answer".
     /// `channel` names the channel in the debug log of each retry.
     pub(super) async fn run<F, Fut>(&self, channel: &str, mut attempt: F) -> Result<(), Undelivered>
     where
@@ -99,7 +104,7 @@ impl Delivery {
                 );
                 tokio::time::sleep(delay).await;
             }
-            match tokio::time::timeout(self.timeout, attempt()).await {
+            match tokio::time::timeout(self.timeout + BACKSTOP, attempt()).await {
                 Ok(Attempt::Sent) => {
                     self.degraded.store(false, Ordering::Relaxed);
                     return Ok(());

@@ -14,6 +14,8 @@ use super::report::{Report, fmt_time, human_bytes, markdown_to_html, truncate};
 
 /// At most this much of an output file is read (Markdown is shown whole up to it).
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
+/// At most this much of an SVG output is read: a picture is shown whole or not at all.
+pub const SVG_LIMIT: usize = 2 * 1024 * 1024;
 /// At most this much of a JSON or text output is shown.
 const TEXT_SHOWN: usize = 8 * 1024;
 /// At most this many lines of a CSV output are shown.
@@ -171,6 +173,8 @@ struct Words {
     dag_parts: &'static str,
     no_variant: &'static str,
     lines_left: &'static str,
+    bytes_left: &'static str,
+    too_large: &'static str,
 }
 
 const RU: Words = Words {
@@ -189,6 +193,8 @@ const RU: Words = Words {
     dag_parts: "код, граф, архитектура DAG, логи, диаграмма Ганта, результаты",
     no_variant: "Вариант не указан (--variant N).",
     lines_left: "строк не показано",
+    bytes_left: "не показано",
+    too_large: "Рисунок слишком большой для отчета: откройте файл.",
 };
 
 const EN: Words = Words {
@@ -207,6 +213,8 @@ const EN: Words = Words {
     dag_parts: "code, graph, the DAG in layers, logs, Gantt chart, results",
     no_variant: "No variant given (--variant N).",
     lines_left: "lines not shown",
+    bytes_left: "not shown",
+    too_large: "The picture is too large for the hand-in: open the file.",
 };
 
 /// Everything the hand-in shows.
@@ -368,11 +376,11 @@ impl Handin {
                 escape_html(&o.dag_id)
             ));
             h.push_str(&render_output(o, w));
-            if o.cut > 0 {
+            if o.cut > 0 && !o.path.ends_with(".svg") {
                 h.push_str(&format!(
-                    "<p class=\"note\">… {} ({})</p>\n",
-                    escape_html(w.lines_left),
-                    human_bytes(o.cut)
+                    "<p class=\"note\">… {} {}</p>\n",
+                    human_bytes(o.cut),
+                    escape_html(w.bytes_left)
                 ));
             }
             h.push_str("</figure>\n");
@@ -387,6 +395,8 @@ fn render_output(o: &Output, w: &Words) -> String {
     let ext = o.path.rsplit('.').next().unwrap_or("");
     match ext {
         "md" => markdown_to_html(&o.text),
+        // A cut picture would show as a broken one.
+        "svg" if o.cut > 0 => format!("<p class=\"note\">{}</p>\n", escape_html(w.too_large)),
         "svg" => svg_img(&o.text),
         "csv" => {
             let lines: Vec<&str> = o.text.lines().collect();
