@@ -205,6 +205,7 @@ impl LaunchReport {
         md.push_str(
             "\n## Charts\n\nThe counts above as bar charts (SVG files beside this report; the \
              most frequent 15 values, the rest as one bar):\n\n\
+             ![Launches per day (NET, UTC)](launches_per_day.svg)\n\n\
              ![Launches per month (NET, UTC)](launches_per_month.svg)\n\n\
              ![Launches per rocket family](launches_per_family.svg)\n\n\
              ![Launches per provider](launches_per_provider.svg)\n",
@@ -212,21 +213,22 @@ impl LaunchReport {
         md
     }
 
-    /// Launches per month of their NET (UTC), oldest first; launches without a NET apart.
-    fn chart_per_month(&self) -> String {
-        let mut months: std::collections::BTreeMap<String, usize> = Default::default();
+    /// Launches per period of their NET (UTC) — `%Y-%m` for months, `%Y-%m-%d` for days —
+    /// oldest first; launches without a NET apart.
+    fn chart_per(&self, period: &str, title: &str) -> String {
+        let mut periods: std::collections::BTreeMap<String, usize> = Default::default();
         let mut without = 0;
         for l in &self.launches {
             match l.net {
-                Some(net) => *months.entry(net.format("%Y-%m").to_string()).or_default() += 1,
+                Some(net) => *periods.entry(net.format(period).to_string()).or_default() += 1,
                 None => without += 1,
             }
         }
-        let mut bars: Vec<(String, usize)> = months.into_iter().collect();
+        let mut bars: Vec<(String, usize)> = periods.into_iter().collect();
         if without > 0 {
             bars.push(("no NET".to_owned(), without));
         }
-        super::chart::bar_chart("Launches per month (NET, UTC)", &bars)
+        super::chart::bar_chart(title, &bars)
     }
 
     /// A chart of one of the counts, most frequent first.
@@ -542,7 +544,14 @@ impl LaunchReport {
             .csv("launches.csv", &self.launches_table())?
             .csv("launches_counts.csv", &counts)?
             .csv("launches_intervals.csv", &self.intervals_table())?
-            .svg("launches_per_month.svg", self.chart_per_month())
+            .svg(
+                "launches_per_day.svg",
+                self.chart_per("%Y-%m-%d", "Launches per day (NET, UTC)"),
+            )
+            .svg(
+                "launches_per_month.svg",
+                self.chart_per("%Y-%m", "Launches per month (NET, UTC)"),
+            )
             .svg(
                 "launches_per_family.svg",
                 self.chart_of(&self.counts.rocket_family, "rocket family"),

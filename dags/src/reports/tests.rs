@@ -117,8 +117,8 @@ fn no_launches_is_a_short_report() {
     insta::assert_snapshot!("launches_empty_md", report.to_markdown());
     let dir = tempfile::tempdir().expect("tempdir");
     let written = report.write(dir.path()).expect("write");
-    // Five tables and three charts (which say there is nothing to draw).
-    assert_eq!(written.len(), 8);
+    // Five tables and four charts (which say there is nothing to draw).
+    assert_eq!(written.len(), 9);
     let chart = std::fs::read_to_string(dir.path().join("launches_per_month.svg")).expect("svg");
     assert!(chart.contains("nothing to draw"));
     let csv = std::fs::read_to_string(dir.path().join("launches.csv")).expect("csv");
@@ -1085,6 +1085,7 @@ fn write_all_leaves_only_the_final_files_and_overwrites_them() {
         "launches.md",
         "launches_counts.csv",
         "launches_intervals.csv",
+        "launches_per_day.svg",
         "launches_per_family.svg",
         "launches_per_month.svg",
         "launches_per_provider.svg",
@@ -1339,6 +1340,17 @@ fn csv_files_parse_back_with_their_headers() {
     // The charts: one bar per month of the launches' NETs.
     let month = std::fs::read_to_string(dir.path().join("launches_per_month.svg")).expect("svg");
     assert!(month.contains(">2025-11</text>"), "{month}");
+    // And one bar per day.
+    let day = std::fs::read_to_string(dir.path().join("launches_per_day.svg")).expect("svg");
+    let days: std::collections::BTreeSet<String> = fixture("v2.2.0-upcoming-limit5-2025-11.json")
+        .iter()
+        .filter_map(|l| l.net)
+        .map(|n| n.format("%Y-%m-%d").to_string())
+        .collect();
+    assert!(!days.is_empty());
+    for d in &days {
+        assert!(day.contains(&format!(">{d}</text>")), "{d}: {day}");
+    }
     // Every record, one row each, the failures with their cause.
     let (header, rows) = read_csv(&dir.path().join("downloads_images.csv"));
     assert_eq!(header.len(), 17);
