@@ -35,12 +35,26 @@ fn fast_dag() -> Dag {
 }
 
 async fn run_against(url: &str, home: &Path) -> DagRunReport {
+    run_dag_against(&fast_dag(), url, home).await
+}
+
+/// One run of `dag` for [`date`] with its launches from `url`.
+async fn run_dag_against(dag: &Dag, url: &str, home: &Path) -> DagRunReport {
     logged_runner(home)
-        .run(
-            &fast_dag(),
-            RunRequest::new(date()).param("launches_url", url),
-        )
+        .run(dag, RunRequest::new(date()).param("launches_url", url))
         .await
+}
+
+/// The JSON document at `url`.
+async fn get_json(url: &str) -> Value {
+    rocket_dag::http::client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Every file under `dir`, relative, sorted.
@@ -210,12 +224,7 @@ async fn the_shell_version_retries_curl_stores_the_document_and_counts_with_ls()
         .await
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let r = logged_runner(home.path())
-        .run(
-            &fast_bash_dag(),
-            RunRequest::new(date()).param("launches_url", server.launches_url()),
-        )
-        .await;
+    let r = run_dag_against(&fast_bash_dag(), &server.launches_url(), home.path()).await;
     assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
     let dl = r.task("download_launches").unwrap();
     // curl --fail turns the 503 into a failed attempt, which the task's retries repeat.
@@ -248,12 +257,7 @@ async fn the_shell_version_fetches_only_http_urls() {
         format!("file://{}", secret.display()),
         "-K/etc/passwd".to_owned(),
     ] {
-        let r = logged_runner(home.path())
-            .run(
-                &fast_bash_dag(),
-                RunRequest::new(date()).param("launches_url", url.as_str()),
-            )
-            .await;
+        let r = run_dag_against(&fast_bash_dag(), &url, home.path()).await;
         assert_eq!(r.state, RunState::Failed, "{url}: {}", r.summary_table());
         assert_eq!(
             r.task("download_launches").unwrap().state,
@@ -278,12 +282,7 @@ async fn the_shell_version_never_reads_a_malformed_document_as_launches() {
             .await
             .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let r = logged_runner(home.path())
-        .run(
-            &fast_bash_dag(),
-            RunRequest::new(date()).param("launches_url", server.launches_url()),
-        )
-        .await;
+    let r = run_dag_against(&fast_bash_dag(), &server.launches_url(), home.path()).await;
     assert_eq!(r.state, RunState::Failed);
     // curl stores whatever a 200 carries; the async task that reads it refuses it at once.
     let gp = r.task("get_pictures").unwrap();
@@ -305,14 +304,7 @@ async fn rocket_incremental_processes_only_changes_and_commits_only_finished_run
     use dags::incremental::{STATE_FILE, SyncState};
     let server = MockServer::start(MockConfig::default()).await.unwrap();
     // The revised launch's new picture answers after 2 s.
-    let first: Value = rocket_dag::http::client()
-        .get(format!("{}?revision=1", server.launches_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = get_json(&format!("{}?revision=1", server.launches_url())).await;
     let revised = first["results"][0]["image"].as_str().unwrap().to_owned();
     let path = revised.split("/images/").nth(1).unwrap().to_owned();
     assert!(path.starts_with("revised-1-"), "{revised}");
@@ -462,14 +454,7 @@ async fn rocket_incremental_processes_only_changes_and_commits_only_finished_run
 async fn rocket_incremental_holds_back_every_launch_of_a_failed_shared_picture() {
     use dags::incremental::{STATE_FILE, SyncState};
     let probe = MockServer::start(MockConfig::default()).await.unwrap();
-    let page: Value = rocket_dag::http::client()
-        .get(probe.launches_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json(&probe.launches_url()).await;
     let images: Vec<&str> = page["results"]
         .as_array()
         .unwrap()
@@ -489,12 +474,12 @@ async fn rocket_incremental_holds_back_every_launch_of_a_failed_shared_picture()
             .await
             .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let r = logged_runner(home.path())
-        .run(
-            &dags::rocket_incremental::rocket_incremental(),
-            RunRequest::new(date()).param("launches_url", server.launches_url()),
-        )
-        .await;
+    let r = run_dag_against(
+        &dags::rocket_incremental::rocket_incremental(),
+        &server.launches_url(),
+        home.path(),
+    )
+    .await;
     assert_eq!(r.state, RunState::Success, "{}", r.summary_table());
     let state =
         SyncState::load(&home.path().join("data/rocket_incremental").join(STATE_FILE)).unwrap();

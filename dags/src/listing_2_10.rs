@@ -113,6 +113,12 @@ pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskErr
     writes = [IMAGES]
 )]
 pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pictures, TaskError> {
+    Ok(download_pictures(ctx, &launches).await)
+}
+
+/// What both versions of `get_pictures` do: every launch's picture into `images/`, counted
+/// and logged.
+pub(crate) async fn download_pictures(ctx: &TaskContext, launches: &[Launch]) -> Pictures {
     let urls: Vec<String> = launches
         .iter()
         .filter_map(|l| l.image_url.clone())
@@ -131,7 +137,7 @@ pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pi
         without_image = launches_without_image,
         "pictures done"
     );
-    Ok(pictures)
+    pictures
 }
 
 /// Report how many images there are now, as the book's `ls /tmp/images/ | wc -l` does.

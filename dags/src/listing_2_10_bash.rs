@@ -8,9 +8,8 @@
 use rocket_dag::prelude::*;
 
 use crate::assets::{IMAGE_COUNT, IMAGE_HOSTS, IMAGES, LAUNCHES_JSON, LL2_API};
-use crate::images::{FetchOptions, PictureRecord, fetch_images};
 use crate::listing_2_10::{
-    DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, Pictures, images_dir,
+    DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, Pictures, download_pictures,
 };
 use crate::ll2::parse_page;
 
@@ -64,31 +63,7 @@ pub async fn get_pictures(ctx: &TaskContext) -> Result<Pictures, TaskError> {
     let page = parse_page(&body).map_err(|e| {
         TaskError::fail_now(format!("{} is not a launch list: {e}", path.display()))
     })?;
-    let urls: Vec<String> = page
-        .results
-        .iter()
-        .filter_map(|l| l.image_url.clone())
-        .collect();
-    let launches_without_image = page.results.len() - urls.len();
-    let outcomes = fetch_images(
-        ctx.http(),
-        &urls,
-        &images_dir(ctx),
-        &FetchOptions::default(),
-    )
-    .await;
-    let pictures = Pictures {
-        launches_without_image,
-        records: outcomes.iter().map(PictureRecord::from).collect(),
-    };
-    crate::counts::pictures(ctx, &pictures.records);
-    tracing::info!(
-        downloaded = pictures.downloaded(),
-        failed = pictures.failed(),
-        without_image = launches_without_image,
-        "pictures done"
-    );
-    Ok(pictures)
+    Ok(download_pictures(ctx, &page.results).await)
 }
 
 /// The book's `echo "There are now $(ls /tmp/images/ | wc -l) images."`.

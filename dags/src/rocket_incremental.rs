@@ -13,11 +13,10 @@ use rocket_dag::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::assets::*;
-use crate::fetcher::fetch_launch_images;
 use crate::incremental::{Changes, STATE_FILE, SyncState, commit, diff};
 use crate::ll2::Launch;
 use crate::record::{ImageRecord, Outcome};
-use crate::rocket_launches::{Launches, fetch_launches, fetcher_config, images_dir, reports_dir};
+use crate::rocket_launches::{Launches, fetch_launches, fetch_pictures, reports_dir};
 
 /// What `detect_changes` found, and what to commit when the run's work is done.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,17 +89,7 @@ pub async fn fetch_changed_images(
     ctx: &TaskContext,
     sync: Sync,
 ) -> Result<Vec<ImageRecord>, TaskError> {
-    let records =
-        fetch_launch_images(&sync.to_process, &images_dir(ctx), &fetcher_config(ctx)).await;
-    crate::counts::images(ctx, &records);
-    let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
-    tracing::info!(
-        launches = sync.to_process.len(),
-        downloaded = count(Outcome::Downloaded),
-        already_present = count(Outcome::AlreadyPresent),
-        failed = count(Outcome::Failed),
-        "pictures of the new and changed launches done"
-    );
+    let records = fetch_pictures(ctx, &sync.to_process).await;
     Ok(records)
 }
 

@@ -102,7 +102,7 @@ pub async fn fetch_launches(ctx: &TaskContext) -> Result<Launches, TaskError> {
     })
 }
 
-pub(crate) fn fetcher_config(ctx: &TaskContext) -> FetcherConfig {
+fn fetcher_config(ctx: &TaskContext) -> FetcherConfig {
     let bandwidth = ctx.param::<u64>("bandwidth").or_else(|| {
         std::env::var("ROCKET_BANDWIDTH")
             .ok()
@@ -139,11 +139,19 @@ pub async fn fetch_images(
     ctx: &TaskContext,
     launches: Launches,
 ) -> Result<Vec<ImageRecord>, TaskError> {
-    let records =
-        fetch_launch_images(&launches.launches, &images_dir(ctx), &fetcher_config(ctx)).await;
+    let records = fetch_pictures(ctx, &launches.launches).await;
+    image_events(ctx, &records);
+    Ok(records)
+}
+
+/// Every launch's picture with the run's fetcher settings, counted and logged: what the
+/// picture tasks of the Rocket DAGs share.
+pub(crate) async fn fetch_pictures(ctx: &TaskContext, launches: &[Launch]) -> Vec<ImageRecord> {
+    let records = fetch_launch_images(launches, &images_dir(ctx), &fetcher_config(ctx)).await;
     crate::counts::images(ctx, &records);
     let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
     tracing::info!(
+        launches = launches.len(),
         downloaded = count(Outcome::Downloaded),
         already_present = count(Outcome::AlreadyPresent),
         duplicates = count(Outcome::DuplicateUrl) + count(Outcome::DuplicateContent),
@@ -151,8 +159,7 @@ pub async fn fetch_images(
         no_image = count(Outcome::NoImage),
         "pictures done"
     );
-    image_events(ctx, &records);
-    Ok(records)
+    records
 }
 
 /// One `image_status` event per record, at most `image_events` of them (off by default).

@@ -193,22 +193,16 @@ pub(super) async fn command(dags: &[Dag], global: &GlobalArgs, args: HandinArgs)
         return fail(e);
     }
     written.insert(0, (pdf, "the hand-in, PDF".into()));
-    list(&written, global);
-    ExitCode::SUCCESS
+    list(&written, global)
 }
 
-fn list(written: &[(PathBuf, String)], global: &GlobalArgs) {
-    if global.output == Output::Json {
-        let list: Vec<_> = written
-            .iter()
-            .map(|(path, what)| serde_json::json!({ "wrote": path, "what": what }))
-            .collect();
-        print_json(&list);
-    } else {
-        for (path, what) in written {
-            println!("wrote {} ({})", path.display(), escaped(what));
-        }
-    }
+/// Says what was written, as the other commands that write files do.
+fn list(written: &[(PathBuf, String)], global: &GlobalArgs) -> ExitCode {
+    let files: Vec<(&Path, &str)> = written
+        .iter()
+        .map(|(p, what)| (p.as_path(), what.as_str()))
+        .collect();
+    super::pictures::wrote(&files, global)
 }
 
 /// The DAGs the tasks' commands name, in order, after the binary's first DAG (the book's).

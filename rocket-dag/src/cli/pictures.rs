@@ -47,7 +47,7 @@ fn write_file(out: &Path, text: &str) -> Result<(), ExitCode> {
 }
 
 /// Says what was written: one line each, or one JSON document (`--output json`).
-fn wrote(files: &[(&Path, &str)], global: &GlobalArgs) -> ExitCode {
+pub(super) fn wrote(files: &[(&Path, &str)], global: &GlobalArgs) -> ExitCode {
     if global.output == Output::Json {
         let list: Vec<_> = files
             .iter()

@@ -145,6 +145,32 @@ fn events_name_the_dag_run_task_element_try_and_cause() {
     assert!(Notifiers::new().accepts(&EventKind::RunFinished));
 }
 
+/// Runs `f` with the logs (`level` and up) captured; returns them.
+pub(super) async fn logged<F: std::future::Future<Output = ()>>(
+    level: tracing::Level,
+    f: F,
+) -> String {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .with_ansi(false)
+        .with_max_level(level)
+        .finish();
+    {
+        // tracing-core decides per callsite, once, whether anyone listens. With this scoped
+        // subscriber as the only one registered it takes a shortcut that asks the registering
+        // thread's own default, so a warning first hit by a test on another thread would be
+        // switched off for good. A second registered dispatcher keeps every callsite asking.
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        let _guard = tracing::subscriber::set_default(subscriber);
+        f.await;
+    }
+    String::from_utf8(logs.0.lock().unwrap().clone()).unwrap()
+}
+
 #[tokio::test]
 async fn a_webhook_receives_the_slack_text_and_the_event() {
     let hook = Hook::default();
@@ -514,28 +540,13 @@ async fn webhook_secrets_never_show_in_messages_logs_or_debug() {
     );
 
     // Failed deliveries (a 404, a refused connection) log a warning without the secret.
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    {
-        // tracing-core decides per callsite, once, whether anyone listens. With this scoped
-        // subscriber as the only one registered it takes a shortcut that asks the registering
-        // thread's own default, so a warning first hit by a test on another thread would be
-        // switched off for good. A second registered dispatcher keeps every callsite asking.
-        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-        let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = logged(tracing::Level::DEBUG, async {
         let only_hooks = Notifiers::new()
             .with(webhook(&url_up, 2, Duration::from_secs(2)))
             .with(webhook(&url_down, 1, Duration::from_secs(2)));
         only_hooks.send(&failed_event()).await;
-    }
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    })
+    .await;
     let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
     assert_eq!(warnings.len(), 2, "{logs}");
     assert!(warnings.iter().any(|w| w.contains("HTTP 404")), "{logs}");

@@ -267,7 +267,7 @@ mod delivery {
     use base64::engine::general_purpose::STANDARD as BASE64;
 
     use super::super::email::subject;
-    use super::super::tests::{Captured, Hook, closed_port, env, failed_event};
+    use super::super::tests::{Hook, closed_port, env, failed_event, logged};
     use super::smtp_server::Smtp;
     use super::*;
 
@@ -281,26 +281,6 @@ mod delivery {
         EmailNotifier::new(&config)
             .unwrap()
             .with_backoff(Duration::from_millis(20))
-    }
-
-    /// Runs `f` with the logs (DEBUG and up) captured; returns them.
-    async fn logged<F: Future<Output = ()>>(f: F) -> String {
-        let logs = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer({
-                let logs = logs.clone();
-                move || logs.clone()
-            })
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        {
-            // See `webhook_secrets_never_show_in_messages_logs_or_debug`.
-            let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-            let _guard = tracing::subscriber::set_default(subscriber);
-            f.await;
-        }
-        String::from_utf8(logs.0.lock().unwrap().clone()).unwrap()
     }
 
     #[tokio::test]
@@ -328,7 +308,7 @@ mod delivery {
         let notifiers = Notifiers::from_config(&config).unwrap();
         let notifier = EmailNotifier::new(config.email.as_ref().unwrap()).unwrap();
         let event = failed_event();
-        let logs = logged(notifiers.send(&event)).await;
+        let logs = logged(tracing::Level::TRACE, notifiers.send(&event)).await;
 
         let mails = smtp.mails();
         assert_eq!(mails.len(), 1, "{:?}", smtp.commands());
@@ -397,7 +377,7 @@ mod delivery {
             .credentials(SmtpCredentials::new("dags", PASSWORD));
         let n = EmailNotifier::new(&config).unwrap();
         let mut error = None;
-        let logs = logged(async {
+        let logs = logged(tracing::Level::TRACE, async {
             error = n.notify(&event).await.err();
             Notifiers::new().with(n).send(&event).await;
         })
