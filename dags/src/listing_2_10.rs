@@ -113,12 +113,6 @@ pub async fn download_launches(ctx: &TaskContext) -> Result<Vec<Launch>, TaskErr
     writes = [IMAGES]
 )]
 pub async fn get_pictures(ctx: &TaskContext, launches: Vec<Launch>) -> Result<Pictures, TaskError> {
-    Ok(download_pictures(ctx, &launches).await)
-}
-
-/// What both versions of `get_pictures` do: every launch's picture into `images/`, counted
-/// and logged.
-pub(crate) async fn download_pictures(ctx: &TaskContext, launches: &[Launch]) -> Pictures {
     let urls: Vec<String> = launches
         .iter()
         .filter_map(|l| l.image_url.clone())
@@ -137,7 +131,7 @@ pub(crate) async fn download_pictures(ctx: &TaskContext, launches: &[Launch]) ->
         without_image = launches_without_image,
         "pictures done"
     );
-    pictures
+    Ok(pictures)
 }
 
 /// Report how many images there are now, as the book's `ls /tmp/images/ | wc -l` does.

@@ -8,9 +8,7 @@
 use rocket_dag::prelude::*;
 
 use crate::assets::{IMAGE_COUNT, IMAGE_HOSTS, IMAGES, LAUNCHES_JSON, LL2_API};
-use crate::listing_2_10::{
-    DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, Pictures, download_pictures,
-};
+use crate::listing_2_10::{DEFAULT_LAUNCHES_URL, LAUNCHES_URL_ENV, LAUNCHES_URL_PARAM, Pictures};
 use crate::ll2::parse_page;
 
 /// `curl` the launches into `launches.json` (in the DAG's data directory, where shell tasks
@@ -63,7 +61,8 @@ pub async fn get_pictures(ctx: &TaskContext) -> Result<Pictures, TaskError> {
     let page = parse_page(&body).map_err(|e| {
         TaskError::fail_now(format!("{} is not a launch list: {e}", path.display()))
     })?;
-    Ok(download_pictures(ctx, &page.results).await)
+    // The book DAG's own task, called as the plain fn it stays.
+    crate::listing_2_10::get_pictures(ctx, page.results).await
 }
 
 /// The book's `echo "There are now $(ls /tmp/images/ | wc -l) images."`.
